@@ -1,0 +1,1 @@
+"""emotrack.assets."""
