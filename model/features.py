@@ -1,0 +1,297 @@
+"""The feature contract: :class:`FeatureSpec` and the offline mel-frame extractor.
+
+The frame grid (DESIGN contract 1)
+----------------------------------
+All audio is first mixed to mono and resampled to ``spec.sample_rate``.  The
+STFT runs on a *global* grid with ``center=False``: STFT window ``j`` covers
+samples ``[j*hop, j*hop + n_fft)``.
+
+Pooled specs (``frame_length > 0``, e.g. the CAE's 500 ms frames): output
+frame ``k`` covers samples ``[k*F, (k+1)*F)`` with ``F = frame_length`` and
+is the mean of the log-mel vectors of exactly those STFT windows that lie
+*entirely* inside that interval::
+
+    j_first(k) = ceil(k*F / hop)      j_last(k) = floor(((k+1)*F - n_fft) / hop)
+
+With the default spec (F = 8000, hop = 480, n_fft = 960 at 16 kHz) that is
+always 15 windows (frame 0: j = 0..14, frame 1: 17..31, frame 2: 34..48, the
+pattern repeats every 3 frames = 50 hops).  Frame ``k`` therefore depends on
+no sample outside its own 500 ms, so a live run can emit it the moment its
+last sample arrives (no look-ahead latency).  The price: about 20-30 ms at the
+edges of each 500 ms are not inside any window (6 % of the audio), which is
+harmless for 2 Hz emotion curves.  The last, incomplete frame of a signal is
+emitted only when at least half a frame (250 ms) of it is present; it then
+averages the windows that fit.
+
+Unpooled specs (``frame_length == 0``, e.g. musicnn's front end): output frame
+``j`` is STFT window ``j`` itself.
+
+Log scale (DESIGN contract 2)
+-----------------------------
+The reference is fixed (no per-file ``ref=np.max``): ``"db"`` gives
+``10*log10(max(S, amin) / ref)``; ``"log10_1p"`` gives ``log10(1 + gain*S)``
+(musicnn's).  Mel vectors are log-compressed per STFT window, then averaged.
+
+Annotation alignment (DESIGN contract 3)
+----------------------------------------
+An annotation sample at ``t`` ms (emoMusic's ``sample_15000ms``) describes
+frame ``t // 500``, the frame covering ``[t, t + 500)`` ms: ``sample_15000ms``
+is frame 30 and ``sample_44500ms`` frame 89 (:meth:`FeatureSpec.frame_index`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import ParameterError
+from .validate import as_mono_float32, valid_sample_rate
+
+_LOG_KINDS = ("db", "log10_1p")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Everything that defines the features a model was trained on.
+
+    The default is the CAE's: 96 mel bands, 60 ms Hann window, 30 ms hop,
+    averaged into 500 ms frames.  The model rate is 16 kHz because it is the
+    lowest common rate at which the 60 ms window (960 samples), the 30 ms hop
+    (480) and the 500 ms frame (8000) are all whole numbers of samples, while
+    keeping the full 0-8 kHz band in which music emotion cues live
+    (44.1 kHz would need 2646/1323 samples and 2.8x the FFT work; 22.05 kHz
+    gives a fractional 661.5-sample hop).
+
+    All lengths are in samples at ``sample_rate`` so that the grid is exact.
+    """
+
+    name: str = "cae-mel96-500ms"
+    sample_rate: int = 16000
+    n_fft: int = 960
+    hop_length: int = 480
+    window: str = "hann"
+    n_mels: int = 96
+    fmin: float = 0.0
+    fmax: float = 8000.0
+    mel_htk: bool = False
+    mel_norm: str | None = "slaney"
+    power: float = 2.0
+    log: str = "db"
+    log_ref: float = 1.0
+    log_amin: float = 1e-10
+    log_gain: float = 10000.0
+    frame_length: int = 8000
+    min_partial_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        valid_sample_rate(self.sample_rate)
+        if self.n_fft <= 0 or self.hop_length <= 0 or self.n_mels <= 0:
+            raise ParameterError(
+                f"n_fft, hop_length and n_mels must be positive, got "
+                f"{self.n_fft}, {self.hop_length}, {self.n_mels}"
+            )
+        if self.log not in _LOG_KINDS:
+            raise ParameterError(f"log must be one of {_LOG_KINDS}, got {self.log!r}")
+        if self.frame_length and self.frame_length < self.n_fft:
+            raise ParameterError(
+                f"frame_length ({self.frame_length}) must be 0 (unpooled) or at least "
+                f"n_fft ({self.n_fft}) samples"
+            )
+        if not 0.0 < self.fmax <= self.sample_rate / 2 or self.fmin < 0:
+            raise ParameterError(
+                f"need 0 <= fmin < fmax <= sample_rate/2, got fmin={self.fmin}, "
+                f"fmax={self.fmax}, sample_rate={self.sample_rate}"
+            )
+
+    # --- derived facts -------------------------------------------------
+    @property
+    def pooled(self) -> bool:
+        """True when STFT windows are averaged into ``frame_length`` frames."""
+        return self.frame_length > 0
+
+    @property
+    def frame_step(self) -> int:
+        """Samples between the starts of consecutive output frames."""
+        return self.frame_length if self.pooled else self.hop_length
+
+    @property
+    def frame_seconds(self) -> float:
+        """Seconds between consecutive output frames (0.5 s by default)."""
+        return self.frame_step / self.sample_rate
+
+    @property
+    def frame_rate(self) -> float:
+        """Output frames per second (2.0 by default)."""
+        return self.sample_rate / self.frame_step
+
+    def windows_of_frame(self, k: int) -> range:
+        """STFT window indices averaged into pooled frame ``k`` (see module doc)."""
+        if not self.pooled:
+            return range(k, k + 1)
+        first = -(-k * self.frame_length // self.hop_length)
+        last = ((k + 1) * self.frame_length - self.n_fft) // self.hop_length
+        return range(first, last + 1)
+
+    def frame_index(self, time_s: float) -> int:
+        """Index of the frame covering time ``time_s`` (seconds at any rate)."""
+        return int(math.floor(round(time_s * self.sample_rate) / self.frame_step))
+
+    def frame_start(self, k: int) -> float:
+        """Start time in seconds of output frame ``k``."""
+        return k * self.frame_step / self.sample_rate
+
+    # --- serialisation --------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict of every field."""
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        """Canonical JSON (sorted keys, no whitespace): the input of :attr:`hash`."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "FeatureSpec":
+        """Rebuild a spec; unknown or missing keys are a :class:`ParameterError`."""
+        if not isinstance(data, dict):
+            raise ParameterError(f"a FeatureSpec must be a JSON object, got {type(data).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        missing = sorted(names - set(data))
+        if unknown or missing:
+            raise ParameterError(
+                f"FeatureSpec fields do not match this emotrack version "
+                f"(unknown: {unknown}, missing: {missing})"
+            )
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text: str) -> "FeatureSpec":
+        """Inverse of :meth:`to_json`."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ParameterError(f"FeatureSpec JSON is malformed: {exc}") from None
+        return cls.from_dict(data)
+
+    @property
+    def hash(self) -> str:
+        """Stable 16-hex-digit digest of the canonical JSON (cache keys, checkpoints)."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+
+
+CAE_SPEC = FeatureSpec()
+"""The default 96-band, 500 ms frame spec used by the CAE and its relatives."""
+
+
+@functools.lru_cache(maxsize=8)
+def _analysis_kernels(spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The window (n_fft,) and librosa mel filterbank (n_mels, n_fft//2+1), float32."""
+    import librosa  # imported lazily: numba start-up is slow
+
+    window = librosa.filters.get_window(spec.window, spec.n_fft, fftbins=True)
+    mel = librosa.filters.mel(
+        sr=spec.sample_rate,
+        n_fft=spec.n_fft,
+        n_mels=spec.n_mels,
+        fmin=spec.fmin,
+        fmax=spec.fmax,
+        htk=spec.mel_htk,
+        norm=spec.mel_norm,
+    )
+    return window.astype(np.float32), np.ascontiguousarray(mel, dtype=np.float32)
+
+
+def log_mel_windows(windows: np.ndarray, spec: FeatureSpec) -> np.ndarray:
+    """Log-mel vectors of raw (un-windowed) STFT windows.
+
+    Parameters
+    ----------
+    windows : np.ndarray, shape=(m, n_fft), float32
+    spec : FeatureSpec
+
+    Returns
+    -------
+    np.ndarray, shape=(m, n_mels), float32
+    """
+    window, mel = _analysis_kernels(spec)
+    spectrum = np.abs(np.fft.rfft(windows * window, axis=1)) ** spec.power
+    energies = spectrum.astype(np.float32) @ mel.T
+    if spec.log == "db":
+        out = 10.0 * np.log10(np.maximum(energies, spec.log_amin) / spec.log_ref)
+    else:
+        out = np.log10(1.0 + spec.log_gain * energies)
+    return out.astype(np.float32, copy=False)
+
+
+def frames_from_model_rate(
+    x: np.ndarray, spec: FeatureSpec, *, first_frame: int = 0, final: bool = True
+) -> np.ndarray:
+    """Frames of mono audio already at ``spec.sample_rate``.
+
+    ``x[0]`` must be the first sample of frame ``first_frame`` (pooled) or of
+    STFT window ``first_frame`` (unpooled).  Only complete frames are returned,
+    plus, when ``final``, the trailing partial frame described in the module
+    docstring.  Shared by :func:`mel_frames` and :class:`MelFrameStream` so the
+    two compute identical numbers.
+    """
+    n_mels = spec.n_mels
+    if not spec.pooled:
+        if x.size < spec.n_fft:
+            return np.zeros((0, n_mels), np.float32)
+        windows = np.lib.stride_tricks.sliding_window_view(x, spec.n_fft)[:: spec.hop_length]
+        return log_mel_windows(windows, spec)
+    F = spec.frame_length
+    n_full = x.size // F
+    rest = x.size - n_full * F
+    out = [_pooled_frame(x[i * F:(i + 1) * F], first_frame + i, spec) for i in range(n_full)]
+    if final and rest >= spec.min_partial_fraction * F and rest >= spec.n_fft:
+        out.append(_pooled_frame(x[n_full * F:], first_frame + n_full, spec))
+    if not out:
+        return np.zeros((0, n_mels), np.float32)
+    return np.stack(out)
+
+
+def _pooled_frame(block: np.ndarray, k: int, spec: FeatureSpec) -> np.ndarray:
+    """Mean log-mel of the STFT windows of frame ``k`` that fit in ``block``."""
+    offset = spec.windows_of_frame(k).start * spec.hop_length - k * spec.frame_length
+    windows = np.lib.stride_tricks.sliding_window_view(block[offset:], spec.n_fft)
+    windows = windows[:: spec.hop_length][: len(spec.windows_of_frame(k))]
+    return log_mel_windows(windows, spec).mean(axis=0)
+
+
+def resample(x: np.ndarray, sr: int, target_sr: int) -> np.ndarray:
+    """One-shot soxr resampling (HQ) of mono float32 audio; identity when rates match."""
+    if sr == target_sr:
+        return x
+    import soxr
+
+    return soxr.resample(x, sr, target_sr, quality="HQ").astype(np.float32, copy=False)
+
+
+def mel_frames(audio: np.ndarray, sr: int, spec: FeatureSpec = CAE_SPEC) -> np.ndarray:
+    """Offline mel frames of a whole signal held in memory.
+
+    Parameters
+    ----------
+    audio : np.ndarray, shape=(n,) or (n, channels), floating point
+        Channels are averaged (mono mixdown) before anything else.
+    sr : int > 0
+        Sample rate of ``audio`` in Hz; resampled to ``spec.sample_rate`` with soxr.
+    spec : FeatureSpec
+
+    Returns
+    -------
+    np.ndarray, shape=(n_frames, spec.n_mels), float32
+        Frame ``k`` covers ``[k, k+1) * spec.frame_seconds`` (see module doc).
+        The same numbers as pushing ``audio`` through :class:`MelFrameStream`
+        and flushing it.
+    """
+    sr = valid_sample_rate(sr)
+    x = as_mono_float32(audio)
+    return frames_from_model_rate(resample(x, sr, spec.sample_rate), spec)

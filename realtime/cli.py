@@ -1,0 +1,61 @@
+"""The ``emotrack`` console command: a thin dispatcher over ``realtime/commands``.
+
+Every subcommand lives in its own module (``commands/<name>.py``) with a
+``register(subparsers)`` function.  Errors from the :class:`EmotrackError`
+family are printed as one line (``emotrack: error: ...``) with exit status 1;
+Ctrl-C exits with 130.  No subcommand imports train/ or Qt at start-up: the
+``train``/``evaluate`` handlers import train/ lazily, the GUI handler imports Qt.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from importlib import metadata
+
+from ..model.errors import EmotrackError
+
+#: Subcommand modules in the order ``--help`` lists them.
+COMMANDS = ("gui", "listen", "analyze", "devices", "train", "evaluate", "bench")
+
+
+def version() -> str:
+    """The installed distribution's version."""
+    try:
+        return metadata.version("emotrack")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (also used to render docs)."""
+    parser = argparse.ArgumentParser(
+        prog="emotrack",
+        description="Track where music sits on Russell's valence-arousal plane, live at 2 Hz, "
+        "from a microphone, system audio or a file. With no subcommand the desktop app opens.",
+        epilog="Run 'emotrack SUBCOMMAND --help' for each subcommand's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"emotrack {version()}")
+    sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"{__package__}.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``emotrack`` console script; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv or ["gui"])
+    try:
+        return int(args.handler(args) or 0)
+    except EmotrackError as exc:
+        print(f"emotrack: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("emotrack: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
