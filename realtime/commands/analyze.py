@@ -7,4 +7,4 @@ from ._stub import register_stub
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    register_stub(sub, "analyze", "Analyse audio files offline and write CSV/JSON/PNG trajectories", "the model issue")
+    register_stub(sub, "analyze", "analyse audio files offline and write CSV/JSON/PNG trajectories", "the model issue")

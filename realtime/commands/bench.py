@@ -7,4 +7,4 @@ from ._stub import register_stub
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    register_stub(sub, "bench", "Measure speed and memory of features, models and the live pipeline", "the benchmark sections of each issue")
+    register_stub(sub, "bench", "measure speed and memory of features, models and the live pipeline", "the benchmark sections of each issue")

@@ -7,4 +7,4 @@ from ._stub import register_stub
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    register_stub(sub, "evaluate", "Evaluate a checkpoint against human annotations", "the training issue")
+    register_stub(sub, "evaluate", "evaluate a checkpoint against human annotations", "the training issue")

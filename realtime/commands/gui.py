@@ -7,4 +7,4 @@ from ._stub import register_stub
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    register_stub(sub, "gui", "Open the desktop app (live valence-arousal view)", "the desktop-app issue")
+    register_stub(sub, "gui", "open the desktop app (live valence-arousal view)", "the desktop-app issue")

@@ -7,4 +7,4 @@ from ._stub import register_stub
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    register_stub(sub, "train", "Train a model on emoMusic, DEAM or PMEmo", "the training issue")
+    register_stub(sub, "train", "train a model on emoMusic, DEAM or PMEmo", "the training issue")
