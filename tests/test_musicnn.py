@@ -163,3 +163,15 @@ def test_fp16_clip_keeps_loud_input_finite():
 def test_embed_rejects_unknown_layer(model):
     with pytest.raises(mn.ParameterError):
         mn.embed(np.zeros(3 * mn.SAMPLE_RATE, np.float32), model=model, layer="logits")
+
+
+def test_shipped_weights_match_recorded_sha256():
+    import hashlib
+    import re
+    from importlib.resources import files
+
+    root = files("emotrack.assets").joinpath("musicnn")
+    recorded = re.search(r"Converted file: sha256 `([0-9a-f]{64})`", root.joinpath("README.md").read_text())
+    assert recorded, "assets/musicnn/README.md lost its sha256 line"
+    actual = hashlib.sha256(root.joinpath("msd_musicnn.safetensors").read_bytes()).hexdigest()
+    assert actual == recorded.group(1)

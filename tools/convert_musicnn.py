@@ -236,7 +236,9 @@ def main() -> None:
 
         out = REPO / "assets" / "musicnn" / "msd_musicnn.safetensors"
         out.parent.mkdir(parents=True, exist_ok=True)
-        save_file(state, str(out), metadata={"source": args.wheel.name, "source_sha256": wheel_sha, "model": MODEL_DIR})
+        # One metadata key only: safetensors writes its metadata map in hash
+        # order, so with several keys the bytes would change from run to run.
+        save_file(state, str(out), metadata={"source": f"{args.wheel.name} sha256:{wheel_sha} {MODEL_DIR}"})
         n_params = int(sum(v.size for v in state.values()))
         write_readme(out.parent / "README.md", args.wheel, wheel_sha, sha256(out), n_params, rows, lic)
         print(f"wrote {out} ({out.stat().st_size} bytes, {n_params} params)")
