@@ -18,6 +18,18 @@ Front end (:func:`musicnn_logmel`) as in musicnn's ``extractor.batch_data``:
 librosa 0.7 that musicnn 0.1.0 ran with), a float16 round trip of the mel
 energies, then ``log10(1 + 10000 x)``.  Patches are 187 frames (3 s) with a hop
 of 187 frames (musicnn's default, no overlap); a trailing partial patch is dropped.
+
+For streaming, :data:`MUSICNN_SPEC` describes the same mel frames on the
+project's ``center=False`` grid (:mod:`emotrack.model.features`): its frame
+``j`` equals :func:`musicnn_logmel` frame ``j + 1`` up to the float16 round
+trip (< 3e-4 after the log).
+
+Embedding choice: :func:`embed` returns by default the 200-d *pre-ReLU* output
+of the ``dense`` layer (TF tensor ``model/dense/BiasAdd``).  musicnn's own
+``extractor`` calls ``BN(ReLU(dense))`` 'penultimate'; that one is available
+with ``layer="penultimate"``.  ReLU zeroes about half of the pre-ReLU values
+(52 % on the test signal) and BN is a per-unit affine map, so the pre-ReLU
+vector carries strictly more information.
 """
 from __future__ import annotations
 
@@ -31,6 +43,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .errors import CheckpointError, ParameterError
+from .features import FeatureSpec
 from .validate import as_mono_float32
 
 SAMPLE_RATE = 16000
@@ -40,6 +53,12 @@ N_MELS = 96
 PATCH_FRAMES = 187
 BN_EPS = 1e-3
 WEIGHTS = "musicnn/msd_musicnn.safetensors"
+
+MUSICNN_SPEC = FeatureSpec(
+    name="musicnn-mel96", n_fft=N_FFT, hop_length=HOP_LENGTH, n_mels=N_MELS,
+    log="log10_1p", log_gain=10000.0, frame_length=0,
+)
+"""musicnn's mel frames on the project's ``center=False`` grid (no float16 round trip)."""
 
 MSD_TAGS: tuple[str, ...] = (
     "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s",

@@ -175,3 +175,13 @@ def test_shipped_weights_match_recorded_sha256():
     assert recorded, "assets/musicnn/README.md lost its sha256 line"
     actual = hashlib.sha256(root.joinpath("msd_musicnn.safetensors").read_bytes()).hexdigest()
     assert actual == recorded.group(1)
+
+
+def test_feature_spec_grid_is_musicnn_shifted_by_one_frame():
+    from emotrack.model.features import mel_frames
+
+    y = musicnn_test_signal()
+    grid = mel_frames(y, mn.SAMPLE_RATE, mn.MUSICNN_SPEC)
+    ours = mn.musicnn_logmel(y, fp16_round_trip=False)
+    np.testing.assert_allclose(grid, ours[1:1 + len(grid)], rtol=0, atol=1e-5)
+    np.testing.assert_allclose(grid, mn.musicnn_logmel(y)[1:1 + len(grid)], rtol=0, atol=3e-4)

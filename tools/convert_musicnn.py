@@ -129,7 +129,7 @@ def golden(pkg_root: Path, ckpt_dir: Path) -> dict[str, np.ndarray]:
     from musicnn_signal import musicnn_test_signal  # noqa: E402
 
     # musicnn 0.1.0 (2019) ran with librosa 0.7, whose stft padded with
-    # pad_mode="reflect" when center=True; librosa >= 0.10 defaults to "constant".
+    # pad_mode="reflect" when center=True; librosa >= 0.9 defaults to "constant".
     orig_mel = librosa.feature.melspectrogram
     librosa.feature.melspectrogram = functools.partial(orig_mel, pad_mode="reflect")
 
@@ -205,10 +205,37 @@ Batch-norm layers use TF's epsilon 1e-3.
 """
 
 
+README_NOTES = """
+## Golden outputs and notes
+
+`tests/data/musicnn_golden.npz` holds the original TF graph's outputs on the
+deterministic signal of `tests/musicnn_signal.py` (10 s, 3 patches): input
+patches (`logmel`), `tags`, `dense` (pre-ReLU, TF `model/dense/BiasAdd`),
+`penultimate` (BN(ReLU(dense)), the extractor's 'penultimate'), `mean_pool`,
+`max_pool`. Made with TensorFlow 2.15 / numpy 1.26 / librosa 0.11:
+
+* Input patches come from the wheel's unmodified `extractor.batch_data`, with
+  `pad_mode="reflect"` forced into `librosa.feature.melspectrogram` because
+  musicnn 0.1.0 ran on librosa 0.7, whose centred STFT reflected; librosa
+  >= 0.9 pads with zeros.
+* `batch_data` rounds the mel energies to float16 and then computes
+  `log10(10000 * x + 1)`. Under numpy < 2 the product is promoted to float32;
+  under numpy >= 2 it stays float16 and overflows to `inf` for energies
+  above 6.55. The port computes the product in float32 (and clips energies
+  above float16's maximum instead of producing `inf`).
+* Bug in musicnn 0.1.0's `extractor()`: from the second batch on it unpacks
+  the features into `midend1_`... `backend_` but concatenates the stale
+  `cnn1_`, `cnn2_`, `cnn3_`, `penultimate_` of the first batch, so those
+  features repeat patch 0. Its tags and the pooled features are correct.
+  The golden runs the graph itself and is not affected.
+"""
+
+
 def write_readme(path: Path, wheel: Path, wheel_sha: str, st_sha: str, n_params: int, rows, license_text: str) -> None:
     """Write assets/musicnn/README.md."""
     text = README_HEAD.format(wheel=wheel.name, wheel_sha=wheel_sha, model_dir=MODEL_DIR, st_sha=st_sha, n_params=n_params)
     text += "".join(f"| `{a}` | `{b}` | {c} | {d} |\n" for a, b, c, d in rows)
+    text += README_NOTES
     text += "\n## Licence\n\nmusicnn is distributed under the ISC licence; its notice, copied verbatim from the\nwheel's `LICENSE.md`, follows.\n\n```\n"
     text += license_text.strip() + "\n```\n"
     path.write_text(text)
