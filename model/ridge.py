@@ -1,0 +1,222 @@
+"""Closed-form ridge regression heads with leave-one-group-out alpha selection.
+
+A :class:`RidgeHead` maps a feature vector (e.g. a musicnn embedding) to
+(arousal, valence).  Features are standardised with the training mean and
+standard deviation, targets are centred, and the coefficients solve
+
+    (Xs^T Xs + alpha I) w = Xs^T (y - mean(y))
+
+which is what scikit-learn's ``Ridge(alpha, fit_intercept=True)`` computes on
+the standardised features (a test checks this).  No scikit-learn at run time.
+
+Head files are safetensors (tensors ``mean``, ``std``, ``coef``, ``intercept``,
+``alpha``) with a JSON ``facts`` entry in the metadata; loading never unpickles.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import CheckpointError, ParameterError
+
+HEAD_FORMAT = "emotrack-ridge-head"
+HEAD_FORMAT_VERSION = 1
+DEFAULT_ALPHAS = tuple(float(a) for a in np.logspace(-1, 7, 33))
+"""Alpha grid searched by :func:`select_alpha_loco` (0.1 ... 1e7, 4 per decade; at the top the head is nearly the constant mean)."""
+
+
+def standardiser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column mean and std of ``x`` (n, d); zero stds become 1 so constant columns stay 0."""
+    mean = x.mean(axis=0)
+    std = x.std(axis=0)
+    return mean, np.where(std > 1e-12, std, 1.0)
+
+
+def ridge_fit(
+    x: np.ndarray, y: np.ndarray, alpha: float | Sequence[float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Fit a standardised ridge regression in closed form.
+
+    Parameters
+    ----------
+    x : np.ndarray, shape=(n, d)
+    y : np.ndarray, shape=(n, k)
+    alpha : float or sequence of k floats > 0
+        Penalty, one per output column or shared.
+
+    Returns
+    -------
+    mean, std : np.ndarray, shape=(d,)
+        Standardisation of the features.
+    coef : np.ndarray, shape=(d, k)
+        Weights on the standardised features.
+    intercept : np.ndarray, shape=(k,)
+        The mean of ``y`` (the standardised features have zero mean).
+    """
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64)
+    if y.ndim == 1:
+        y = y[:, None]
+    if x.ndim != 2 or y.shape[0] != x.shape[0] or x.shape[0] == 0:
+        raise ParameterError(f"need x (n, d) and y (n, k) with the same n > 0, got {x.shape} and {y.shape}")
+    alphas = np.broadcast_to(np.asarray(alpha, np.float64), (y.shape[1],))
+    if np.any(alphas <= 0):
+        raise ParameterError(f"ridge alpha must be > 0, got {alpha}")
+    mean, std = standardiser(x)
+    xs = (x - mean) / std
+    y_mean = y.mean(axis=0)
+    # SVD once, then every alpha is cheap: w = V diag(s / (s^2 + a)) U^T yc
+    u, s, vt = np.linalg.svd(xs, full_matrices=False)
+    uty = u.T @ (y - y_mean)
+    coef = np.stack([vt.T @ (s / (s**2 + a) * uty[:, j]) for j, a in enumerate(alphas)], axis=1)
+    return mean, std, coef, y_mean
+
+
+def loco_predictions(
+    x: np.ndarray, y: np.ndarray, groups: np.ndarray, alphas: Sequence[float]
+) -> np.ndarray:
+    """Leave-one-group-out predictions for every alpha.
+
+    Each group (clip) is predicted by a ridge fitted (standardisation included)
+    on all other groups.
+
+    Returns
+    -------
+    np.ndarray, shape=(len(alphas), n, k)
+    """
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64).reshape(len(x), -1)
+    groups = np.asarray(groups)
+    out = np.zeros((len(alphas), *y.shape))
+    for g in np.unique(groups):
+        test = groups == g
+        train = ~test
+        mean, std = standardiser(x[train])
+        xs = (x[train] - mean) / std
+        y_mean = y[train].mean(axis=0)
+        u, s, vt = np.linalg.svd(xs, full_matrices=False)
+        uty = u.T @ (y[train] - y_mean)
+        xt = (x[test] - mean) / std @ vt.T  # (m, r)
+        for i, a in enumerate(alphas):
+            out[i, test] = xt @ ((s / (s**2 + a))[:, None] * uty) + y_mean
+    return out
+
+
+def select_alpha_loco(
+    x: np.ndarray, y: np.ndarray, groups: np.ndarray, alphas: Sequence[float] = DEFAULT_ALPHAS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Alpha per output column minimising the leave-one-group-out MSE.
+
+    Returns
+    -------
+    best : np.ndarray, shape=(k,)
+        The chosen alpha of each output column.
+    mse : np.ndarray, shape=(len(alphas), k)
+        Leave-one-group-out MSE of every alpha (predictions clipped to [-1, 1]).
+    """
+    if len(np.unique(groups)) < 2:
+        raise ParameterError("leave-one-group-out alpha selection needs at least 2 groups")
+    y = np.asarray(y, np.float64).reshape(len(x), -1)
+    pred = np.clip(loco_predictions(x, y, groups, alphas), -1.0, 1.0)
+    mse = ((pred - y[None]) ** 2).mean(axis=1)
+    return np.asarray(alphas, np.float64)[mse.argmin(axis=0)], mse
+
+
+@dataclass
+class RidgeHead:
+    """Linear read-out ``clip(((x - mean) / std) @ coef + intercept, -1, 1)``.
+
+    Shapes: ``mean``/``std`` (d,), ``coef`` (d, k), ``intercept`` (k,), ``alpha`` (k,).
+    ``facts`` is a JSON-able dict (what it was trained on, how, its scores).
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray
+    alpha: np.ndarray
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def fit(cls, x: np.ndarray, y: np.ndarray, alpha: float | Sequence[float], *,
+            facts: dict[str, Any] | None = None) -> "RidgeHead":
+        """Fit on features ``x`` (n, d) and targets ``y`` (n, k)."""
+        mean, std, coef, intercept = ridge_fit(x, y, alpha)
+        alphas = np.broadcast_to(np.asarray(alpha, np.float64), intercept.shape).copy()
+        return cls(mean, std, coef, intercept, alphas, dict(facts or {}))
+
+    def predict(self, x: np.ndarray, *, clip: bool = True) -> np.ndarray:
+        """Outputs (n, k) for features ``x`` (n, d), clipped to [-1, 1] unless ``clip=False``."""
+        x = np.asarray(x, np.float64)
+        if x.ndim != 2 or x.shape[1] != self.mean.shape[0]:
+            raise ParameterError(f"head expects features (n, {self.mean.shape[0]}), got {x.shape}")
+        out = (x - self.mean) / self.std @ self.coef + self.intercept
+        return (np.clip(out, -1.0, 1.0) if clip else out).astype(np.float32)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write a safetensors head file atomically; returns the path."""
+        from safetensors.numpy import save_file
+
+        path = Path(path)
+        tensors = {
+            "mean": self.mean.astype(np.float32), "std": self.std.astype(np.float32),
+            "coef": self.coef.astype(np.float32), "intercept": self.intercept.astype(np.float32),
+            "alpha": self.alpha.astype(np.float64),
+        }
+        meta = {"format": HEAD_FORMAT, "format_version": str(HEAD_FORMAT_VERSION),
+                "facts": json.dumps(self.facts, sort_keys=True)}
+        tmp = path.with_name(path.name + ".tmp")
+        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp), metadata=meta)
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "RidgeHead":
+        """Read a head file written by :meth:`save` (safetensors only: never unpickles).
+
+        Raises
+        ------
+        CheckpointError
+            Missing, corrupt, foreign or inconsistent file.
+        """
+        from safetensors import safe_open
+
+        path = Path(path)
+        if not path.is_file():
+            raise CheckpointError(f"ridge head file '{path}' not found")
+        try:
+            with safe_open(str(path), framework="numpy") as f:
+                meta = f.metadata() or {}
+                tensors = {k: f.get_tensor(k) for k in f.keys()}
+        except Exception as exc:  # safetensors raises its own error types for bad framing
+            raise CheckpointError(
+                f"'{path}' is not a readable safetensors ridge head ({type(exc).__name__}: {exc}); "
+                "pickled files are refused on purpose"
+            ) from None
+        if meta.get("format") != HEAD_FORMAT:
+            raise CheckpointError(f"'{path}' is not an emotrack ridge head (format {meta.get('format')!r})")
+        if meta.get("format_version") != str(HEAD_FORMAT_VERSION):
+            raise CheckpointError(
+                f"'{path}' has ridge head format version {meta.get('format_version')!r}; "
+                f"this emotrack reads version {HEAD_FORMAT_VERSION}"
+            )
+        missing = {"mean", "std", "coef", "intercept", "alpha"} - set(tensors)
+        if missing:
+            raise CheckpointError(f"'{path}' lacks tensors {sorted(missing)}")
+        d, k = tensors["coef"].shape
+        if tensors["mean"].shape != (d,) or tensors["std"].shape != (d,) or tensors["intercept"].shape != (k,):
+            raise CheckpointError(f"'{path}' has inconsistent tensor shapes")
+        try:
+            facts = json.loads(meta.get("facts", "{}"))
+        except json.JSONDecodeError as exc:
+            raise CheckpointError(f"'{path}' has malformed facts JSON: {exc}") from None
+        return cls(
+            tensors["mean"].astype(np.float64), tensors["std"].astype(np.float64),
+            tensors["coef"].astype(np.float64), tensors["intercept"].astype(np.float64),
+            tensors["alpha"].astype(np.float64), facts,
+        )
