@@ -124,8 +124,13 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(f"--duration must be a positive number of seconds, got {args.duration}")
     source = make_source(args)
     source.open()  # a bad device or file fails here, before the model loads
-    predictor = load_predictor(args.checkpoint)
     outputs = _open_outputs(args)
+    try:
+        predictor = load_predictor(args.checkpoint)
+    except BaseException:
+        for o in outputs:
+            o.close()
+        raise
     show_lines = not args.quiet and args.jsonl != "-"
     engine = Engine(source, predictor, EngineConfig(record_path=args.record))
     sub = engine.subscribe(maxlen=4096)
