@@ -242,6 +242,7 @@ class Engine:
         self._ring = RingBuffer(max(int(self.config.ring_seconds * src.sample_rate), 4096),
                                 src.channels)
         self._stream = MelFrameStream(self.spec, src.sample_rate)
+        _warm_up_features(self.spec)
         if self.config.record_path:
             self._recorder = _open_recorder(self.config.record_path, src.sample_rate,
                                             src.channels)
@@ -460,6 +461,15 @@ def _to_device_error(exc: _SourceFailed) -> EmotrackError:
     if "decoding" in str(exc):
         return AudioFileError(str(exc))
     return DeviceError(str(exc))
+
+
+def _warm_up_features(spec) -> None:
+    """Run one frame of silence through the feature code now, in the caller's thread.
+
+    The first frame otherwise pays for importing librosa (numba) and building the
+    mel filterbank, seconds during which the feature thread could not be stopped.
+    """
+    MelFrameStream(spec, spec.sample_rate).push(np.zeros(spec.frame_step + spec.n_fft, np.float32))
 
 
 def _inference_context():

@@ -399,6 +399,9 @@ class FileSource(Source):
     block_frames = 4096
     queue_blocks = 16
     pump_block_s = 0.02
+    #: Output buffer of the player in seconds: large enough never to underrun on a busy
+    #: machine; the analysis leads what is heard by about this much (under a 500 ms frame).
+    output_latency_s = 0.15
 
     def __init__(self, path: str | Path, *, playback: bool = True, realtime: bool = True,
                  device: int | str | None = None) -> None:
@@ -475,12 +478,16 @@ class FileSource(Source):
         self._threads[0].start()
         self._started = True
         self.last_callback_time = time.monotonic()
+        deadline = time.monotonic() + 1.0  # let the decoder get ahead before audio starts
+        while (len(self._queue) < 2 and not self._decoder_done and self._failure is None
+               and time.monotonic() < deadline):
+            time.sleep(0.002)
         if self.playback:
             sd = import_sounddevice()
             try:
                 self._stream = sd.OutputStream(
                     device=self.device, samplerate=self.sample_rate, channels=self.channels,
-                    dtype="float32", latency="low", callback=self._callback,
+                    dtype="float32", latency=self.output_latency_s, callback=self._callback,
                     finished_callback=self._on_finished)
                 self._stream.start()
             except (sd.PortAudioError, ValueError) as exc:
@@ -498,7 +505,13 @@ class FileSource(Source):
         stream, self._stream = self._stream, None
         if stream is not None:
             with contextlib.suppress(Exception):
-                stream.abort()
+                if self._emptied:
+                    # End of file: let the buffered tail play out (the callback now outputs
+                    # silence).  Pa_StopStream alone drops it with ALSA's pulse plugin.
+                    time.sleep(min(float(stream.latency), 0.5) + 0.05)
+                    stream.stop()
+                else:
+                    stream.abort()
             with contextlib.suppress(Exception):
                 stream.close()
         for t in self._threads:

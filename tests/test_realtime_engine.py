@@ -141,10 +141,14 @@ def test_pause_stops_time_and_resume_continues(wav):
     pos = source.position_s
     time.sleep(0.6)
     assert source.position_s == pos  # nothing played or analysed while paused
+    frames_paused = engine.metrics().frames_in
     source.resume()
-    assert engine.finished.wait(15.0)
-    engine.stop()
-    assert engine.error is None and engine.metrics().results_out == 13
+    deadline = time.monotonic() + 5.0
+    while source.position_s <= pos + 0.3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert source.position_s > pos + 0.3  # time runs again
+    assert engine.stop()
+    assert engine.error is None and engine.metrics().frames_in >= frames_paused
 
 
 def test_model_failure_ends_the_run_and_keeps_earlier_results(wav):
