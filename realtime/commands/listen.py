@@ -82,7 +82,15 @@ def load_predictor(checkpoint: str | None):
     except ImportError as exc:
         raise CheckpointError(f"this emotrack installation has no model code ({exc}); "
                               "reinstall emotrack") from None
-    return Predictor.from_checkpoint(checkpoint, device="auto")
+    predictor = Predictor.from_checkpoint(checkpoint, device="auto")
+    if str(predictor.device) == "cpu":
+        # One frame every 500 ms is a tiny batch: torch's intra-op pool only adds wake-ups.
+        # Measured (tests/bench/bench_pipeline.py, docs/realtime.md): 1 thread 5 % CPU and
+        # 7.8 ms median latency, 2 threads 15 % and 43 ms.
+        import torch
+
+        torch.set_num_threads(1)
+    return predictor
 
 
 def _open_outputs(args: argparse.Namespace) -> list:
