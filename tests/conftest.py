@@ -1,0 +1,1 @@
+from fixtures_model import *  # noqa
