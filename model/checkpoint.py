@@ -116,6 +116,7 @@ def save_checkpoint(
     ----------
     path : path-like
     model_name, hparams : registry name and ``build_model`` keyword arguments
+        (recorded completed with the current defaults, see ``resolved_hparams``)
     state_dict : mapping of parameter name -> torch.Tensor
     spec : FeatureSpec
     norm_mean, norm_std : array-like, shape=(spec.n_mels,)
@@ -142,10 +143,12 @@ def save_checkpoint(
     facts = dict(facts or {})
     facts.setdefault("saved_at", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     facts.setdefault("emotrack_version", _emotrack_version())
+    from .networks import resolved_hparams
+
     header = {
         "format_version": FORMAT_VERSION,
         "model_name": model_name,
-        "hparams": hparams,
+        "hparams": resolved_hparams(model_name, hparams),
         "spec": spec.to_dict(),
         "spec_hash": spec.hash,
         "facts": facts,

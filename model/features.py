@@ -249,12 +249,49 @@ def frames_from_model_rate(
     F = spec.frame_length
     n_full = x.size // F
     rest = x.size - n_full * F
-    out = [_pooled_frame(x[i * F:(i + 1) * F], first_frame + i, spec) for i in range(n_full)]
+    out = [_pooled_full_frames(x[: n_full * F], first_frame, spec)] if n_full else []
     if final and rest >= spec.min_partial_fraction * F and rest >= spec.n_fft:
-        out.append(_pooled_frame(x[n_full * F:], first_frame + n_full, spec))
+        out.append(_pooled_frame(x[n_full * F:], first_frame + n_full, spec)[None])
     if not out:
         return np.zeros((0, n_mels), np.float32)
-    return np.stack(out)
+    return np.concatenate(out) if len(out) > 1 else out[0]
+
+
+def _pooled_full_frames(x: np.ndarray, first_frame: int, spec: FeatureSpec) -> np.ndarray:
+    """Vectorised :func:`_pooled_frame` for every complete frame in ``x``.
+
+    Frames are grouped by their window layout (it repeats every few frames) and
+    each group is computed as one stacked ``(frames, windows, n_fft)`` array.
+    Every frame goes through the same per-frame shapes as in :func:`_pooled_frame`
+    (rfft rows, one ``(windows, n_fft//2+1) @ mel.T`` product per frame, mean
+    over its windows), so the numbers do not depend on how many frames are
+    processed at once (streaming == offline).
+    """
+    F, hop = spec.frame_length, spec.hop_length
+    n_full = x.size // F
+    window, mel = _analysis_kernels(spec)
+    all_windows = np.lib.stride_tricks.sliding_window_view(x, spec.n_fft)
+    out = np.empty((n_full, spec.n_mels), np.float32)
+    layouts: dict[tuple[int, int], list[int]] = {}
+    for i in range(n_full):
+        k = first_frame + i
+        js = spec.windows_of_frame(k)
+        layouts.setdefault((js.start * hop - k * F, len(js)), []).append(i)
+    for (offset, count), idx in layouts.items():
+        rows = np.asarray(idx)
+        starts = rows[:, None] * F + offset + np.arange(count)[None, :] * hop  # (n, count)
+        windows = all_windows[starts]  # (n, count, n_fft) copy
+        spectrum = np.abs(np.fft.rfft(windows * window, axis=-1)) ** spec.power
+        spectrum = spectrum.astype(np.float32)
+        # one 2-D product per frame, exactly as in _pooled_frame (a stacked
+        # np.matmul with the transposed filterbank takes numpy's slow non-BLAS path)
+        energies = np.stack([frame @ mel.T for frame in spectrum])
+        if spec.log == "db":
+            logmel = 10.0 * np.log10(np.maximum(energies, spec.log_amin) / spec.log_ref)
+        else:
+            logmel = np.log10(1.0 + spec.log_gain * energies)
+        out[rows] = logmel.astype(np.float32, copy=False).mean(axis=1)
+    return out
 
 
 def _pooled_frame(block: np.ndarray, k: int, spec: FeatureSpec) -> np.ndarray:

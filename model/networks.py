@@ -74,7 +74,10 @@ class CAE(nn.Module):
     n_mels : int
         Mel bands of the input (96: the mel stride 14 of the pooling is tuned to it).
     channels : tuple of 4 ints
-        Feature maps of CNN1-CNN4 (the poster does not give them).
+        Feature maps of CNN1-CNN4 (the poster does not give them).  The
+        default (8, 16, 16, 8) keeps offline analysis fast on a laptop CPU
+        (one 60-frame window per frame in causal mode; (16, 32, 32, 16) costs
+        about 3x more, see docs/models.md).
     dropout : float in [0, 1)
     negative_slope : float
         LeakyReLU slope.
@@ -89,7 +92,7 @@ class CAE(nn.Module):
         self,
         *,
         n_mels: int = 96,
-        channels: tuple[int, int, int, int] | list[int] = (16, 32, 32, 16),
+        channels: tuple[int, int, int, int] | list[int] = (8, 16, 16, 8),
         dropout: float = 0.75,
         negative_slope: float = 0.01,
         dropout_on_output: bool = False,
@@ -259,6 +262,22 @@ class ConvGRU(nn.Module):
 
 MODELS: dict[str, type[nn.Module]] = {cls.name: cls for cls in (CAE, FrameMLP, ConvGRU)}
 """Registry: model name -> class."""
+
+
+def resolved_hparams(name: str, hparams: dict[str, Any]) -> dict[str, Any]:
+    """``hparams`` completed with the class defaults (tuples as lists): what a checkpoint records,
+    so that a later change of a default cannot silently change a saved model."""
+    import inspect
+
+    cls = MODELS.get(name)
+    if cls is None:
+        return dict(hparams)
+    full = {
+        k: p.default for k, p in inspect.signature(cls.__init__).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is not inspect.Parameter.empty
+    }
+    full.update(hparams)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in full.items()}
 
 
 def build_model(name: str, **hparams: Any) -> nn.Module:

@@ -31,7 +31,7 @@ def test_round_trip_keeps_everything(tmp_path):
                            spec=CAE_SPEC, norm_mean=mean, norm_std=std, facts=facts)
     ck = load_checkpoint(path)
     assert ck.model_name == "baseline"
-    assert ck.hparams == {"context": 3, "hidden": 5}
+    assert ck.hparams == {"n_mels": 96, "context": 3, "hidden": 5, "dropout": 0.3}  # defaults recorded
     assert ck.spec == CAE_SPEC
     assert ck.format_version == FORMAT_VERSION
     np.testing.assert_array_equal(ck.norm_mean, mean)

@@ -21,10 +21,10 @@ def test_registry_names():
 def test_cae_shape_trace_matches_docstring():
     model = CAE()
     trace = dict(model.shape_trace(torch.zeros(1, 1, 96, 60)))
-    assert trace["cnn1"] == (1, 16, 48, 30)
-    assert trace["cnn2"] == (1, 32, 24, 15)
-    assert trace["cnn3"] == (1, 32, 18, 31)
-    assert trace["cnn4"] == (1, 16, 12, 66)
+    assert trace["cnn1"] == (1, 8, 48, 30)
+    assert trace["cnn2"] == (1, 16, 24, 15)
+    assert trace["cnn3"] == (1, 16, 18, 31)
+    assert trace["cnn4"] == (1, 8, 12, 66)
     assert trace["cnn5"] == (1, 1, 16, 60)
     assert trace["pool"] == (1, 1, 2, 60)
 
