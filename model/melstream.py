@@ -1,6 +1,6 @@
 """Streaming mel frames: :class:`MelFrameStream` (DESIGN contract 1).
 
-Feeds audio of any block size at any input rate and emits exactly the frames
+Feeds audio of any block size at any input rate and emits the frames
 that :func:`emotrack.model.features.mel_frames` computes offline for the same
 signal.  State is O(one frame): the resampler's filter memory and the samples
 of the frame not yet complete.
