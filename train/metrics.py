@@ -25,7 +25,7 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     ok = ~(np.isnan(x) | np.isnan(y))
     x, y = x[ok], y[ok]
-    if x.size < 2:
+    if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return math.nan
     dx, dy = x - x.mean(), y - y.mean()
     den = math.sqrt(float(dx @ dx) * float(dy @ dy))

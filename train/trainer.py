@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -95,7 +93,7 @@ def forward(model, x):
     -------
     torch.Tensor, shape=(batch, frames, 2), columns (arousal, valence)
     """
-    return model(x)
+    return model(x.transpose(1, 2).unsqueeze(1)).transpose(1, 2)
 
 
 def masked_mse(pred, target):
@@ -127,28 +125,15 @@ def evaluate_loss(model, songs: list[SongFeatures], mean, std, device) -> tuple[
     return mse, per_dim
 
 
-def _atomic_torch_write(path: Path, writer) -> None:
-    """Call ``writer(tmp_path)`` then move it over ``path`` in one step."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        writer(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_trained(path: Path, *, model, config: TrainConfig, spec: FeatureSpec,
                  norm_mean: np.ndarray, norm_std: np.ndarray, facts: dict[str, Any]) -> None:
-    """Write a checkpoint atomically (a Ctrl-C never leaves a half-written file)."""
+    """Write a checkpoint (save_checkpoint writes atomically: a Ctrl-C never leaves half a file)."""
     from ..model.checkpoint import save_checkpoint
 
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    _atomic_torch_write(Path(path), lambda tmp: save_checkpoint(
-        tmp, model_name=config.model, hparams=dict(config.hparams), state_dict=state, spec=spec,
-        norm_mean=norm_mean, norm_std=norm_std, facts=facts))
+    save_checkpoint(Path(path), model_name=config.model, hparams=dict(config.hparams),
+                    state_dict=state, spec=spec, norm_mean=norm_mean, norm_std=norm_std,
+                    facts=facts)
 
 
 def train_model(train_songs: list[SongFeatures], val_songs: list[SongFeatures],
@@ -180,7 +165,7 @@ def train_model(train_songs: list[SongFeatures], val_songs: list[SongFeatures],
     import torch
     from tqdm import tqdm
 
-    from ..model import build_model
+    from ..model.networks import build_model
 
     if not train_songs:
         raise ParameterError("no training songs with audio and ratings: nothing to train on")
@@ -236,7 +221,7 @@ def train_model(train_songs: list[SongFeatures], val_songs: list[SongFeatures],
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-                total += float(loss) * len(idx)
+                total += float(loss.detach()) * len(idx)
                 count += len(idx)
             train_loss = total / max(count, 1)
             val_loss, val_rmse = evaluate_loss(model, selection, mean, std, config.device)
