@@ -11,8 +11,8 @@ entirely inside ``[0, 0.5 (k+1))`` s, i.e. window indices ``j_last(k) - 186 ..
 j_last(k)`` with ``j_last(k) = floor((8000 (k+1) - 512) / 256)``.  The patch
 therefore uses no audio after the frame's end, as a live run could.  Windows
 before the start of the signal (the first 2.5 s) or after its end are log-mel
-zeros, i.e. digital silence (``log10(1 + 0) = 0``); frames ``k < 5`` (less than
-3 s heard) are flagged ``warming_up``.
+zeros, i.e. digital silence (``log10(1 + 0) = 0``); frames ``k < 6`` (less than
+a full patch heard) are flagged ``warming_up``.
 
 The 200-d pre-ReLU ``dense`` embedding of that patch goes through a
 :class:`~emotrack.model.ridge.RidgeHead` (assets/teacher/musicnn_va_head.safetensors)
@@ -207,9 +207,49 @@ def load_head(path: str | os.PathLike | None = None) -> RidgeHead:
     return head
 
 
+def covering_average(values: np.ndarray, span: int = WARMUP_FRAMES) -> np.ndarray:
+    """Non-causal smoothing: frame ``k`` gets the mean of frames ``k .. k+span-1`` (fewer at the end).
+
+    With ``span = 6`` these are exactly the causal patches whose 3 s cover frame ``k``,
+    the teacher's analogue of the networks' "centered" mode.
+    """
+    values = np.asarray(values, np.float64)
+    n = len(values)
+    if n == 0:
+        return values.astype(np.float32)
+    c = np.concatenate([np.zeros((1, *values.shape[1:])), np.cumsum(values, axis=0)])
+    hi = np.minimum(np.arange(n) + span, n)
+    return ((c[hi] - c[:n]) / (hi - np.arange(n)).reshape(-1, *([1] * (values.ndim - 1)))).astype(np.float32)
+
+
+def curve_from_logmel(
+    logmel: np.ndarray, n_frames: int, *, head: RidgeHead | None = None, model: MusicnnMSD | None = None,
+    mode: str = "causal", progress=None,
+) -> dict:
+    """Teacher curve from musicnn log-mel windows (``MUSICNN_SPEC`` frames) of a signal.
+
+    ``n_frames`` is the signal's number of 500 ms frames.  See :func:`teacher_curve`.
+    """
+    if mode not in ("causal", "centered"):
+        raise ParameterError(f"mode must be 'causal' or 'centered', got {mode!r}")
+    if head is None:
+        head = load_head()
+    dense, tags = patch_outputs(logmel, causal_patch_starts(n_frames), model=model, progress=progress)
+    va = head.predict(dense) if len(dense) else np.zeros((0, 2), np.float32)
+    k = np.arange(len(dense))
+    warming = k < WARMUP_FRAMES
+    if mode == "centered":
+        va, tags, warming = covering_average(va), covering_average(tags), np.zeros(len(k), bool)
+    return {
+        "arousal": va[:, 0], "valence": va[:, 1], "tags": tags, "tag_names": MSD_TAGS,
+        "times": (k + 1) * CAE_SPEC.frame_seconds, "frame_index": k, "warming_up": warming,
+        "mode": mode,
+    }
+
+
 def teacher_curve(
     audio: np.ndarray, sr: int, *, head: RidgeHead | None = None, model: MusicnnMSD | None = None,
-    progress=None,
+    mode: str = "causal", progress=None,
 ) -> dict:
     """The teacher's 2 Hz arousal/valence curve and 50 tag curves for a whole signal.
 
@@ -220,6 +260,13 @@ def teacher_curve(
         Sample rate of ``audio`` (resampled to 16 kHz).
     head : RidgeHead, optional
         Default: the shipped head (:func:`load_head`).
+    model : MusicnnMSD, optional
+        Default: the shipped musicnn weights on CPU.
+    mode : {"causal", "centered"}
+        ``causal``: frame ``k`` from the 3 s ending at its end (what a live run could show);
+        ``centered``: mean of the 6 causal outputs whose patches cover frame ``k``.
+    progress : callable, optional
+        Called with the number of frames done after each batch.
 
     Returns
     -------
@@ -230,17 +277,11 @@ def teacher_curve(
         ``times`` : np.ndarray (n_frames,) seconds of each frame's END, ``0.5 (k+1)``
         (when the frame became complete, as in live results);
         ``frame_index`` : np.ndarray (n_frames,) int;
-        ``warming_up`` : np.ndarray (n_frames,) bool, frames with < 3 s of audio behind them.
+        ``warming_up`` : np.ndarray (n_frames,) bool, causal frames with < 3 s of audio behind them;
+        ``mode`` : str.
+        ``n_frames`` equals ``len(mel_frames(audio, sr, CAE_SPEC))``.
     """
-    if head is None:
-        head = load_head()
-    if progress is None and len(audio) == 0:
-        raise ParameterError("audio is empty")
-    dense, tags = teacher_embeddings(audio, sr, model=model, progress=progress)
-    va = head.predict(dense) if len(dense) else np.zeros((0, 2), np.float32)
-    k = np.arange(len(dense))
-    return {
-        "arousal": va[:, 0], "valence": va[:, 1], "tags": tags, "tag_names": MSD_TAGS,
-        "times": (k + 1) * CAE_SPEC.frame_seconds, "frame_index": k,
-        "warming_up": k < WARMUP_FRAMES,
-    }
+    x = to_model_rate(audio, sr)
+    logmel = frames_from_model_rate(x, MUSICNN_SPEC)
+    return curve_from_logmel(logmel, n_frames_of(x.size), head=head, model=model, mode=mode,
+                             progress=progress)

@@ -62,6 +62,9 @@ class AnalysisResult:
     warming_up: np.ndarray
     model: dict[str, Any] = field(default_factory=dict)
     spec: FeatureSpec | None = None
+    tags: np.ndarray | None = None
+    """``(n, len(tag_names))`` tag probabilities over time (the musicnn teacher), or None."""
+    tag_names: tuple[str, ...] = ()
 
     @property
     def arousal(self) -> np.ndarray:
@@ -101,6 +104,7 @@ def decode_frames(
     *,
     block_seconds: float = BLOCK_SECONDS,
     on_progress: Callable[[float], None] | None = None,
+    extra_specs: tuple[FeatureSpec, ...] = (),
 ) -> tuple[np.ndarray, AudioInfo]:
     """Decode a file block by block into mel frames.
 
@@ -113,11 +117,16 @@ def decode_frames(
         Audio decoded per block.
     on_progress : callable, optional
         Called with the seconds of audio decoded by each block.
+    extra_specs : tuple of FeatureSpec
+        Further feature streams computed in the same pass; their frames are then
+        returned as a list after ``info``.
 
     Returns
     -------
     frames : np.ndarray, shape=(n, spec.n_mels), float32
     info : AudioInfo
+    extra : list of np.ndarray
+        Only when ``extra_specs`` is given: one frame array per extra spec.
 
     Raises
     ------
@@ -128,6 +137,8 @@ def decode_frames(
 
     info = audio_info(path)
     stream = MelFrameStream(spec, info.sample_rate)
+    extra_streams = [MelFrameStream(s, info.sample_rate) for s in extra_specs]
+    extra_chunks: list[list[np.ndarray]] = [[] for _ in extra_specs]
     block = max(1, int(block_seconds * info.sample_rate))
     chunks: list[np.ndarray] = []
     n_samples = 0
@@ -141,6 +152,8 @@ def decode_frames(
                 out = stream.push(data)
                 if len(out):
                     chunks.append(out)
+                for es, ec in zip(extra_streams, extra_chunks):
+                    ec.append(es.push(data))
                 if on_progress is not None:
                     on_progress(len(data) / info.sample_rate)
     except AudioFileError:
@@ -159,7 +172,48 @@ def decode_frames(
             f"at least {spec.frame_seconds * spec.min_partial_fraction:g} s are needed for one frame"
         )
     duration = n_samples / info.sample_rate  # the decoded length (headers of VBR files can be off)
-    return frames, AudioInfo(info.path, info.sample_rate, info.channels, duration, info.format)
+    info = AudioInfo(info.path, info.sample_rate, info.channels, duration, info.format)
+    if extra_specs:
+        extra = [np.concatenate([*ec, es.flush()]) for es, ec in zip(extra_streams, extra_chunks)]
+        return frames, info, extra
+    return frames, info
+
+
+def analyze_file_teacher(
+    path: str | os.PathLike,
+    *,
+    mode: str = "causal",
+    head=None,
+    on_progress: Callable[[float], None] | None = None,
+) -> AnalysisResult:
+    """Analyse ``path`` with the musicnn teacher: (arousal, valence) and 50 tags per 500 ms frame.
+
+    Same frame grid and time convention as :func:`analyze_file`; see
+    :mod:`emotrack.model.teacher` for how each frame's 3 s patch is chosen and what
+    ``mode="centered"`` averages.  ``on_progress`` receives 0.5 s per frame computed
+    (decoding is quick, the network is the slow part: ~0.1 s CPU per frame).
+    """
+    from ..model.features import CAE_SPEC
+    from ..model.musicnn import MUSICNN_SPEC
+    from ..model.teacher import HEAD_ASSET, curve_from_logmel, load_head
+
+    head = head if head is not None else load_head()
+    frames, info, (logmel,) = decode_frames(path, CAE_SPEC, extra_specs=(MUSICNN_SPEC,))
+    done = (lambda n: on_progress(n * CAE_SPEC.frame_seconds)) if on_progress is not None else None
+    curve = curve_from_logmel(logmel, len(frames), head=head, mode=mode, progress=done)
+    model = {
+        "name": "musicnn-teacher",
+        "description": "musicnn MSD_musicnn (ISC licence) embedding of the causal 3 s patch ending "
+                       "at each frame end -> ridge head (arousal, valence); tags: musicnn's 50 MSD tags",
+        "head": f"emotrack.assets/{HEAD_ASSET}",
+        "facts": head.facts,
+    }
+    return AnalysisResult(
+        info=info, mode=mode, time_s=curve["times"],
+        values=np.stack([curve["arousal"], curve["valence"]], axis=1),
+        warming_up=curve["warming_up"], model=model, spec=CAE_SPEC,
+        tags=curve["tags"], tag_names=tuple(curve["tag_names"]),
+    )
 
 
 def analyze_file(

@@ -54,10 +54,14 @@ def csv_text(result: AnalysisResult) -> str:
 
 
 def json_document(result: AnalysisResult) -> dict:
-    """The JSON document: the frames plus facts about file, model and features."""
+    """The JSON document: the frames plus facts about file, model and features.
+
+    When the result carries tags (``--model musicnn``), ``tag_names`` lists them and
+    each frame has ``tags``: the probabilities in that order (4 decimals).
+    """
     info = result.info
     spec = result.spec
-    return {
+    doc = {
         "file": str(info.path),
         "audio": {"sample_rate": info.sample_rate, "channels": info.channels,
                   "duration_s": round(info.duration_s, 4), "format": info.format},
@@ -75,6 +79,11 @@ def json_document(result: AnalysisResult) -> dict:
             for t, (a, v) in zip(result.time_s, result.values)
         ],
     }
+    if result.tags is not None:
+        doc["tag_names"] = list(result.tag_names)
+        for frame, row in zip(doc["frames"], result.tags):
+            frame["tags"] = [round(float(p), 4) for p in row]
+    return doc
 
 
 def write_csv(result: AnalysisResult, path: str | os.PathLike) -> Path:

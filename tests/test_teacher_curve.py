@@ -76,3 +76,47 @@ def test_teacher_curve_shapes_times_and_frame_mapping(clip, net):
         with torch.inference_mode():
             ref = net(torch.from_numpy(patch)[None])
         np.testing.assert_allclose(curve["tags"][k], ref.tags[0].numpy(), atol=1e-5)
+
+
+def test_centered_mode_averages_the_covering_causal_patches(clip, net):
+    from emotrack.model.teacher import covering_average
+
+    audio, sr = clip
+    causal = teacher_curve(audio, sr, model=net)
+    centered = teacher_curve(audio, sr, model=net, mode="centered")
+    n = len(causal["arousal"])
+    for k in (0, 4, n - 3, n - 1):
+        hi = min(n, k + 6)
+        assert centered["arousal"][k] == pytest.approx(causal["arousal"][k:hi].mean(), abs=1e-6)
+        np.testing.assert_allclose(centered["tags"][k], causal["tags"][k:hi].mean(axis=0), atol=1e-6)
+    assert not centered["warming_up"].any()
+    np.testing.assert_allclose(covering_average(np.arange(4.0), span=2), [0.5, 1.5, 2.5, 3.0])
+
+
+def test_analyze_model_musicnn_writes_tags_over_time(tmp_path):
+    import json
+
+    from emotrack.model.errors import ParameterError
+    from emotrack.realtime.cli import main
+
+    sr = 22050
+    t = np.arange(int(4.2 * sr)) / sr
+    wav = tmp_path / "tone.wav"
+    sf.write(wav, (0.3 * np.sin(2 * np.pi * 330 * t) * (1 + np.sin(2 * np.pi * 2 * t))).astype(np.float32), sr)
+    out = tmp_path / "out"
+    rc = main(["analyze", str(wav), "--model", "musicnn", "--mode", "causal", "--out", str(out),
+               "--format", "json,csv", "--quiet"])
+    assert rc == 0
+    doc = json.loads((out / "tone.emotrack.json").read_text())
+    n = len(mel_frames(sf.read(wav, dtype="float32")[0], sr, CAE_SPEC))
+    assert doc["model"]["name"] == "musicnn-teacher" and len(doc["frames"]) == n == 8
+    assert doc["tag_names"] == list(MSD_TAGS)
+    assert all(len(f["tags"]) == 50 and 0 <= min(f["tags"]) <= max(f["tags"]) <= 1 for f in doc["frames"])
+    assert [f["time_s"] for f in doc["frames"]] == [0.5 * (k + 1) for k in range(n)]
+    assert doc["warming_up_frames"] == 6
+    assert (out / "tone.emotrack.csv").read_text().splitlines()[0] == "time_s,arousal,valence"
+    with pytest.raises(ParameterError, match="--checkpoint cannot be combined"):
+        from emotrack.realtime.commands.analyze import run
+        from emotrack.realtime.cli import build_parser
+
+        run(build_parser().parse_args(["analyze", str(wav), "--model", "musicnn", "--checkpoint", "x"]))

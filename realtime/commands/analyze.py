@@ -24,6 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files or directories")
     p.add_argument("--checkpoint", metavar="CKPT", default=None,
                    help="model checkpoint (.safetensors); default: the bundled model")
+    p.add_argument("--model", choices=("checkpoint", "musicnn"), default="checkpoint",
+                   help="checkpoint: the network of --checkpoint (default); musicnn: the musicnn "
+                   "teacher (ridge head on musicnn embeddings of 3 s patches; ~0.1 s CPU per 500 ms "
+                   "frame), whose JSON also holds musicnn's 50 tags over time")
     p.add_argument("--mode", choices=("causal", "centered"), default="centered",
                    help="causal: each frame from the 30 s up to it, exactly what a live run shows; "
                    "centered: average of every 30 s window covering the frame (smoother; default)")
@@ -66,7 +70,22 @@ def run(args: argparse.Namespace) -> int:
     files = expand_inputs(args.files)
     if not files:
         raise ParameterError(f"no audio files found in {args.files}")
-    predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device)
+    if args.model == "musicnn":
+        if args.checkpoint is not None:
+            raise ParameterError("--checkpoint cannot be combined with --model musicnn (the teacher "
+                                 "uses its bundled ridge head); drop one of them")
+        from ...model.teacher import load_head
+        from ..analysis import analyze_file_teacher
+
+        head = load_head()
+
+        def analyze_one(f, mode, on_progress):
+            return analyze_file_teacher(f, mode=mode, head=head, on_progress=on_progress)
+    else:
+        predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device)
+
+        def analyze_one(f, mode, on_progress):
+            return analyze_file(f, predictor, mode=mode, on_progress=on_progress)
     out_dir = Path(args.out)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -93,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
                 bar.update(seconds)
 
             try:
-                result = analyze_file(f, predictor, mode=args.mode, on_progress=progress)
+                result = analyze_one(f, args.mode, progress)
                 written = []
                 base = out_dir / stem
                 if "csv" in formats:
