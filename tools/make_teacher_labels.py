@@ -107,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hop-frames", type=int, default=2, help="label every N-th 500 ms frame (2 = 1 Hz)")
     ap.add_argument("--max-hours", type=float, default=None, help="stop after this much audio")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cached-only", action="store_true",
+                    help="compute nothing: list the tracks already in the cache in the manifest")
     args = ap.parse_args(argv)
 
     import torch
@@ -127,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         sha = sha_of(paths)
         out = args.cache / f"{sha}.npz"
         rel = str(paths[0].parent.name if len(paths) > 1 else paths[0].name)
+        if not out.is_file() and args.cached_only:
+            continue
         if not out.is_file():
             t0 = time.process_time()
             audio, sr = load_mix(paths)

@@ -81,6 +81,18 @@ def human_songs(clips: dict, sids: list[str], repeat: int) -> list:
     return out
 
 
+def split_sets(clips, sids, train_tracks, val_tracks, head, args):
+    """(train, val) SongFeatures lists for the human clips ``sids`` and the corpus."""
+    from emotrack.train.songs import split_validation
+
+    if args.val == "human":
+        tr, va = split_validation(list(sids), fraction=0.15, seed=args.seed)
+        train = corpus_songs(train_tracks + val_tracks, head) + human_songs(clips, tr, args.human_repeat)
+        return train, human_songs(clips, va, 1)
+    train = corpus_songs(train_tracks, head) + human_songs(clips, sids, args.human_repeat)
+    return train, corpus_songs(val_tracks, head)
+
+
 def is_validation(sha: str, fraction: float = 0.1) -> bool:
     return int(hashlib.sha256(f"val:{sha}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < fraction
 
@@ -107,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-tracks", type=int, default=None)
+    ap.add_argument("--val", choices=("corpus", "human"), default="corpus",
+                    help="early stopping on 10 %% of the corpus tracks (teacher labels) or on ~15 %% of "
+                    "the training clips (human labels, as train.loso does)")
     ap.add_argument("--loco", action="store_true")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=None, help="final checkpoint (without --loco)")
@@ -135,14 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     facts = {"teacher": "musicnn MSD dense (causal 3 s patch) -> ridge head (assets/teacher)",
              "corpus_tracks": len(tracks), "corpus_hours": round(hours, 3),
              "corpus_manifest": "tools/teacher_labels_manifest.json",
-             "human_clips_repeat": args.human_repeat,
+             "human_clips_repeat": args.human_repeat, "validation": args.val,
              "command": "nice -n 10 .venv/bin/python tools/train_student.py " + " ".join(sys.argv[1:])}
 
     if not args.loco:
         head = load_head()
         sids = list(clips)
-        train = corpus_songs(train_tracks, head) + human_songs(clips, sids, args.human_repeat)
-        val = corpus_songs(val_tracks, head)
+        train, val = split_sets(clips, sids, train_tracks, val_tracks, head, args)
         facts["human_clips"] = sids
         res = train_one(train, val, args, args.out, facts)
         print(f"best epoch {res.best_epoch}/{res.epochs_run}, val loss {res.best_val_loss:.4f}, "
@@ -159,8 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             g9 = np.repeat(rest, ev.N_LABELS)
             alpha, _ = select_alpha_loco(x9, y9, g9)
             head = RidgeHead.fit(x9, y9, alpha)
-            train = corpus_songs(train_tracks, head) + human_songs(clips, rest, args.human_repeat)
-            val = corpus_songs(val_tracks, head)
+            train, val = split_sets(clips, rest, train_tracks, val_tracks, head, args)
             ckpt = Path(tmp) / "fold.safetensors"
             res = train_one(train, val, args, ckpt, dict(facts, held_out=held))
             pred = Predictor.from_checkpoint(ckpt, device="cpu").analyze(clips[held]["cae"], mode="causal")
