@@ -125,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--loco", action="store_true")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=None, help="final checkpoint (without --loco)")
+    ap.add_argument("--fidelity", type=Path, default=None, metavar="CKPT",
+                    help="only compare CKPT's causal predictions on the 10 clips with the shipped "
+                    "teacher's (how well a student imitates its teacher there)")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
 
@@ -152,6 +155,17 @@ def main(argv: list[str] | None = None) -> int:
              "corpus_manifest": "tools/teacher_labels_manifest.json",
              "human_clips_repeat": args.human_repeat, "validation": args.val,
              "command": "nice -n 10 .venv/bin/python tools/train_student.py " + " ".join(sys.argv[1:])}
+
+    if args.fidelity is not None:
+        head = load_head()
+        p = Predictor.from_checkpoint(args.fidelity, device="cpu")
+        st = np.concatenate([p.analyze(clips[s]["cae"], mode="causal")[frames] for s in clips])
+        te = np.concatenate([head.predict(clips[s]["dense"][frames]) for s in clips])
+        for j, name in enumerate(("arousal", "valence")):
+            print(f"{args.fidelity.name} {name}: student vs teacher r {np.corrcoef(st[:, j], te[:, j])[0, 1]:+.3f}, "
+                  f"RMSE {np.sqrt(((st[:, j] - te[:, j]) ** 2).mean()):.3f}; std student {st[:, j].std():.3f}, "
+                  f"teacher {te[:, j].std():.3f}")
+        return 0
 
     if not args.loco:
         head = load_head()
