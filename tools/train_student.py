@@ -165,6 +165,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.fidelity.name} {name}: student vs teacher r {np.corrcoef(st[:, j], te[:, j])[0, 1]:+.3f}, "
                   f"RMSE {np.sqrt(((st[:, j] - te[:, j]) ** 2).mean()):.3f}; std student {st[:, j].std():.3f}, "
                   f"teacher {te[:, j].std():.3f}")
+        labs = [head.predict(t["dense"]) for t in tracks]
+        allv = np.concatenate(labs)
+        within = np.mean([v.std(axis=0) for v in labs], axis=0)
+        print(f"teacher labels on the corpus: mean {allv.mean(0).round(3)}, std {allv.std(0).round(3)}, "
+              f"mean within-track std {within.round(3)}, arousal-valence r {np.corrcoef(allv.T)[0, 1]:.3f}")
+        human = np.concatenate([clips[s]["labels"] for s in clips])
+        print(f"human ratings of the clips: mean {human.mean(0).round(3)}, std {human.std(0).round(3)}")
         return 0
 
     if not args.loco:
