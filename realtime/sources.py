@@ -423,6 +423,7 @@ class FileSource(Source):
         self._playing_gen = -1
         self._position_frames = 0
         self._emptied = False
+        self._decode_failure: str | None = None  # set by the decoder, reported after the drain
         self.playback_underruns = 0
         """Pump calls that found no decoded audio ready before the end of the file."""
         self._wake = threading.Event()
@@ -549,7 +550,8 @@ class FileSource(Source):
     # --- state -------------------------------------------------------------
     @property
     def exhausted(self) -> bool:
-        return self._emptied
+        # A pending decode failure is reported through failure(), never as a clean end.
+        return self._emptied and self._decode_failure is None
 
     def _on_finished(self) -> None:
         if not self._stopped and self._failure is None:
@@ -559,6 +561,9 @@ class FileSource(Source):
     def failure(self) -> str | None:
         if self._failure is not None:
             return self._failure
+        if self._decode_failure is not None and self._emptied:
+            # reported only once every block decoded before the failure reached the analysis
+            return self._decode_failure
         if self.playback and not self._paused and not self._emptied:
             return super().failure()
         return None
@@ -589,7 +594,8 @@ class FileSource(Source):
                     np.nan_to_num(block, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
                 self._queue.append((self._generation, start, block))
         except Exception as exc:  # noqa: BLE001 - any decoder failure ends the run cleanly
-            self._failure = f"decoding '{self.path.name}' failed: {exc}"
+            self._decode_failure = f"decoding '{self.path.name}' failed: {exc}"
+            self._decoder_done = True
 
     # --- the pump: shared by the output callback and the no-playback thread ---
     def _fill(self, out: np.ndarray, now: float, *, count_underrun: bool) -> int:
