@@ -16,7 +16,7 @@ from importlib import metadata
 from ..model.errors import EmotrackError
 
 #: Subcommand modules in the order ``--help`` lists them.
-COMMANDS = ("gui", "listen", "analyze", "devices", "train", "evaluate", "bench")
+COMMANDS = ("gui", "listen", "analyze", "devices", "train", "evaluate")
 
 
 def version() -> str:
