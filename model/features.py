@@ -285,6 +285,11 @@ def mel_frames(audio: np.ndarray, sr: int, spec: FeatureSpec = CAE_SPEC) -> np.n
         Sample rate of ``audio`` in Hz; resampled to ``spec.sample_rate`` with soxr.
     spec : FeatureSpec
 
+    Raises
+    ------
+    ParameterError
+        Empty audio, NaN/Inf samples, integer dtype, non-positive sample rate.
+
     Returns
     -------
     np.ndarray, shape=(n_frames, spec.n_mels), float32
@@ -293,5 +298,5 @@ def mel_frames(audio: np.ndarray, sr: int, spec: FeatureSpec = CAE_SPEC) -> np.n
         and flushing it.
     """
     sr = valid_sample_rate(sr)
-    x = as_mono_float32(audio)
+    x = as_mono_float32(audio, allow_empty=False)
     return frames_from_model_rate(resample(x, sr, spec.sample_rate), spec)
