@@ -63,3 +63,4 @@ def pulse_server():
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+from fixtures_gui import *  # noqa

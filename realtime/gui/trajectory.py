@@ -204,9 +204,9 @@ class TrajectoryStore:
             return SeriesView(t, a, v)
         block = 1 << int(math.ceil(math.log2(n / max_points)))
         # Align blocks to absolute indices so they do not shift as points arrive;
-        # the newest partial block is kept at full resolution.
+        # the newest points (the partial block, at least the newest one) stay raw.
         first = sl.start + (-sl.start) % block
-        full = (sl.stop - first) // block * block
+        full = max(0, sl.stop - 1 - first) // block * block
         head = slice(sl.start, first)
         body = slice(first, first + full)
         tail = slice(first + full, sl.stop)
