@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from datetime import datetime
 
 from PyQt6.QtCore import QEvent, Qt, QTimer
@@ -109,7 +108,6 @@ class MainWindow(QMainWindow):
         self.listing = SourceListing()
         self._files: list[SourceChoice] = []
         self._initial_file = initial_file
-        self._last_arrival = 0.0
         self._last_status = ""
         theme = current_theme()
 
@@ -279,7 +277,6 @@ class MainWindow(QMainWindow):
                 self.settings.last_dir = os.path.dirname(choice.device)
         self._refresh_menu()
         self.transport.setVisible(self.session.is_file)
-        self._last_arrival = time.monotonic()
         self._update_hint()
         self.update_status()
         self.tick()
@@ -314,7 +311,6 @@ class MainWindow(QMainWindow):
             self.store.clear()
         if message:
             self.banner.set("engine", "error", message)
-        self._last_arrival = time.monotonic()
         self._sync_transport()
         self._update_hint()
 
@@ -325,7 +321,6 @@ class MainWindow(QMainWindow):
             poll = self.session.poll()
             if poll.results:
                 self.store.append(poll.results)
-                self._last_arrival = time.monotonic()
             if poll.error:
                 if self.session.running:
                     self.banner.set("engine", "warning", f"Audio analysis problem: {poll.error}")
@@ -338,18 +333,18 @@ class MainWindow(QMainWindow):
                     self._update_hint()
             if poll.finished:
                 self.statusBar().showMessage("End of file. Press Space to play it again.", 5000)
-            latest = self.store.latest()
-            now = None
-            if latest is not None and self.session.running and not self.session.paused:
-                now = latest[0] + min(time.monotonic() - self._last_arrival, 0.5)
-            self.plane.redraw(self.store, now)
-            if self.series.redraw(self.store):
-                self._update_hint()
+            self.redraw()
             if self.session.is_file:
                 self._sync_transport()
         except Exception as exc:  # noqa: BLE001 - a redraw must never take the window down
             log.exception("redraw failed")
             self.banner.set("gui", "error", f"Display problem: {describe_error(exc)}")
+
+    def redraw(self, now_s: float | None = None) -> None:
+        """Update the plots from the store (bounded work; skipped when nothing changed)."""
+        self.plane.redraw(self.store, now_s)
+        if self.series.redraw(self.store):
+            self._update_hint()
 
     def _sync_transport(self) -> None:
         if not self.session.is_file:

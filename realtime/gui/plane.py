@@ -5,7 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QColor, QFont
-from PyQt6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from .circumplex import Circumplex
 from .theme import Theme
@@ -22,7 +22,8 @@ class PlaneWidget(QWidget):
 
     Call :meth:`redraw` on every timer tick; it does nothing when neither the data
     nor the displayed time changed, and otherwise touches at most
-    ``trail_s * 2`` points.
+    ``trail_s * 2`` points.  The trail's age is measured from the newest result,
+    so the plane repaints when a result arrives (2 Hz), not on every tick.
     """
 
     def __init__(self, circumplex: Circumplex, theme: Theme, parent: QWidget | None = None) -> None:
@@ -31,7 +32,7 @@ class PlaneWidget(QWidget):
         self.trail_s = 20.0
         self._last_key = None
         self._brushes: list = []
-        self._pens: list = []
+        self._sizes = 5.0 + 7.0 * (np.arange(TRAIL_LEVELS) + 1) / TRAIL_LEVELS
 
         self.header = QLabel("")
         self.header.setTextFormat(Qt.TextFormat.RichText)
@@ -60,6 +61,7 @@ class PlaneWidget(QWidget):
         self._vline = pg.InfiniteLine(pos=0, angle=90, movable=False)
         for item in (self._frame, self._circle, self._hline, self._vline):
             plot.addItem(item)
+        static = [self._frame, self._circle]
         self._words: list[pg.TextItem] = []
         word_font = QFont()
         word_font.setPointSizeF(max(9.0, word_font.pointSizeF()))
@@ -70,6 +72,9 @@ class PlaneWidget(QWidget):
             item.setPos(x, y)
             plot.addItem(item)
             self._words.append(item)
+            static.append(item)
+        for item in static:  # drawn once into a pixmap, then blitted
+            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
         self._trail_line = pg.PlotCurveItem()
         self._trail = pg.ScatterPlotItem(pxMode=True)
@@ -106,13 +111,20 @@ class PlaneWidget(QWidget):
         self._hint.setColor(theme.foreground)
         cmap = pg.colormap.get("plasma")
         lo, hi = (0.15, 1.0) if theme.dark else (0.0, 0.85)
-        self._brushes, self._pens = [], []
+        self._brushes = []
         for i in range(TRAIL_LEVELS):
             f = (i + 1) / TRAIL_LEVELS  # freshness: 1 = newest
             c = QColor(cmap.map(lo + (hi - lo) * f, mode="qcolor"))
             c.setAlpha(int(25 + 215 * f))
             self._brushes.append(pg.mkBrush(c))
-            self._pens.append(pg.mkPen(None))
+        # Pens and brushes are made once per theme: pyqtgraph caches rendered
+        # symbols by the identity of these objects.
+        self._no_pen = pg.mkPen(None)
+        point = QColor(theme.point)
+        faint = QColor(point)
+        faint.setAlpha(90)
+        self._point_brushes = {False: pg.mkBrush(point), True: pg.mkBrush(faint)}
+        self._point_pen = pg.mkPen(theme.foreground, width=2)
         line = QColor(theme.foreground)
         line.setAlpha(70)
         self._trail_line.setPen(pg.mkPen(line, width=1.2))
@@ -139,7 +151,7 @@ class PlaneWidget(QWidget):
             key = (store.version, None)
         else:
             now_s = latest[0] if now_s is None else max(now_s, latest[0])
-            key = (store.version, round(now_s * 20))
+            key = (store.version, round(now_s * 10))
         if key == self._last_key:
             return False
         self._last_key = key
@@ -156,18 +168,15 @@ class PlaneWidget(QWidget):
         levels = np.minimum((fresh[keep] * TRAIL_LEVELS).astype(np.int64), TRAIL_LEVELS - 1)
         x = tr.valence[keep]
         y = tr.arousal[keep]
+        # Brushes and sizes come from TRAIL_LEVELS fixed steps so pyqtgraph's symbol
+        # atlas renders each step once instead of a new symbol every frame.
         brushes = [self._brushes[k] for k in levels]
-        sizes = 5.0 + 7.0 * fresh[keep]
-        self._trail.setData(x=x, y=y, brush=brushes, pen=None, size=sizes)
+        sizes = self._sizes[levels]
+        self._trail.setData(x=x, y=y, brush=brushes, pen=self._no_pen, size=sizes)
         self._trail_line.setData(x=x, y=y)
         t, a, v, warming = latest
-        point = QColor(self.theme.point)
-        if warming:
-            brush = pg.mkBrush(point.red(), point.green(), point.blue(), 90)
-        else:
-            brush = pg.mkBrush(point)
-        self._current.setData(x=[v], y=[a], brush=[brush],
-                              pen=pg.mkPen(self.theme.foreground, width=2), size=22)
+        self._current.setData(x=[v], y=[a], brush=[self._point_brushes[warming]],
+                              pen=self._point_pen, size=22)
         word = self.circumplex.nearest(v, a)
         status = " &middot; <i>warming up</i>" if warming else ""
         self.header.setText(f"<span style='font-size:15pt; font-weight:600'>{word}</span>"

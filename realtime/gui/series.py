@@ -56,7 +56,7 @@ class SeriesWidget(QWidget):
         plot.setYRange(-1.12, 1.12, padding=0)
         plot.getAxis("left").setTicks([[(v, f"{v:g}") for v in (-1.0, -0.5, 0.0, 0.5, 1.0)]])
         plot.setLabel("bottom", "audio time")
-        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.showGrid(x=False, y=True, alpha=0.15)
         self._zero = pg.InfiniteLine(pos=0, angle=0, movable=False)
         plot.addItem(self._zero)
         self._marks: list[tuple[pg.LinearRegionItem, pg.TextItem]] = []
