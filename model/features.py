@@ -190,9 +190,15 @@ CAE_SPEC = FeatureSpec()
 
 
 @functools.lru_cache(maxsize=8)
-def _analysis_kernels(spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray]:
-    """The window (n_fft,) and librosa mel filterbank (n_mels, n_fft//2+1), float32."""
+def _analysis_kernels(spec: FeatureSpec) -> tuple[np.ndarray, Any]:
+    """The window (n_fft,) and librosa's mel filterbank (n_mels, n_fft//2+1) as a sparse matrix.
+
+    The filterbank is ~98 % zeros.  A sparse product is also single-threaded: a dense
+    BLAS product of these small shapes measured 10-100x slower when OpenBLAS spreads it
+    over cores that inference and capture are already using.
+    """
     import librosa  # imported lazily: numba start-up is slow
+    import scipy.sparse
 
     window = librosa.filters.get_window(spec.window, spec.n_fft, fftbins=True)
     mel = librosa.filters.mel(
@@ -204,7 +210,7 @@ def _analysis_kernels(spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray]:
         htk=spec.mel_htk,
         norm=spec.mel_norm,
     )
-    return window.astype(np.float32), np.ascontiguousarray(mel, dtype=np.float32)
+    return window.astype(np.float32), scipy.sparse.csr_array(mel.astype(np.float32))
 
 
 def log_mel_windows(windows: np.ndarray, spec: FeatureSpec) -> np.ndarray:
@@ -220,8 +226,12 @@ def log_mel_windows(windows: np.ndarray, spec: FeatureSpec) -> np.ndarray:
     np.ndarray, shape=(m, n_mels), float32
     """
     window, mel = _analysis_kernels(spec)
-    spectrum = np.abs(np.fft.rfft(windows * window, axis=1)) ** spec.power
-    energies = spectrum.astype(np.float32) @ mel.T
+    stft = np.fft.rfft(windows * window, axis=1)
+    if spec.power == 2.0:
+        spectrum = stft.real**2 + stft.imag**2
+    else:
+        spectrum = np.abs(stft) ** spec.power
+    energies = (mel @ spectrum.astype(np.float32, copy=False).T).T
     if spec.log == "db":
         out = 10.0 * np.log10(np.maximum(energies, spec.log_amin) / spec.log_ref)
     else:

@@ -50,6 +50,9 @@ class MelFrameStream:
                 self.input_sr, self.spec.sample_rate, 1, dtype="float32", quality="HQ"
             )
         self._pending = np.zeros(0, np.float32)
+        self._held: list[np.ndarray] = []  # input blocks not yet given to the resampler
+        self._held_samples = 0
+        self._model_samples = 0  # model-rate samples produced by the resampler so far
         self.frames_emitted = 0
         """Number of frames emitted since the last reset."""
         self.samples_in = 0
@@ -70,15 +73,40 @@ class MelFrameStream:
         """
         x = as_mono_float32(samples)
         self.samples_in += x.size
-        if self._resampler is not None:
-            x = self._resampler.resample_chunk(x, last=False)
-        return self._consume(x, final=False)
+        if self._resampler is None:
+            return self._consume(x, final=False)
+        # The resampler costs ~20 us a call whatever the block size, so small blocks are held
+        # back until they could complete the next frame; output and emission points are the
+        # same as resampling every block (soxr's stream does not depend on the chunking).
+        if x.size:
+            self._held.append(x)
+            self._held_samples += x.size
+        if self._held_samples < self._input_needed_for_next_frame():
+            return np.zeros((0, self.spec.n_mels), np.float32)
+        return self._consume(self._resample_held(last=False), final=False)
+
+    def _input_needed_for_next_frame(self) -> int:
+        """Input samples still to arrive before the next frame can be complete (lower bound)."""
+        spec = self.spec
+        missing = (self.frames_emitted + 1) * spec.frame_step + (0 if spec.pooled else spec.n_fft - spec.hop_length) - self._model_samples
+        return int(missing * self.input_sr // spec.sample_rate)
+
+    def _resample_held(self, *, last: bool) -> np.ndarray:
+        """Run the held input blocks through the streaming resampler."""
+        x = np.concatenate(self._held) if len(self._held) != 1 else self._held[0]
+        self._held.clear()
+        self._held_samples = 0
+        y = self._resampler.resample_chunk(x, last=last)
+        self._model_samples += y.size
+        return y
 
     def flush(self) -> np.ndarray:
         """Emit what is left (the resampler's tail and the final partial frame), then reset."""
         x = np.zeros(0, np.float32)
         if self._resampler is not None:
-            x = self._resampler.resample_chunk(x, last=True)
+            if not self._held:
+                self._held.append(x)
+            x = self._resample_held(last=True)
         frames = self._consume(x, final=True)
         self.reset()
         return frames
