@@ -144,33 +144,46 @@ class FakeEngine:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        k = 0
+        # Like the real engine: frame_index counts every result, time_s restarts
+        # at the seek position (offset + (j + 1) * 0.5), finished is set at the
+        # end, on an error and on stop.
+        try:
+            self._loop()
+        finally:
+            self.finished.set()
+
+    def _loop(self) -> None:
+        k = 0  # frames since the last seek
+        index = 0
+        offset = 0.0
         since_reset = 0
         src = self.source
         while not self._stop.is_set():
             seek = src.take_seek()
             if seek is not None:
-                k = int(seek // 0.5)
+                k = 0
+                offset = seek
                 since_reset = 0
-                src.position_s = k * 0.5
+                src.position_s = seek
             if src.paused:
                 time.sleep(0.005)
                 continue
-            if src.duration_s is not None and (k + 1) * 0.5 > src.duration_s:
-                self.finished.set()
+            t = offset + (k + 1) * 0.5
+            if src.duration_s is not None and t > src.duration_s:
                 return
             if self.fail_after is not None and len(self.produced) >= self.fail_after:
                 self.error = RuntimeError("the audio device disappeared (fake)")
                 return
             since_reset += 1
-            a, v = fake_values(k)
+            a, v = fake_values(int(round(t / 0.5)) - 1)
             now = time.monotonic()
-            r = FakeResult(k, (k + 1) * 0.5, a, v, since_reset < WINDOW, now, now)
+            r = FakeResult(index, t, a, v, since_reset < WINDOW, now, now)
             self.produced.append(r)
             for sub in self._subs:
                 sub.put(r)
-            src.position_s = (k + 1) * 0.5
+            src.position_s = t
             k += 1
+            index += 1
             if self.frame_delay_s:
                 time.sleep(self.frame_delay_s)
             else:

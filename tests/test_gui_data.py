@@ -106,3 +106,20 @@ def test_source_choice_round_trips_through_its_key():
         back = SourceChoice.from_key(c.key())
         assert (back.kind, back.device) == (c.kind, c.device)
     assert SourceChoice.from_key("") is None and SourceChoice.from_key("bogus:1") is None
+
+
+def test_results_from_before_a_seek_are_discarded():
+    s = TrajectoryStore()
+    s.append(results(0, 40))  # playing at 20 s
+    s.begin_segment(expect_time_s=100.5)  # seek to 100 s
+    s.append(results(40, 3))  # still in flight from before the seek: 20.5 .. 21.5
+    assert s.segment_len() == 0 and s.stale_discarded == 3
+    seek = [FakeResult(43 + i, 100.5 + 0.5 * i, 0.1, 0.2, True) for i in range(4)]
+    s.append(seek)
+    cols = s.segment_columns()
+    assert list(cols["time_s"]) == [100.5, 101.0, 101.5, 102.0]
+    assert list(cols["frame_index"]) == [43, 44, 45, 46]
+    # an expected start that never comes does not block the display for long
+    s.begin_segment(expect_time_s=5000.5)
+    s.append(results(0, s.max_stale + 2))
+    assert s.segment_len() == 2

@@ -305,10 +305,12 @@ class MainWindow(QMainWindow):
     def seek(self, seconds: float) -> None:
         """Jump in the file; the plots restart (warm-up shown again) at the new position."""
         was_running = self.session.engine is not None and not self.session.at_end
-        self.store.begin_segment()
+        self.store.begin_segment(expect_time_s=seconds + self.store.frame_seconds)
         message = self.session.seek(seconds)
         if not was_running and self.session.engine is not None:
+            # the file had ended: a fresh engine runs now, whose results start at the seek
             self.store.clear()
+            self.store.begin_segment(expect_time_s=seconds + self.store.frame_seconds)
         if message:
             self.banner.set("engine", "error", message)
         self._sync_transport()

@@ -129,8 +129,12 @@ class EngineSession:
         if err is not None and err is not self._reported_error:
             self._reported_error = err
             out.error = describe_error(err)
+            detail = getattr(self.engine, "error_traceback", None)
+            if detail:
+                log.error("engine failed:\n%s", detail)
         finished = getattr(self.engine, "finished", None)
-        if finished is not None and finished.is_set() and not self._finished_reported:
+        if (finished is not None and finished.is_set() and err is None
+                and not self._finished_reported):
             self._finished_reported = True
             out.finished = True
         return out
@@ -158,8 +162,10 @@ class EngineSession:
 
     @property
     def at_end(self) -> bool:
+        """The file has been played to its end (not stopped by an error)."""
         finished = getattr(self.engine, "finished", None)
-        return bool(finished is not None and finished.is_set())
+        return bool(finished is not None and finished.is_set()
+                     and getattr(self.engine, "error", None) is None)
 
     @property
     def position_s(self) -> float:

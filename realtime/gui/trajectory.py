@@ -1,7 +1,8 @@
 """The GUI's record of a session: every result for export, bounded views for drawing.
 
-A *segment* is a run of results with contiguous audio time.  Opening a source,
-seeking in a file, or a jump in the results' audio time starts a new segment;
+A *segment* is a run of results with contiguous audio time (each result
+``frame_seconds`` after the previous one).  Opening a source, seeking in a file,
+or any discontinuity in the results' audio time starts a new segment;
 the plots show the current segment only (a seek restarts the 30 s analysis
 window, so the warm-up is shown again), the CSV export holds every segment.
 
@@ -42,16 +43,20 @@ class TrajectoryStore:
     max_points : int
         Results kept in memory; beyond it the oldest half is dropped
         (345 600 = 48 hours at 2 Hz, about 12 MB).
-    jump_s : float
-        A gap in audio time larger than this (or any step backwards) starts a
-        new segment even when nobody called :meth:`begin_segment`.
+    max_stale : int
+        After :meth:`begin_segment` with an expected start time, at most this
+        many results that do not start there (analysed before the seek took
+        effect) are discarded; then the next result is taken whatever its time.
     """
 
     def __init__(self, *, frame_seconds: float = 0.5, max_points: int = 345_600,
-                 jump_s: float = 5.0) -> None:
+                 max_stale: int = 64) -> None:
         self.frame_seconds = float(frame_seconds)
         self.max_points = int(max_points)
-        self.jump_s = float(jump_s)
+        self.max_stale = int(max_stale)
+        self._expect: float | None = None
+        self._stale = 0
+        self.stale_discarded = 0  #: results dropped because they predate a seek
         self.version = 0  #: increases on every change, so views can skip redundant redraws
         self._alloc(1024)
         self._n = 0
@@ -94,12 +99,20 @@ class TrajectoryStore:
         self._segment = 0
         self._seg_start = 0
         self._new_segment_pending = False
+        self._expect = None
         self._dropped = 0
         self.version += 1
 
-    def begin_segment(self) -> None:
-        """The next result starts a new segment (called on seek)."""
+    def begin_segment(self, expect_time_s: float | None = None) -> None:
+        """The next result starts a new segment (called on seek).
+
+        With ``expect_time_s`` (the audio time of the first result after a seek
+        to ``s``: ``s + frame_seconds``), results still in flight from before the
+        seek are discarded until one with that time arrives.
+        """
         self._new_segment_pending = True
+        self._expect = expect_time_s
+        self._stale = 0
         self.version += 1
 
     def append(self, results: Iterable) -> int:
@@ -108,11 +121,17 @@ class TrajectoryStore:
         Returns the number added.
         """
         added = 0
+        tol = 0.25 * self.frame_seconds
         for r in results:
             t = float(r.time_s)
+            if self._expect is not None:
+                if abs(t - self._expect) > tol and self._stale < self.max_stale:
+                    self._stale += 1
+                    self.stale_discarded += 1
+                    continue
+                self._expect = None
             if self._n:
-                last = self._time[self._n - 1]
-                jumped = t <= last or t - last > self.jump_s
+                jumped = abs(t - (self._time[self._n - 1] + self.frame_seconds)) > tol
             else:
                 jumped = False
             if self._n and (self._new_segment_pending or jumped) and self._n > self._seg_start:
