@@ -57,8 +57,8 @@ class PlaneWidget(QWidget):
         self._frame = pg.PlotCurveItem([-1, 1, 1, -1, -1], [-1, -1, 1, 1, -1])
         self._circle = pg.PlotCurveItem(np.cos(np.linspace(0, 2 * np.pi, 181)),
                                         np.sin(np.linspace(0, 2 * np.pi, 181)))
-        self._hline = pg.InfiniteLine(pos=0, angle=0, movable=False)
-        self._vline = pg.InfiniteLine(pos=0, angle=90, movable=False)
+        self._hline = pg.PlotCurveItem([-1, 1], [0, 0])
+        self._vline = pg.PlotCurveItem([0, 0], [-1, 1])
         for item in (self._frame, self._circle, self._hline, self._vline):
             plot.addItem(item)
         static = [self._frame, self._circle]
@@ -89,7 +89,7 @@ class PlaneWidget(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.header)
-        layout.addWidget(self.view, 1)
+        layout.addWidget(_SquareBox(self.view), 1)
         self.apply_theme(theme)
         self.set_hint("")
 
@@ -192,3 +192,18 @@ class PlaneWidget(QWidget):
         d = self._trail.data
         return np.column_stack([d["x"], d["y"]]) if len(d) else np.zeros((0, 2))
 
+
+
+class _SquareBox(QWidget):
+    """Keeps its one child square and centred (the plane has a locked 1:1 aspect)."""
+
+    def __init__(self, child: QWidget) -> None:
+        super().__init__()
+        self.child = child
+        child.setParent(self)
+        self.setMinimumSize(child.minimumSize())
+
+    def resizeEvent(self, event):  # noqa: N802 - Qt naming
+        side = min(self.width(), self.height())
+        self.child.setGeometry((self.width() - side) // 2, (self.height() - side) // 2, side, side)
+        super().resizeEvent(event)
