@@ -49,14 +49,17 @@ class MelFrameStream:
             self._resampler = soxr.ResampleStream(
                 self.input_sr, self.spec.sample_rate, 1, dtype="float32", quality="HQ"
             )
-        self._pending = np.zeros(0, np.float32)
-        self._held: list[np.ndarray] = []  # input blocks not yet given to the resampler
+        self._pending = np.zeros(0, np.float32)  # model-rate samples of frames not yet complete
+        self._held: list[np.ndarray] = []  # input blocks not yet resampled / framed
         self._held_samples = 0
-        self._model_samples = 0  # model-rate samples produced by the resampler so far
+        self._model_samples = 0  # model-rate samples that reached _pending so far
+        self._empty = np.zeros((0, self.spec.n_mels), np.float32)
+        self._empty.flags.writeable = False
         self.frames_emitted = 0
         """Number of frames emitted since the last reset."""
         self.samples_in = 0
         """Input samples (per channel, at ``input_sr``) pushed since the last reset."""
+        self._threshold = self._input_needed_for_next_frame()
 
     def push(self, samples: np.ndarray) -> np.ndarray:
         """Add audio and return the frames it completed.
@@ -65,60 +68,65 @@ class MelFrameStream:
         ----------
         samples : np.ndarray, shape=(n,) or (n, channels), floating point
             Any block size, including 0 and 1 samples.  Channels are averaged.
+            The stream keeps a copy, so the caller may reuse its buffer.
 
         Returns
         -------
         np.ndarray, shape=(m, spec.n_mels), float32
-            The ``m >= 0`` frames completed by this block, in order.
+            The ``m >= 0`` frames completed by this block, in order (read-only when empty).
         """
-        x = as_mono_float32(samples)
-        self.samples_in += x.size
-        if self._resampler is None:
-            return self._consume(x, final=False)
-        # The resampler costs ~20 us a call whatever the block size, so small blocks are held
-        # back until they could complete the next frame; output and emission points are the
-        # same as resampling every block (soxr's stream does not depend on the chunking).
+        if (type(samples) is np.ndarray and samples.dtype == np.float32 and samples.ndim == 1
+                and np.isfinite(np.add.reduce(samples))):
+            x = samples  # fast path for the common block type: mono float32, finite
+        else:
+            x = as_mono_float32(samples)
         if x.size:
-            self._held.append(x)
+            self.samples_in += x.size
+            self._held.append(x.copy())
             self._held_samples += x.size
-        if self._held_samples < self._input_needed_for_next_frame():
-            return np.zeros((0, self.spec.n_mels), np.float32)
-        return self._consume(self._resample_held(last=False), final=False)
-
-    def _input_needed_for_next_frame(self) -> int:
-        """Input samples still to arrive before the next frame can be complete (lower bound)."""
-        spec = self.spec
-        missing = (self.frames_emitted + 1) * spec.frame_step + (0 if spec.pooled else spec.n_fft - spec.hop_length) - self._model_samples
-        return int(missing * self.input_sr // spec.sample_rate)
-
-    def _resample_held(self, *, last: bool) -> np.ndarray:
-        """Run the held input blocks through the streaming resampler."""
-        x = np.concatenate(self._held) if len(self._held) != 1 else self._held[0]
-        self._held.clear()
-        self._held_samples = 0
-        y = self._resampler.resample_chunk(x, last=last)
-        self._model_samples += y.size
-        return y
+        # Blocks are held until they could complete the next frame: resampling and framing
+        # cost ~20 us a call whatever the block size.  The frames and the call that returns
+        # each one are the same as processing every block at once (soxr's stream does not
+        # depend on the chunking), so holding adds no latency.
+        if self._held_samples < self._threshold:
+            return self._empty
+        frames = self._consume(self._take_held(last=False), final=False)
+        self._threshold = self._input_needed_for_next_frame()
+        return frames
 
     def flush(self) -> np.ndarray:
         """Emit what is left (the resampler's tail and the final partial frame), then reset."""
-        x = np.zeros(0, np.float32)
-        if self._resampler is not None:
-            if not self._held:
-                self._held.append(x)
-            x = self._resample_held(last=True)
-        frames = self._consume(x, final=True)
+        frames = self._consume(self._take_held(last=True), final=True)
         self.reset()
         return frames
+
+    def _input_needed_for_next_frame(self) -> int:
+        """Input samples still to arrive before the next frame can be complete (a lower bound)."""
+        spec = self.spec
+        end = self.frames_emitted * spec.frame_step + (spec.frame_length if spec.pooled else spec.n_fft)
+        missing = end - self._model_samples
+        return max(1, missing * self.input_sr // spec.sample_rate)
+
+    def _take_held(self, *, last: bool) -> np.ndarray:
+        """The held input blocks as one model-rate array (resampled when needed)."""
+        if not self._held:
+            x = np.zeros(0, np.float32)
+        else:
+            x = np.concatenate(self._held) if len(self._held) > 1 else self._held[0]
+        self._held.clear()
+        self._held_samples = 0
+        if self._resampler is not None:
+            x = self._resampler.resample_chunk(x, last=last)
+        self._model_samples += x.size
+        return x
 
     def _consume(self, x: np.ndarray, *, final: bool) -> np.ndarray:
         """Append model-rate samples and cut every complete frame."""
         spec = self.spec
-        buf = np.concatenate((self._pending, x.astype(np.float32, copy=False))) if x.size else self._pending
+        buf = np.concatenate((self._pending, x)) if self._pending.size else x
         frames = frames_from_model_rate(buf, spec, first_frame=self.frames_emitted, final=final)
         n = len(frames)
         self.frames_emitted += n
         # keep only the samples that later frames still need
-        keep_from = n * spec.frame_step
-        self._pending = buf[keep_from:].copy() if keep_from else buf
+        self._pending = buf[n * spec.frame_step:].copy()
         return frames

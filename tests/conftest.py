@@ -63,4 +63,5 @@ def pulse_server():
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-from fixtures_gui import *  # noqa
+from fixtures_realtime import *  # noqa: E402,F401,F403
+from fixtures_gui import *  # noqa: E402,F401,F403

@@ -1,0 +1,489 @@
+"""The real-time engine: source -> ring buffer -> feature thread -> inference worker -> subscribers.
+
+Threads (DESIGN "Threads")::
+
+    audio callback ──RingBuffer──> feature thread ──bounded queue──> inference worker ──> subscriptions
+    (copy + count)                 (MelFrameStream,                   (Predictor, one      (each a bounded
+                                    --record tee)                       inference/frame)     deque; a slow one
+                                                                                             loses its own oldest)
+
+Back-pressure: the feature thread waits when the frame queue is full, so a model
+slower than real time shows up as ring-buffer overruns (counted), never as a
+blocked audio callback.  Nothing a subscriber does can block the worker.
+
+Errors (device lost, server killed, decode error, a failing model) end the run:
+what was already extracted is still predicted and published, the source is
+closed, :attr:`Engine.error` holds the exception (``str()`` is a readable
+message) and :attr:`Engine.finished` is set.
+"""
+from __future__ import annotations
+
+import collections
+import contextlib
+import queue
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..model.errors import AudioFileError, EmotrackError, ParameterError
+from ..model.melstream import MelFrameStream
+from .results import TrackResult
+from .ringbuffer import RingBuffer
+from .sources import Source
+
+
+@dataclass
+class EngineConfig:
+    """Tuning of the pipeline (the defaults suit live use).
+
+    Attributes
+    ----------
+    ring_seconds : float
+        Capacity of the capture ring buffer in seconds of source audio.
+    frame_queue : int
+        Frames the feature thread may queue ahead of the inference worker.
+    poll_s : float
+        How often the feature thread looks into the ring buffer (seconds); half
+        of it is the average delay it adds to the latency.
+    record_path : str or None
+        Tee the analysed audio (source rate and channels) to this sound file
+        (``--record``); WAV files are written as 32-bit float.
+    latency_history : int
+        How many recent results the latency percentiles are computed over.
+    """
+
+    ring_seconds: float = 10.0
+    frame_queue: int = 32
+    poll_s: float = 0.005
+    record_path: str | None = None
+    latency_history: int = 4096
+
+
+@dataclass(frozen=True)
+class EngineMetrics:
+    """A snapshot of the pipeline's counters (any thread may ask, any time)."""
+
+    frames_in: int
+    """Frames extracted by the feature thread."""
+    results_out: int
+    """Results published."""
+    callback_overruns: int
+    """Audio callbacks flagged by PortAudio (input overflow / output underflow)."""
+    ring_overruns: int
+    """Samples dropped because the ring buffer was full."""
+    playback_underruns: int
+    """File playback callbacks that found no decoded audio ready."""
+    dropped_results: int
+    """Results lost by slow subscribers (summed over subscriptions)."""
+    latency_ms_p50: float
+    latency_ms_p99: float
+    latency_ms_max: float
+    cpu_seconds: float
+    """CPU time of the whole process since start (threads of the pipeline, torch's pool
+    and the front end)."""
+    wall_seconds: float
+    audio_seconds: float
+    """Seconds of source audio taken from the ring buffer."""
+    source_rate: int
+    model_rate: int
+    source: str
+    device: str
+    model_name: str
+
+    @property
+    def cpu_percent(self) -> float:
+        """CPU use in percent of one core over the run."""
+        return 100.0 * self.cpu_seconds / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    def to_dict(self) -> dict:
+        import dataclasses
+
+        out = dataclasses.asdict(self)
+        out["cpu_percent"] = self.cpu_percent
+        return out
+
+
+class Subscription:
+    """A bounded mailbox of results for one consumer (CLI printer, writer, GUI, network).
+
+    Never blocks the publisher: when full, the oldest item is dropped and counted
+    in :attr:`dropped`.
+    """
+
+    def __init__(self, maxlen: int) -> None:
+        if int(maxlen) <= 0:
+            raise ParameterError(f"subscription maxlen must be positive, got {maxlen!r}")
+        self.maxlen = int(maxlen)
+        self.dropped = 0
+        """Results this subscriber lost because it did not drain in time."""
+        self._items: collections.deque[TrackResult] = collections.deque()
+        self._lock = threading.Lock()
+        self._event = threading.Event()
+
+    def _offer(self, item: TrackResult) -> None:
+        with self._lock:
+            if len(self._items) >= self.maxlen:
+                self._items.popleft()
+                self.dropped += 1
+            self._items.append(item)
+        self._event.set()
+
+    def drain(self) -> list[TrackResult]:
+        """All results received since the last drain, oldest first (non-blocking)."""
+        with self._lock:
+            items = list(self._items)
+            self._items.clear()
+            self._event.clear()
+        return items
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block the *subscriber* until results are waiting (or ``timeout`` passes)."""
+        return self._event.wait(timeout)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class _Segment:
+    """In-band marker: the audio that follows starts at source time ``time_s`` (a seek)."""
+
+    __slots__ = ("time_s",)
+
+    def __init__(self, time_s: float) -> None:
+        self.time_s = time_s
+
+
+_END = object()
+
+
+class Engine:
+    """Runs one source through the model until stopped, the source ends or an error.
+
+    Parameters
+    ----------
+    source : Source
+        Not yet started; :meth:`start` opens it.
+    predictor
+        A ``Predictor`` (``spec``, ``push_frame(frame) -> (arousal, valence, warming_up)``,
+        ``reset()``, ``device``, ``model_name``); it is used by the worker thread only.
+    config : EngineConfig
+
+    Examples
+    --------
+    >>> engine = Engine(FileSource("song.mp3"), Predictor.from_checkpoint())  # doctest: +SKIP
+    >>> sub = engine.subscribe()
+    >>> engine.start(); engine.finished.wait(); engine.stop()
+    >>> results = sub.drain()
+    """
+
+    def __init__(self, source: Source, predictor, config: EngineConfig | None = None) -> None:
+        self.source = source
+        self.predictor = predictor
+        self.config = config or EngineConfig()
+        self.spec = predictor.spec
+        self.error: BaseException | None = None
+        """The exception that ended the run, or None; ``str(error)`` is a readable message."""
+        self.error_traceback: str | None = None
+        """Traceback text when the error was an unexpected exception (a bug), else None."""
+        self.finished = threading.Event()
+        """Set when the run is over: end of the file, an error, or :meth:`stop`."""
+        self._stop = threading.Event()
+        self._subs: list[Subscription] = []
+        self._subs_lock = threading.Lock()
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, self.config.frame_queue))
+        self._threads: list[threading.Thread] = []
+        self._ring: RingBuffer | None = None
+        self._stream: MelFrameStream | None = None
+        self._recorder = None
+        self._latencies: collections.deque[float] = collections.deque(
+            maxlen=self.config.latency_history)
+        self._lat_lock = threading.Lock()
+        self._frames_in = 0
+        self._results_out = 0
+        self._samples_in = 0
+        self._t0 = 0.0
+        self._cpu0 = 0.0
+        self._t_end: float | None = None
+        self._cpu_end: float | None = None
+        self._started = False
+        self._alive = 0
+        self._alive_lock = threading.Lock()
+        self._frames_seg = 0
+
+    # --- subscribers -----------------------------------------------------
+    def subscribe(self, maxlen: int = 1024) -> Subscription:
+        """A new mailbox receiving every result from now on (oldest dropped beyond ``maxlen``)."""
+        sub = Subscription(maxlen)
+        with self._subs_lock:
+            self._subs = [*self._subs, sub]
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._subs_lock:
+            self._subs = [s for s in self._subs if s is not sub]
+
+    # --- life cycle --------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """True from :meth:`start` until every pipeline thread has ended."""
+        return self._started and self._alive > 0
+
+    def start(self) -> None:
+        """Open the source (errors raise here: DeviceError, AudioFileError...) and run."""
+        if self._started:
+            raise RuntimeError("an Engine runs once; create a new one")
+        src = self.source
+        if not src.sample_rate:
+            src.open()
+        self._ring = RingBuffer(max(int(self.config.ring_seconds * src.sample_rate), 4096),
+                                src.channels)
+        self._stream = MelFrameStream(self.spec, src.sample_rate)
+        _warm_up_features(self.spec)
+        if self.config.record_path:
+            self._recorder = _open_recorder(self.config.record_path, src.sample_rate,
+                                            src.channels)
+        self._t0 = time.monotonic()
+        self._cpu0 = time.process_time()
+        self._started = True
+        self._alive = 2
+        self._threads = [
+            threading.Thread(target=self._feature_loop, name="emotrack-features", daemon=True),
+            threading.Thread(target=self._inference_loop, name="emotrack-inference", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+        try:
+            src.start(self._ring)
+        except BaseException:
+            self.stop()
+            if self._recorder is not None:
+                with contextlib.suppress(Exception):
+                    self._recorder.close()
+            raise
+
+    def stop(self, timeout: float = 1.0) -> bool:
+        """Stop now: close the source, end the threads, complete the output file.
+
+        Frames not yet predicted are discarded; results already published stay
+        in the subscriptions.  Returns True when every thread ended within
+        ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        self._stop.set()
+        self.source.stop()
+        ok = True
+        for t in self._threads:
+            if t is not threading.current_thread():
+                t.join(max(0.0, deadline - time.monotonic()))
+                ok = ok and not t.is_alive()
+        self._mark_end()
+        self.finished.set()
+        return ok
+
+    # --- metrics --------------------------------------------------------------
+    def metrics(self) -> EngineMetrics:
+        """Counters and latency percentiles so far (cheap; any thread)."""
+        with self._lat_lock:
+            lat = np.array(self._latencies, dtype=np.float64)
+        p50, p99, pmax = ((float(np.percentile(lat, 50)), float(np.percentile(lat, 99)),
+                           float(lat.max())) if lat.size else (float("nan"),) * 3)
+        now_t = self._t_end if self._t_end is not None else time.monotonic()
+        now_cpu = self._cpu_end if self._cpu_end is not None else time.process_time()
+        ring = self._ring
+        with self._subs_lock:
+            dropped = sum(s.dropped for s in self._subs)
+        src = self.source
+        return EngineMetrics(
+            frames_in=self._frames_in,
+            results_out=self._results_out,
+            callback_overruns=src.callback_overruns,
+            ring_overruns=ring.overrun_frames if ring else 0,
+            playback_underruns=getattr(src, "playback_underruns", 0),
+            dropped_results=dropped,
+            latency_ms_p50=p50, latency_ms_p99=p99, latency_ms_max=pmax,
+            cpu_seconds=(now_cpu - self._cpu0) if self._started else 0.0,
+            wall_seconds=(now_t - self._t0) if self._started else 0.0,
+            audio_seconds=self._samples_in / src.sample_rate if src.sample_rate else 0.0,
+            source_rate=src.sample_rate,
+            model_rate=self.spec.sample_rate,
+            source=src.description,
+            device=str(getattr(self.predictor, "device", "?")),
+            model_name=str(getattr(self.predictor, "model_name", "?")),
+        )
+
+    # --- internals --------------------------------------------------------------
+    def _fail(self, exc: BaseException) -> None:
+        if self.error is None:
+            if not isinstance(exc, EmotrackError):
+                self.error_traceback = "".join(traceback.format_exception(exc))
+            self.error = exc
+
+    def _thread_done(self) -> None:
+        with self._alive_lock:
+            self._alive -= 1
+            last = self._alive == 0
+        if last:
+            self._mark_end()
+            self.finished.set()
+
+    def _mark_end(self) -> None:
+        if self._t_end is None and self._started:
+            self._cpu_end = time.process_time()
+            self._t_end = time.monotonic()
+
+    def _put(self, item) -> bool:
+        """Queue an item for the worker, waiting while it is full; False when stopping."""
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _feature_loop(self) -> None:
+        src, ring, stream = self.source, self._ring, self._stream
+        offset_s = 0.0
+        poll = self.config.poll_s
+        try:
+            while not self._stop.is_set():
+                message = src.failure()
+                if message is not None:
+                    # take what already arrived, then end
+                    self._process(ring.read(), ring.last_write_time, stream, offset_s)
+                    raise _SourceFailed(message)
+                # a discontinuity (seek) inside the available audio?
+                mark = src.marks[0] if src.marks else None
+                if mark is not None and mark[0] <= ring.frames_read:
+                    src.marks.popleft()
+                    if stream.samples_in:
+                        stream.reset()
+                    offset_s = mark[1]
+                    self._frames_seg = 0
+                    if not self._put(_Segment(offset_s)):
+                        break
+                    continue
+                limit = (mark[0] - ring.frames_read) if mark is not None else None
+                block = ring.read(limit)
+                t_block = ring.last_write_time
+                if len(block):
+                    if not self._process(block, t_block, stream, offset_s):
+                        break
+                    continue
+                if src.exhausted and ring.available == 0 and not src.marks:
+                    tail = stream.flush()
+                    self._emit(tail, time.monotonic(), offset_s)
+                    break
+                self._stop.wait(poll)
+        except _SourceFailed as exc:
+            self._fail(_to_device_error(exc))
+        except Exception as exc:  # noqa: BLE001 - surfaced through engine.error
+            self._fail(exc)
+        finally:
+            if self._recorder is not None:
+                with contextlib.suppress(Exception):
+                    self._recorder.close()
+            if not self._stop.is_set():
+                # ended on its own (end of file or error): close the source, let the worker finish
+                self.source.stop()
+                self._put(_END)
+            self._thread_done()
+
+    def _process(self, block: np.ndarray, t_block: float, stream: MelFrameStream,
+                 offset_s: float) -> bool:
+        if not len(block):
+            return True
+        self._samples_in += len(block)
+        if self._recorder is not None:
+            self._recorder.write(block)
+        frames = stream.push(block)
+        return self._emit(frames, t_block, offset_s)
+
+    def _emit(self, frames: np.ndarray, t_block: float, offset_s: float) -> bool:
+        frame_s = self.spec.frame_seconds
+        for frame in frames:
+            k = self._frames_seg
+            self._frames_seg += 1
+            self._frames_in += 1
+            if not self._put((frame, offset_s + (k + 1) * frame_s, t_block)):
+                return False
+        return True
+
+    def _inference_loop(self) -> None:
+        predictor = self.predictor
+        index = 0
+        try:
+            with _inference_context():
+                while True:
+                    try:
+                        item = self._queue.get(timeout=0.05)
+                    except queue.Empty:
+                        if self._stop.is_set():
+                            break
+                        continue
+                    if self._stop.is_set() or item is _END:
+                        break
+                    if isinstance(item, _Segment):
+                        predictor.reset()
+                        continue
+                    frame, time_s, t_last = item
+                    arousal, valence, warming = predictor.push_frame(frame)
+                    t_ready = time.monotonic()
+                    result = TrackResult(frame_index=index, time_s=float(time_s),
+                                         arousal=float(arousal), valence=float(valence),
+                                         warming_up=bool(warming), t_last_sample=t_last,
+                                         t_ready=t_ready)
+                    index += 1
+                    with self._lat_lock:
+                        self._latencies.append(1000.0 * (t_ready - t_last))
+                    self._results_out += 1
+                    for sub in self._subs:
+                        sub._offer(result)
+        except Exception as exc:  # noqa: BLE001 - a failing model ends the run, visibly
+            self._fail(exc)
+            self._stop.set()
+            self.source.stop()
+        finally:
+            self._thread_done()
+
+
+class _SourceFailed(Exception):
+    pass
+
+
+def _to_device_error(exc: _SourceFailed) -> EmotrackError:
+    from ..model.errors import DeviceError
+
+    if "decoding" in str(exc):
+        return AudioFileError(str(exc))
+    return DeviceError(str(exc))
+
+
+def _warm_up_features(spec) -> None:
+    """Run one frame of silence through the feature code now, in the caller's thread.
+
+    The first frame otherwise pays for importing librosa (numba) and building the
+    mel filterbank, seconds during which the feature thread could not be stopped.
+    """
+    MelFrameStream(spec, spec.sample_rate).push(np.zeros(spec.frame_step + spec.n_fft, np.float32))
+
+
+def _inference_context():
+    """``torch.inference_mode()`` when torch is loaded (the real Predictor), else a no-op."""
+    torch = sys.modules.get("torch")
+    return torch.inference_mode() if torch is not None else contextlib.nullcontext()
+
+
+def _open_recorder(path: str, sample_rate: int, channels: int):
+    """Open the ``--record`` tee file (float WAV for .wav, the format's default otherwise)."""
+    import soundfile as sf
+
+    kwargs = {"subtype": "FLOAT"} if str(path).lower().endswith(".wav") else {}
+    try:
+        return sf.SoundFile(str(path), "w", samplerate=sample_rate, channels=channels, **kwargs)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as exc:
+        raise ParameterError(f"cannot write the recording '{path}': {exc}") from None

@@ -1,0 +1,139 @@
+"""Where results go: a readable line, CSV, JSON lines and OSC over UDP.
+
+Every writer has ``write(result)`` and ``close()``; files are flushed after each
+row (2 rows a second), so they are complete whenever the run stops.
+
+OSC: each result is one OSC 1.0 message ``/emotrack/va`` with the float
+arguments ``arousal, valence, time_s`` (the project's output order: arousal
+first) and an int ``warming_up`` (1/0), sent as one UDP datagram.  The encoding
+is a few lines of :mod:`struct` (:func:`osc_message`), so no extra dependency.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import socket
+import struct
+import sys
+from pathlib import Path
+from typing import IO
+
+from ..model.errors import ParameterError
+from .results import TrackResult
+
+CSV_FIELDS = ("frame_index", "time_s", "arousal", "valence", "quadrant", "warming_up",
+              "latency_ms")
+
+
+def format_line(r: TrackResult) -> str:
+    """One human-readable line, e.g. ``  12.5 s  arousal +0.31  valence -0.12  tense``."""
+    warm = "  (warming up)" if r.warming_up else ""
+    return (f"{r.time_s:7.1f} s  arousal {r.arousal:+.2f}  valence {r.valence:+.2f}  "
+            f"{r.quadrant:<5}{warm}")
+
+
+def _row(r: TrackResult) -> dict:
+    return {"frame_index": r.frame_index, "time_s": round(r.time_s, 3),
+            "arousal": round(r.arousal, 5), "valence": round(r.valence, 5),
+            "quadrant": r.quadrant, "warming_up": int(r.warming_up),
+            "latency_ms": round(r.latency_ms, 3)}
+
+
+def _open_text(path: str | Path) -> IO[str]:
+    try:
+        return open(path, "w", newline="", encoding="utf-8")
+    except OSError as exc:
+        raise ParameterError(f"cannot write '{path}': {exc.strerror or exc}") from None
+
+
+class CsvWriter:
+    """Results as CSV rows with the header :data:`CSV_FIELDS`."""
+
+    def __init__(self, path: str | Path) -> None:
+        self._fh = _open_text(path)
+        self._writer = csv.DictWriter(self._fh, fieldnames=CSV_FIELDS)
+        self._writer.writeheader()
+        self._fh.flush()
+
+    def write(self, r: TrackResult) -> None:
+        self._writer.writerow(_row(r))
+        self._fh.flush()
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class JsonlWriter:
+    """One JSON object per line; ``"-"`` writes to standard output."""
+
+    def __init__(self, path: str | Path) -> None:
+        self._own = str(path) != "-"
+        self._fh = _open_text(path) if self._own else sys.stdout
+
+    def write(self, r: TrackResult) -> None:
+        self._fh.write(json.dumps(_row(r)) + "\n")
+        self._fh.flush()
+
+    def close(self) -> None:
+        if self._own:
+            self._fh.close()
+
+
+def _osc_string(s: str) -> bytes:
+    raw = s.encode("ascii") + b"\0"
+    return raw + b"\0" * (-len(raw) % 4)
+
+
+def osc_message(address: str, *args: float | int) -> bytes:
+    """Encode one OSC 1.0 message (float32 ``f`` and int32 ``i`` arguments, big-endian).
+
+    >>> osc_message("/a", 1.0).hex()
+    '2f6100002c6600003f800000'
+    """
+    if not address.startswith("/"):
+        raise ParameterError(f"an OSC address starts with '/', got {address!r}")
+    tags = ","
+    payload = b""
+    for a in args:
+        if isinstance(a, (bool, int)):
+            tags += "i"
+            payload += struct.pack(">i", int(a))
+        else:
+            tags += "f"
+            payload += struct.pack(">f", float(a))
+    return _osc_string(address) + _osc_string(tags) + payload
+
+
+def parse_host_port(text: str) -> tuple[str, int]:
+    """``"127.0.0.1:9000"`` -> ("127.0.0.1", 9000); ParameterError when malformed."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ParameterError(f"--osc needs HOST:PORT such as 127.0.0.1:9000, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+class OscSender:
+    """Sends ``/emotrack/va arousal valence time_s warming_up`` per result over UDP."""
+
+    address = "/emotrack/va"
+
+    def __init__(self, target: str) -> None:
+        self.host, self.port = parse_host_port(target)
+        try:
+            info = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_DGRAM)[0]
+        except socket.gaierror as exc:
+            raise ParameterError(f"--osc host {self.host!r} cannot be resolved: {exc}") from None
+        self._sock = socket.socket(info[0], socket.SOCK_DGRAM)
+        self._addr = info[4]
+        self.errors = 0
+        """Datagrams the OS refused to send (UDP has no delivery guarantee anyway)."""
+
+    def write(self, r: TrackResult) -> None:
+        try:
+            self._sock.sendto(osc_message(self.address, r.arousal, r.valence, r.time_s,
+                                          int(r.warming_up)), self._addr)
+        except OSError:
+            self.errors += 1
+
+    def close(self) -> None:
+        self._sock.close()

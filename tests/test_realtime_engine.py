@@ -1,0 +1,206 @@
+"""The engine with a file source (no audio device needed) and a fake predictor."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import SHARED
+from fixtures_realtime import FakePredictor
+from emotrack.model.errors import AudioFileError, DeviceError
+from emotrack.model.features import CAE_SPEC, mel_frames
+from emotrack.realtime.engine import Engine, EngineConfig
+from emotrack.realtime.sources import FileSource, MicSource
+
+CLIP = SHARED / "data" / "emomusic-mini" / "clips_45seconds" / "10.mp3"
+#: dB; streaming soxr vs one-shot soxr differ by float rounding only (measured max 4e-4 dB)
+FRAME_ATOL_DB = 1e-2
+
+
+@pytest.fixture
+def wav(tmp_path):
+    """6.3 s of stereo chirp + noise at 22.05 kHz (exercises resampling and mixdown)."""
+    sr = 22050
+    t = np.arange(int(6.3 * sr)) / sr
+    rng = np.random.default_rng(3)
+    left = 0.3 * np.sin(2 * np.pi * (100 * t + 300 * t ** 2)) + 0.05 * rng.standard_normal(t.size)
+    right = 0.2 * rng.standard_normal(t.size)
+    path = tmp_path / "chirp.wav"
+    sf.write(path, np.stack([left, right], 1).astype(np.float32), sr, subtype="FLOAT")
+    return path
+
+
+def run_to_end(engine: Engine, timeout: float = 60.0) -> None:
+    engine.start()
+    assert engine.finished.wait(timeout), "the run did not end"
+    assert engine.stop()
+
+
+def test_fast_file_gives_exactly_the_offline_frames_in_order():
+    if not CLIP.is_file():
+        pytest.skip(f"clip not found: {CLIP}")
+    pred = FakePredictor()
+    engine = Engine(FileSource(CLIP, playback=False, realtime=False), pred)
+    sub = engine.subscribe(maxlen=10_000)
+    run_to_end(engine)
+    assert engine.error is None
+    audio, sr = sf.read(CLIP, dtype="float32")
+    offline = mel_frames(audio, sr, CAE_SPEC)
+    streamed = np.stack(pred.frames)
+    assert streamed.shape == offline.shape == (90, 96)
+    np.testing.assert_allclose(streamed, offline, rtol=0, atol=FRAME_ATOL_DB)
+    results = sub.drain()
+    assert [r.frame_index for r in results] == list(range(90))
+    assert [r.time_s for r in results] == pytest.approx([(k + 1) * 0.5 for k in range(90)])
+    assert all(r.t_ready >= r.t_last_sample for r in results)
+    m = engine.metrics()
+    assert (m.frames_in, m.results_out, m.ring_overruns, m.dropped_results) == (90, 90, 0, 0)
+    assert m.source_rate == 44100 and m.model_rate == 16000
+    assert m.audio_seconds == pytest.approx(audio.shape[0] / sr)
+
+
+def test_resampled_stereo_file_matches_offline_and_record_tee_is_the_file(wav, tmp_path):
+    pred = FakePredictor()
+    rec = tmp_path / "rec.wav"
+    engine = Engine(FileSource(wav, playback=False, realtime=False), pred,
+                    EngineConfig(record_path=str(rec)))
+    sub = engine.subscribe()
+    run_to_end(engine)
+    audio, sr = sf.read(wav, dtype="float32")
+    offline = mel_frames(audio, sr)
+    assert len(sub.drain()) == len(offline) == 13  # 12 full frames + the 0.3 s tail
+    np.testing.assert_allclose(np.stack(pred.frames), offline, atol=FRAME_ATOL_DB)
+    recorded, rec_sr = sf.read(rec, dtype="float32")
+    assert rec_sr == sr
+    np.testing.assert_array_equal(recorded, audio)  # the analysed samples are the file's
+
+
+def test_stop_joins_within_one_second_mid_run(wav):
+    engine = Engine(FileSource(wav, playback=False, realtime=True), FakePredictor(delay_s=0.05))
+    sub = engine.subscribe()
+    engine.start()
+    assert sub.wait(5.0), "no result within 5 s"
+    assert engine.running
+    t0 = time.monotonic()
+    assert engine.stop(timeout=1.0)
+    assert time.monotonic() - t0 < 1.0
+    assert not engine.running and engine.finished.is_set()
+    assert all(not t.is_alive() for t in engine._threads)
+    assert engine.error is None
+    kept = sub.drain()
+    assert kept and kept[0].frame_index == 0
+
+
+def test_slow_subscriber_loses_its_own_oldest_and_counts(wav):
+    engine = Engine(FileSource(wav, playback=False, realtime=False), FakePredictor())
+    fast = engine.subscribe(maxlen=1000)
+    slow = engine.subscribe(maxlen=4)  # never drained during the run
+    run_to_end(engine)
+    everything = fast.drain()
+    kept = slow.drain()
+    assert len(everything) == 13 and fast.dropped == 0
+    assert slow.dropped == 13 - 4
+    assert kept == everything[-4:]  # the newest survive, the oldest went
+    assert engine.metrics().dropped_results == 9
+    assert engine.metrics().results_out == 13  # the worker published everything
+
+
+def test_seek_restarts_the_analysis_window(wav):
+    source = FileSource(wav, playback=False, realtime=True)
+    pred = FakePredictor(window=4)
+    engine = Engine(source, pred)
+    sub = engine.subscribe()
+    engine.start()
+    got = []
+    while len(got) < 3:
+        assert sub.wait(5.0)
+        got += sub.drain()
+    source.seek(4.0)
+    assert engine.finished.wait(10.0)
+    engine.stop()
+    got += sub.drain()
+    times = [r.time_s for r in got]
+    i = times.index(4.5)  # first frame after the seek ends at 4.0 + 0.5
+    assert times[:3] == [0.5, 1.0, 1.5]
+    assert all(b > a for a, b in zip(times[i:], times[i + 1:]))
+    assert got[i].warming_up and pred.resets >= 1
+    assert [r.frame_index for r in got] == list(range(len(got)))  # running number
+    assert times[-1] == pytest.approx(6.5)  # the flushed 0.3 s partial frame (k + 1) * 0.5
+
+
+def test_pause_stops_time_and_resume_continues(wav):
+    source = FileSource(wav, playback=False, realtime=True)
+    engine = Engine(source, FakePredictor())
+    sub = engine.subscribe()
+    engine.start()
+    assert sub.wait(5.0)
+    source.pause()
+    time.sleep(0.1)
+    pos = source.position_s
+    time.sleep(0.6)
+    assert source.position_s == pos  # nothing played or analysed while paused
+    frames_paused = engine.metrics().frames_in
+    source.resume()
+    deadline = time.monotonic() + 5.0
+    while source.position_s <= pos + 0.3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert source.position_s > pos + 0.3  # time runs again
+    assert engine.stop()
+    assert engine.error is None and engine.metrics().frames_in >= frames_paused
+
+
+def test_model_failure_ends_the_run_and_keeps_earlier_results(wav):
+    class Failing(FakePredictor):
+        def push_frame(self, frame):
+            if len(self.frames) == 5:
+                raise RuntimeError("boom")
+            return super().push_frame(frame)
+
+    engine = Engine(FileSource(wav, playback=False, realtime=False), Failing())
+    sub = engine.subscribe()
+    engine.start()
+    assert engine.finished.wait(10.0)
+    assert engine.stop()
+    assert isinstance(engine.error, RuntimeError) and "boom" in str(engine.error)
+    assert [r.frame_index for r in sub.drain()] == [0, 1, 2, 3, 4]
+
+
+def test_decode_error_mid_file_is_an_audio_file_error_and_keeps_results(wav):
+    source = FileSource(wav, playback=False, realtime=False)
+    source.open()
+    real_read = source._file.read
+    calls = {"n": 0}
+
+    def flaky_read(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 20:  # about 3.7 s in
+            raise RuntimeError("Internal psf_fseek() failed.")
+        return real_read(*args, **kwargs)
+
+    source._file.read = flaky_read
+    engine = Engine(source, FakePredictor())
+    sub = engine.subscribe()
+    engine.start()
+    assert engine.finished.wait(10.0)
+    assert engine.stop()
+    assert isinstance(engine.error, AudioFileError)
+    assert "chirp.wav" in str(engine.error)
+    results = sub.drain()
+    assert 5 <= len(results) < 13  # what was decoded before the error was analysed
+    assert [r.frame_index for r in results] == list(range(len(results)))
+
+
+def test_missing_and_bad_files_raise_audio_file_error(tmp_path):
+    with pytest.raises(AudioFileError, match="not found"):
+        FileSource(tmp_path / "nope.wav").open()
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF0000WAVEjunkjunkjunk")
+    with pytest.raises(AudioFileError, match="cannot decode"):
+        Engine(FileSource(bad, playback=False), FakePredictor()).start()
+
+
+def test_unknown_microphone_is_a_device_error():
+    with pytest.raises(DeviceError, match="no-such-microphone"):
+        MicSource("no-such-microphone").open()

@@ -1,0 +1,72 @@
+"""``emotrack listen`` end to end with a file (no audio device) and a fake predictor."""
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from fixtures_realtime import FakePredictor
+from emotrack.realtime import cli
+from emotrack.realtime.commands import listen
+
+
+@pytest.fixture
+def fake_model(monkeypatch):
+    monkeypatch.setattr(listen, "load_predictor", lambda checkpoint: FakePredictor())
+
+
+@pytest.fixture
+def wav(tmp_path):
+    sr = 16000
+    x = 0.2 * np.random.default_rng(1).standard_normal(int(3.0 * sr)).astype(np.float32)
+    path = tmp_path / "noise.wav"
+    sf.write(path, x, sr)
+    return path
+
+
+def test_listen_file_fast_prints_lines_and_writes_files(fake_model, wav, tmp_path, capsys):
+    out_csv, out_jsonl, rec = tmp_path / "o.csv", tmp_path / "o.jsonl", tmp_path / "rec.wav"
+    code = cli.main(["listen", str(wav), "--no-playback", "--fast", "--csv", str(out_csv),
+                     "--jsonl", str(out_jsonl), "--record", str(rec)])
+    captured = capsys.readouterr()
+    assert code == 0
+    lines = captured.out.splitlines()
+    assert len(lines) == 6 and "0.5 s" in lines[0] and "warming up" in lines[0]
+    assert "6 frames, 6 results" in captured.err and "latency p50" in captured.err
+    assert len(list(csv.DictReader(out_csv.open()))) == 6
+    assert [json.loads(x)["frame_index"] for x in out_jsonl.read_text().splitlines()] == list(range(6))
+    np.testing.assert_allclose(sf.read(rec, dtype="float32")[0], sf.read(wav, dtype="float32")[0],
+                               atol=1e-4)  # 16-bit source, float recording
+
+
+def test_listen_jsonl_to_stdout_replaces_the_lines(fake_model, wav, capsys):
+    assert cli.main(["listen", str(wav), "--no-playback", "--fast", "--jsonl", "-"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [json.loads(x)["time_s"] for x in out] == [0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
+
+
+def test_listen_duration_stops_early(fake_model, wav, capsys):
+    assert cli.main(["listen", str(wav), "--no-playback", "--duration", "1.2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert 2 <= len(out) < 6
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["listen", "/no/such/file.mp3", "--no-playback"], "audio file not found"),
+    (["listen", "--source", "file"], "needs a FILE"),
+    (["listen", "--source", "mic", "--device", "no-such-device-xyz"], "no-such-device-xyz"),
+    (["listen", "--source", "mic", "--fast"], "only apply to files"),
+    (["listen", "WAV", "--no-playback", "--checkpoint", "/no/such.ckpt"], "checkpoint not found"),
+    (["listen", "WAV", "--no-playback", "--osc", "localhost"], "HOST:PORT"),
+    (["listen", "WAV", "--no-playback", "--duration", "-1"], "--duration"),
+])
+def test_user_mistakes_are_one_line_errors(argv, message, wav, capsys):
+    argv = [str(wav) if a == "WAV" else a for a in argv]
+    code = cli.main(argv)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert message in err and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("emotrack: error:")

@@ -1,0 +1,92 @@
+"""Result formatting, CSV/JSON lines writers and the OSC encoder/sender."""
+from __future__ import annotations
+
+import csv
+import json
+import socket
+import struct
+
+import pytest
+
+from emotrack.model.errors import ParameterError
+from emotrack.realtime.outputs import (CsvWriter, JsonlWriter, OscSender, format_line,
+                                       osc_message, parse_host_port)
+from emotrack.realtime.results import TrackResult, quadrant
+
+
+def result(k: int = 3, a: float = 0.25, v: float = -0.5, warm: bool = True) -> TrackResult:
+    return TrackResult(frame_index=k, time_s=(k + 1) * 0.5, arousal=a, valence=v,
+                       warming_up=warm, t_last_sample=10.0, t_ready=10.004)
+
+
+@pytest.mark.parametrize("v, a, word", [(0.5, 0.5, "happy"), (-0.5, 0.5, "tense"),
+                                        (-0.5, -0.5, "sad"), (0.5, -0.5, "calm"),
+                                        (0.0, 0.0, "happy")])
+def test_quadrant_words(v, a, word):
+    assert quadrant(v, a) == word
+
+
+def test_result_dict_and_line():
+    r = result()
+    d = r.to_dict()
+    assert d["arousal"] == 0.25 and d["valence"] == -0.5 and d["quadrant"] == "tense"
+    assert r.latency_ms == pytest.approx(4.0)
+    line = format_line(r)
+    assert "2.0 s" in line and "arousal +0.25" in line and "valence -0.50" in line
+    assert "tense" in line and "warming up" in line
+    assert "warming" not in format_line(result(warm=False))
+
+
+def test_osc_message_bytes_follow_osc_1_0():
+    msg = osc_message("/emotrack/va", 0.5, -0.25, 1)
+    # address padded to 4-byte multiple (12 chars + NUL -> 16), tags ",ffi" + NUL -> 8
+    assert msg[:16] == b"/emotrack/va\0\0\0\0"
+    assert msg[16:24] == b",ffi\0\0\0\0"
+    assert struct.unpack(">ffi", msg[24:]) == (0.5, -0.25, 1)
+    assert len(osc_message("/a")) == 8  # "/a\0\0" + ",\0\0\0"
+    with pytest.raises(ParameterError):
+        osc_message("no-slash", 1.0)
+
+
+def test_osc_sender_reaches_a_local_udp_socket():
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(5)
+    port = rx.getsockname()[1]
+    sender = OscSender(f"127.0.0.1:{port}")
+    sender.write(result(k=5, a=0.75, v=-0.125, warm=False))
+    data = rx.recv(1024)
+    sender.close()
+    rx.close()
+    assert data.startswith(b"/emotrack/va\0\0\0\0,fffi\0\0\0")
+    assert struct.unpack(">fffi", data[24:]) == (0.75, -0.125, 3.0, 0)
+
+
+@pytest.mark.parametrize("text", ["9000", "host:", "host:port", "h:70000", ":9000"])
+def test_bad_osc_targets(text):
+    with pytest.raises(ParameterError, match="HOST:PORT"):
+        parse_host_port(text)
+
+
+def test_csv_and_jsonl_files(tmp_path):
+    rows = [result(k, a=k / 10, v=-k / 10, warm=k < 2) for k in range(4)]
+    c, j = tmp_path / "r.csv", tmp_path / "r.jsonl"
+    cw, jw = CsvWriter(c), JsonlWriter(j)
+    for r in rows:
+        cw.write(r)
+        jw.write(r)
+    # flushed per row: readable before close
+    assert len(c.read_text().splitlines()) == 5
+    cw.close()
+    jw.close()
+    table = list(csv.DictReader(c.open()))
+    assert [float(t["arousal"]) for t in table] == [0.0, 0.1, 0.2, 0.3]
+    assert [int(t["warming_up"]) for t in table] == [1, 1, 0, 0]
+    lines = [json.loads(x) for x in j.read_text().splitlines()]
+    assert [x["time_s"] for x in lines] == [0.5, 1.0, 1.5, 2.0]
+    assert lines[3]["valence"] == -0.3 and lines[3]["quadrant"] == "tense"
+
+
+def test_unwritable_output_is_a_parameter_error(tmp_path):
+    with pytest.raises(ParameterError, match="cannot write"):
+        CsvWriter(tmp_path / "no" / "such" / "dir.csv")
