@@ -263,3 +263,20 @@ def test_warm_up_is_shown_as_warming_on_the_plane(make_window, qtbot, tmp_path):
     wait_done(qtbot, w, backend.engines[-1])
     assert "warming up" in w.plane.header.text()
     assert len(backend.engines[-1].produced) == 20 < WINDOW
+
+
+def test_gui_command_rejects_a_missing_file_in_one_line(capsys):
+    from emotrack.realtime.cli import main
+
+    assert main(["gui", "/no/such/song.mp3"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("emotrack: error:") and "/no/such/song.mp3" in err
+    assert err.count("\n") == 1
+
+
+def test_gui_is_the_default_command():
+    from emotrack.realtime.cli import build_parser
+
+    args = build_parser().parse_args(["gui", "--no-playback", "--fps", "30"])
+    assert args.command == "gui" and args.no_playback and args.fps == 30
+    assert args.handler.__module__ == "emotrack.realtime.commands.gui"
