@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import traceback
 
@@ -45,5 +46,9 @@ def run_app(*, backend: Backend | None = None, config: BackendConfig | None = No
     window = MainWindow(backend or RealBackend(config), settings=GuiSettings(),
                         initial_file=initial_file, fps=fps)
     install_excepthook(window)
+    # Ctrl-C / SIGTERM close the window cleanly (the engine stops, settings are saved);
+    # the 25 fps redraw timer returns to Python often enough for the handler to run.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: window.close())
     window.show()
     return int(app.exec())
