@@ -2,9 +2,122 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from ._stub import register_stub
+from ...model.errors import EmotrackError, ParameterError
+
+FORMATS = ("csv", "json", "png")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    register_stub(sub, "analyze", "analyse audio files offline and write CSV/JSON/PNG trajectories", "the model issue")
+    p = sub.add_parser(
+        "analyze",
+        help="analyse audio files offline and write CSV/JSON/PNG trajectories",
+        description="Predict arousal and valence every 500 ms for each audio file (any format "
+        "libsndfile decodes: wav, flac, ogg, opus, mp3...) and write, per file, "
+        "STEM.emotrack.csv (time_s, arousal, valence), STEM.emotrack.json (the same plus model "
+        "and feature facts) and STEM.emotrack.png (the trajectory on the valence-arousal plane "
+        "and both curves over time). A directory argument analyses the audio files in it "
+        "(recursively). The exit status is 0 only if every file succeeded.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="audio files or directories")
+    p.add_argument("--checkpoint", metavar="CKPT", default=None,
+                   help="model checkpoint (.safetensors); default: the bundled model")
+    p.add_argument("--mode", choices=("causal", "centered"), default="centered",
+                   help="causal: each frame from the 30 s up to it, exactly what a live run shows; "
+                   "centered: average of every 30 s window covering the frame (smoother; default)")
+    p.add_argument("--out", metavar="DIR", default=".", help="output directory (default: current)")
+    p.add_argument("--format", default="csv,json,png", metavar="LIST",
+                   help="comma-separated subset of csv,json,png (default: all three)")
+    p.add_argument("--device", default="auto", help="torch device: auto (CUDA if available), cpu, cuda")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no per-file lines")
+    p.set_defaults(handler=run)
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    """``"csv,png"`` -> ``("csv", "png")``; unknown names are a ParameterError."""
+    names = tuple(dict.fromkeys(s.strip().lower() for s in text.split(",") if s.strip()))
+    bad = [n for n in names if n not in FORMATS]
+    if bad or not names:
+        raise ParameterError(f"--format must be a comma-separated subset of {','.join(FORMATS)}, got {text!r}")
+    return names
+
+
+def output_stems(files: list[Path]) -> list[str]:
+    """Unique output stems: ``song`` or, when two inputs share a stem, ``song``, ``song-2``..."""
+    seen: dict[str, int] = {}
+    stems = []
+    for f in files:
+        n = seen.get(f.stem, 0) + 1
+        seen[f.stem] = n
+        stems.append(f.stem if n == 1 else f"{f.stem}-{n}")
+    return stems
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ...model.predictor import Predictor
+    from ..analysis import analyze_file, audio_info, expand_inputs
+    from ..trajectory_files import write_csv, write_json
+
+    formats = parse_formats(args.format)
+    files = expand_inputs(args.files)
+    if not files:
+        raise ParameterError(f"no audio files found in {args.files}")
+    predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device)
+    out_dir = Path(args.out)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ParameterError(f"cannot create output directory '{out_dir}': {exc.strerror}") from None
+
+    durations = {}
+    for f in files:
+        try:
+            durations[f] = audio_info(f).duration_s
+        except EmotrackError:
+            durations[f] = 0.0  # reported when its turn comes
+    total = sum(durations.values())
+    failures = 0
+    with tqdm(total=round(total, 1), unit="s", unit_scale=False, desc="analysing", leave=False,
+              disable=True if args.quiet else None, file=sys.stderr,
+              bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s audio [{elapsed}<{remaining}]") as bar:
+        for f, stem in zip(files, output_stems(files)):
+            done = 0.0
+
+            def progress(seconds: float) -> None:
+                nonlocal done
+                done += seconds
+                bar.update(seconds)
+
+            try:
+                result = analyze_file(f, predictor, mode=args.mode, on_progress=progress)
+                written = []
+                base = out_dir / stem
+                if "csv" in formats:
+                    written.append(write_csv(result, base.with_name(f"{stem}.emotrack.csv")))
+                if "json" in formats:
+                    written.append(write_json(result, base.with_name(f"{stem}.emotrack.json")))
+                if "png" in formats:
+                    from ..plots import write_png
+
+                    written.append(write_png(result, base.with_name(f"{stem}.emotrack.png")))
+            except EmotrackError as exc:
+                failures += 1
+                bar.update(max(0.0, durations[f] - done))
+                tqdm.write(f"emotrack: error: {f}: {exc}", file=sys.stderr)
+                continue
+            except OSError as exc:  # e.g. output disk full or not writable
+                failures += 1
+                tqdm.write(f"emotrack: error: {f}: cannot write output: {exc.strerror or exc}", file=sys.stderr)
+                continue
+            if not args.quiet:
+                a, v = result.values.mean(axis=0) if len(result.values) else (0.0, 0.0)
+                tqdm.write(f"{f}: {len(result.values)} frames, mean arousal {a:+.2f}, "
+                           f"valence {v:+.2f} -> {', '.join(str(w) for w in written)}")
+    if failures:
+        print(f"emotrack: {failures} of {len(files)} file(s) failed", file=sys.stderr)
+        return 1
+    return 0

@@ -2,9 +2,54 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from ._stub import register_stub
+from .train import add_data_options, add_training_options, feature_cache, training_config
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    register_stub(sub, "evaluate", "evaluate a checkpoint against human annotations", "the training issue")
+    p = sub.add_parser(
+        "evaluate", help="evaluate a checkpoint against human annotations",
+        description="Score a checkpoint on a dataset split: RMSE, MSE, Pearson r (frames and song "
+        "means) and CCC per dimension, always beside the constant predictor (training mean) and "
+        "the poster's figures. With --loso, train one model per song on all other songs "
+        "(leave-one-song-out; for tiny sets) using the training options below.")
+    p.add_argument("checkpoint", type=Path, nargs="?", default=None,
+                   help="checkpoint to evaluate (default: the bundled model; ignored with --loso)")
+    add_data_options(p)
+    p.add_argument("--split", choices=("evaluation", "development", "all"), default="evaluation",
+                   help="songs to score (default: evaluation)")
+    p.add_argument("--mode", choices=("causal", "centered"), default="causal",
+                   help="causal: what the live app shows (default); centered: mean of all windows")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="write evaluation.md, evaluation.json and evaluation.png here")
+    p.add_argument("--loso", action="store_true",
+                   help="leave-one-song-out cross-validation over every song with audio")
+    p.add_argument("--quiet", action="store_true")
+    grp = p.add_argument_group("training options (with --loso)")
+    add_training_options(grp)
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ...train import run as work
+
+    cache = feature_cache(args)
+    if args.loso:
+        from ...train.loso import leave_one_song_out
+        from ...train.songs import load_features
+
+        datasets = work.load_all(args.data, spec=cache.spec, quiet=args.quiet)
+        items = [it for d in datasets for it in d.with_audio()]
+        songs = load_features(items, cache, progress=not args.quiet)
+        report = leave_one_song_out(songs, training_config(args), spec=cache.spec,
+                                    mode=args.mode, progress=not args.quiet)
+        work.emit(report, args.out, stem="loso", quiet=args.quiet)
+        return 0
+    from ...model.checkpoint import default_checkpoint_path
+
+    ckpt = args.checkpoint or default_checkpoint_path()
+    report = work.evaluate_command(ckpt, args.data, split=args.split, mode=args.mode, cache=cache,
+                                   quiet=args.quiet)
+    work.emit(report, args.out, stem="evaluation", quiet=args.quiet)
+    return 0

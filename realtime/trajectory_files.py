@@ -1,0 +1,93 @@
+"""Atomic CSV and JSON files of an analysed track (``emotrack analyze``).
+
+Every file is written to a temporary file in the target directory and moved
+into place with ``os.replace``, so an interrupted run never leaves a
+half-written file under the final name.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from .analysis import AnalysisResult
+
+CSV_COLUMNS = ("time_s", "arousal", "valence")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; on success it replaces ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def csv_text(result: AnalysisResult) -> str:
+    """CSV with a header line ``time_s,arousal,valence`` and one row per 500 ms frame."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for t, (a, v) in zip(result.time_s, result.values):
+        writer.writerow((f"{t:.3f}", f"{a:.5f}", f"{v:.5f}"))
+    return buf.getvalue()
+
+
+def json_document(result: AnalysisResult) -> dict:
+    """The JSON document: the frames plus facts about file, model and features."""
+    info = result.info
+    spec = result.spec
+    return {
+        "file": str(info.path),
+        "audio": {"sample_rate": info.sample_rate, "channels": info.channels,
+                  "duration_s": round(info.duration_s, 4), "format": info.format},
+        "mode": result.mode,
+        "time_convention": "time_s is the end of each 500 ms frame k, (k+1)*frame_seconds, "
+                           "as in live results",
+        "columns": ["time_s", "arousal", "valence"],
+        "frame_seconds": spec.frame_seconds if spec else None,
+        "warming_up_frames": int(result.warming_up.sum()),
+        "model": result.model,
+        "feature_spec": spec.to_dict() if spec else None,
+        "feature_spec_hash": spec.hash if spec else None,
+        "frames": [
+            {"time_s": round(float(t), 3), "arousal": round(float(a), 5), "valence": round(float(v), 5)}
+            for t, (a, v) in zip(result.time_s, result.values)
+        ],
+    }
+
+
+def write_csv(result: AnalysisResult, path: str | os.PathLike) -> Path:
+    """Write :func:`csv_text` atomically."""
+    return write_text_atomic(path, csv_text(result))
+
+
+def write_json(result: AnalysisResult, path: str | os.PathLike) -> Path:
+    """Write :func:`json_document` atomically (indented, UTF-8)."""
+    return write_text_atomic(path, json.dumps(json_document(result), indent=1) + "\n")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

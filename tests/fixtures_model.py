@@ -1,0 +1,25 @@
+"""Shared fixtures of the model area: small checkpoints made on the fly."""
+from __future__ import annotations
+
+import pytest
+
+from emotrack.model.checkpoint import create_untrained_checkpoint
+
+__all__ = ["tiny_checkpoint", "model_checkpoint_factory"]
+
+
+@pytest.fixture
+def model_checkpoint_factory(tmp_path_factory):
+    """Call ``factory(model_name="cae", seed=0, **hparams) -> Path`` to get an untrained checkpoint."""
+
+    def make(model_name: str = "cae", seed: int = 0, **hparams):
+        path = tmp_path_factory.mktemp("ckpt") / f"{model_name}-{seed}.safetensors"
+        return create_untrained_checkpoint(path, model_name=model_name, seed=seed, **hparams)
+
+    return make
+
+
+@pytest.fixture
+def tiny_checkpoint(model_checkpoint_factory):
+    """Path to an untrained CAE checkpoint with few channels (fast; for any test needing a model)."""
+    return model_checkpoint_factory("cae", seed=0, channels=[4, 4, 4, 4])

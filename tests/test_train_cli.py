@@ -1,0 +1,35 @@
+"""`emotrack train` / `emotrack evaluate` from the command line."""
+from __future__ import annotations
+
+import json
+
+from emotrack.realtime.cli import main
+
+
+def test_train_with_malformed_spec_is_one_line_error(tmp_path, capsys):
+    assert main(["train", "--data", "emomusic", "--out", str(tmp_path / "x")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("emotrack: error:") and "NAME:PATH" in err and "Traceback" not in err
+
+
+def test_train_with_missing_folder_is_one_line_error(tmp_path, capsys):
+    assert main(["train", "--data", f"deam:{tmp_path / 'none'}", "--out", str(tmp_path / "x")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_evaluate_writes_markdown_json_png_with_references(emomusic_mini, train_cache_dir, tmp_path, capsys):
+    from emotrack.model.checkpoint import create_untrained_checkpoint
+
+    ckpt = create_untrained_checkpoint(tmp_path / "u.safetensors", model_name="baseline")
+    rc = main(["evaluate", str(ckpt), "--data", f"emomusic:{emomusic_mini}", "--split", "evaluation",
+               "--cache-dir", str(train_cache_dir), "--out", str(tmp_path / "rep"), "--quiet"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "poster CAE" in out and "constant, all 125 annotated songs" in out
+    report = json.loads((tmp_path / "rep" / "evaluation.json").read_text())
+    names = [c["name"] for c in report["columns"]]
+    assert names[0] == "baseline" and "constant" in names
+    all125 = next(c for c in report["columns"] if c["name"].startswith("constant, all"))
+    assert round(all125["scores"]["arousal"]["rmse"], 3) == 0.287
+    assert report["facts"]["songs evaluated"] == ["emomusic:3", "emomusic:12"]
+    assert (tmp_path / "rep" / "evaluation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,142 @@
+"""The work behind ``emotrack train`` and ``emotrack evaluate`` (the CLI handlers are thin)."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..model.errors import ParameterError
+from ..model.features import CAE_SPEC, FeatureSpec
+from .cache import FeatureCache
+from .evaluation import (Report, constant_over_annotations, curves_for_plot, development_mean,
+                         evaluate_predictions, model_vs_constant, poster_columns, write_report)
+from .items import LoadedDataset, SongItem
+from .readers import load_dataset
+from .songs import evaluation_pool, load_features, split_validation, training_pool
+from .trainer import TrainConfig, train_model
+
+
+def _say(msg: str, quiet: bool = False) -> None:
+    if not quiet:
+        print(msg, file=sys.stderr)
+
+
+def load_all(specs: list[str], *, spec: FeatureSpec = CAE_SPEC, quiet: bool = False
+             ) -> list[LoadedDataset]:
+    """Read every ``NAME:PATH`` dataset and report what was skipped (never silently)."""
+    datasets = [load_dataset(s, spec=spec) for s in specs]
+    for d in datasets:
+        _say(d.summary(), quiet)
+        if d.missing_audio:
+            shown = ", ".join(d.missing_audio[:10])
+            more = f" and {len(d.missing_audio) - 10} more" if len(d.missing_audio) > 10 else ""
+            _say(f"  audio missing for {len(d.missing_audio)} song(s), skipped: {shown}{more}", quiet)
+        for p in d.problems[:20]:
+            _say(f"  skipped: {p}", quiet)
+        if len(d.problems) > 20:
+            _say(f"  ... {len(d.problems) - 20} more problem(s)", quiet)
+    return datasets
+
+
+def train_command(data: list[str], config: TrainConfig, out: Path, *, log_path: Path | None,
+                  cache: FeatureCache, quiet: bool = False) -> dict[str, Any]:
+    """Train on the development songs of the datasets and write the best checkpoint.
+
+    Returns
+    -------
+    dict
+        The facts stored in the checkpoint.
+    """
+    datasets = load_all(data, spec=cache.spec, quiet=quiet)
+    pool = [it for d in datasets for it in training_pool(d.with_audio())]
+    problems: list[str] = []
+    songs = load_features(pool, cache, progress=not quiet, problems=problems)
+    for p in problems:
+        _say(f"  skipped: {p}", quiet)
+    tr_keys, va_keys = split_validation([s.key for s in songs], fraction=config.val_fraction,
+                                        seed=config.seed)
+    train = [s for s in songs if s.key in tr_keys]
+    val = [s for s in songs if s.key in va_keys]
+    _say(f"training on {len(train)} song(s), validating on {len(val)}: "
+         f"{', '.join(s.key for s in val) or 'none (training loss decides)'}", quiet)
+    facts = {
+        "trained": True,
+        "data": data,
+        "datasets": [d.summary() for d in datasets],
+        "split": ("development songs with audio, minus validation songs carved by a seeded "
+                  "hash of the song id; evaluation-split songs never used"),
+        "feature_cache": {"hits": cache.hits, "misses": cache.misses},
+    }
+    log_path = log_path or out.with_name(out.name + ".log.csv")
+    result = train_model(train, val, config, spec=cache.spec, out=out, log_path=log_path, facts=facts)
+    state = "interrupted" if result.interrupted else "done"
+    _say(f"{state}: {result.epochs_run} epoch(s) in {result.seconds:.1f} s; best epoch "
+         f"{result.best_epoch} (validation MSE {result.best_val_loss:.4f}) saved to {out}; "
+         f"log {log_path}", quiet)
+    if result.interrupted:
+        raise KeyboardInterrupt
+    return facts
+
+
+def evaluate_command(checkpoint: Path, data: list[str], *, split: str, mode: str,
+                     cache: FeatureCache, device: str = "auto", quiet: bool = False) -> Report:
+    """Score a checkpoint on one split of the datasets, beside the constant and poster figures."""
+    from ..model.predictor import Predictor
+
+    predictor = Predictor.from_checkpoint(checkpoint, device=device)
+    cache = FeatureCache(cache.root, predictor.spec, cache.enabled)
+    datasets = load_all(data, spec=predictor.spec, quiet=quiet)
+    items: list[SongItem] = [it for d in datasets for it in d.items]
+    annotated = evaluation_pool(items, split)
+    with_audio = [it for d in datasets for it in evaluation_pool(d.with_audio(), split)]
+    missing = [it.key for it in annotated if it not in with_audio]
+    problems: list[str] = []
+    songs = load_features(with_audio, cache, progress=not quiet, problems=problems)
+    if not songs:
+        raise ParameterError(f"no song of split {split!r} has audio in {data}: nothing to evaluate "
+                             "(the constant predictor still needs annotations only: see the report)")
+    preds, targets = evaluate_predictions(songs, lambda f: predictor.analyze(f, mode=mode))
+    dev_mean = development_mean(items)
+    n_dev = sum(1 for it in items if it.split == "development")
+    columns = model_vs_constant(predictor.model_name, preds, targets, dev_mean,
+                                f"mean of the {n_dev} development songs' annotations")
+    trained_mean = predictor.checkpoint.facts.get("train_target_mean")
+    if trained_mean:
+        from .evaluation import Column
+        from .metrics import constant_predictions, score
+
+        value = np.array([trained_mean["arousal"], trained_mean["valence"]])
+        columns.append(Column("constant (model's training songs)",
+                              score(constant_predictions(value, targets), targets),
+                              "mean rating of the songs this checkpoint was trained on"))
+    columns.append(constant_over_annotations(annotated, dev_mean))
+    columns += poster_columns()
+    report = Report(f"{predictor.model_name} on {split} ({', '.join(data)})", columns, facts={
+        "checkpoint": str(checkpoint),
+        "prediction mode": mode,
+        "songs evaluated": [s.key for s in songs],
+        "songs without audio (constant only)": missing,
+        "problems": problems,
+    })
+    report.curves = curves_for_plot(songs, preds, limit=4)
+    return report
+
+
+def emit(report: Report, out_dir: Path | None, *, stem: str, quiet: bool = False) -> list[Path]:
+    """Print the report as Markdown and write it (MD, JSON, PNG) when ``out_dir`` is given."""
+    print(report.markdown())
+    if out_dir is None:
+        return []
+    written = write_report(report, out_dir, stem=stem)
+    if report.curves:
+        rows = ", ".join(c["song"] for c in report.curves)
+        md = written[0]
+        md.write_text(md.read_text() + f"\n![curves]({stem}.png)\n\nCurves ({stem}.png), one row "
+                      f"per song ({rows}); left arousal, right valence; black human rating, "
+                      "blue prediction, y from -1 to 1 with lines at -0.5, 0, 0.5.\n")
+    _say("wrote " + ", ".join(map(str, written)), quiet)
+    return written

@@ -1,0 +1,73 @@
+"""Training examples: 60-frame windows of standardised features with their 60 targets."""
+from __future__ import annotations
+
+import numpy as np
+
+from .songs import SongFeatures
+
+
+def window_starts(song: SongFeatures, *, window: int, max_shift: int, stride: int | None = None
+                  ) -> tuple[list[int], list[int]]:
+    """Start frames of the fixed windows and the range of random-offset windows of a song.
+
+    The fixed windows tile the rated frames (for emoMusic exactly one: frames
+    30..89).  Random offsets move a window up to ``max_shift`` frames beyond
+    the rated span in either direction (where the audio has frames there); the
+    unrated positions of such a window are masked out of the loss.
+
+    Returns
+    -------
+    fixed : list[int]
+        Starts of windows lying inside the rated span (at least one, clamped to the audio).
+    shift_range : [lo, hi]
+        Inclusive range random starts are drawn from.
+    """
+    n = song.frames.shape[0]
+    first, last = song.item.first_frame, song.item.first_frame + song.item.n_frames - 1
+    stride = stride or window
+    hi_fixed = max(first, last - window + 1)
+    fixed = list(range(first, hi_fixed + 1, stride))
+    if fixed[-1] != hi_fixed:
+        fixed.append(hi_fixed)
+    clamp = lambda s: int(min(max(s, 0), max(0, n - window)))  # noqa: E731
+    fixed = sorted({clamp(s) for s in fixed})
+    lo = clamp(first - max_shift)
+    hi = clamp(hi_fixed + max_shift)
+    return fixed, [lo, hi]
+
+
+def cut_window(song: SongFeatures, start: int, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Frames (window, n_mels) and targets (window, 2) from ``start``; padded with edge frames
+    (targets NaN) when the song is shorter than the window."""
+    frames = song.frames[start:start + window]
+    targets = song.targets_full()[start:start + window]
+    short = window - frames.shape[0]
+    if short > 0:
+        frames = np.concatenate([frames, np.repeat(frames[-1:], short, axis=0)])
+        targets = np.concatenate([targets, np.full((short, 2), np.nan, np.float32)])
+    return frames, targets
+
+
+def epoch_windows(songs: list[SongFeatures], *, window: int, max_shift: int,
+                  rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
+    """One epoch of windows: every fixed window, plus (with ``rng``) one random-offset
+    window per fixed one.
+
+    Returns
+    -------
+    x : np.ndarray, shape=(n, window, n_mels), dB
+    y : np.ndarray, shape=(n, window, 2), NaN = masked
+    """
+    xs, ys = [], []
+    for song in songs:
+        fixed, (lo, hi) = window_starts(song, window=window, max_shift=max_shift)
+        starts = list(fixed)
+        if rng is not None and max_shift > 0:
+            starts += [int(rng.integers(lo, hi + 1)) for _ in fixed]
+        for s in starts:
+            f, t = cut_window(song, s, window)
+            if np.isnan(t).all():
+                continue
+            xs.append(f)
+            ys.append(t)
+    return np.stack(xs).astype(np.float32), np.stack(ys).astype(np.float32)
