@@ -12,15 +12,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np
 import pytest
 
-pytest.importorskip("emotrack.realtime.engine", reason="the real-time engine is not merged yet")
-pytest.importorskip("emotrack.model.predictor", reason="the predictor is not merged yet")
-fixtures_model = pytest.importorskip("fixtures_model")
-tiny_checkpoint = fixtures_model.tiny_checkpoint
-model_checkpoint_factory = fixtures_model.model_checkpoint_factory
+import soundfile as sf
 
-import soundfile as sf  # noqa: E402
-
-from emotrack.realtime.gui.backend import BackendConfig, RealBackend  # noqa: E402
+from emotrack.realtime.gui.backend import BackendConfig, RealBackend
 
 
 def write_music(path, seconds: float, sr: int = 22050) -> str:
