@@ -66,3 +66,4 @@ def pulse_server():
 from fixtures_model import *  # noqa: E402,F401,F403
 from fixtures_realtime import *  # noqa: E402,F401,F403
 from fixtures_train import *  # noqa: E402,F401,F403
+from fixtures_badinput import *  # noqa: E402,F401,F403
