@@ -94,7 +94,12 @@ class Predictor:
                     f"no default model is installed yet (looked for '{path}'); "
                     "pass a checkpoint file with --checkpoint PATH"
                 )
-        return cls(load_checkpoint(path), device=device)
+        try:
+            return cls(load_checkpoint(path), device=device)
+        except CheckpointError as exc:
+            if str(path) in str(exc):
+                raise
+            raise CheckpointError(f"checkpoint '{path}': {exc}") from None  # name the file
 
     # --- live step API ---------------------------------------------------
     def reset(self) -> None:

@@ -87,14 +87,14 @@ def write_bad_audio_files(folder: Path) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def _bad_audio_folder(tmp_path_factory) -> dict[str, Path]:
+def bad_audio_folder(tmp_path_factory) -> dict[str, Path]:
     return write_bad_audio_files(tmp_path_factory.mktemp("bad-audio"))
 
 
 @pytest.fixture
-def bad_audio_files(_bad_audio_folder) -> dict[str, Path]:
+def bad_audio_files(bad_audio_folder) -> dict[str, Path]:
     """name -> path of each case in :data:`BAD_AUDIO_CASES` (shared, read-only: copy to modify)."""
-    return dict(_bad_audio_folder)
+    return dict(bad_audio_folder)
 
 
 def write_long_wav(path: Path, seconds: float, *, sr: int = 8000, block_s: float = 60.0) -> Path:
