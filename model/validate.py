@@ -126,8 +126,11 @@ def writable_dir(path, *, what: str = "output folder"):
     from pathlib import Path
 
     p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise ParameterError(f"{what} '{p}' is a file, not a folder")
+    existing = next((q for q in (p, *p.parents) if q.exists()), None)
+    if existing is not None and not existing.is_dir():
+        where = "" if existing == p else f" ('{existing}' is a file, not a folder)"
+        raise ParameterError(f"{what} '{p}' cannot be created{where}" if where
+                             else f"{what} '{p}' is a file, not a folder")
     try:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
