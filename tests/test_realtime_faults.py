@@ -154,11 +154,15 @@ def test_saturated_cpu_still_gives_complete_results_or_reports_overruns(pulse_se
     got += sub.drain()
     m = engine.metrics()
     assert engine.error is None
-    assert m.results_out == m.frames_in == len(got) and m.dropped_results == 0
+    # every computed result reached the subscriber; stop() discards only frames still queued
+    # for the model (documented in Engine.stop), at most the frame queue's length
+    assert m.results_out == len(got) and m.dropped_results == 0
+    assert 0 <= m.frames_in - m.results_out <= EngineConfig().frame_queue + 1
     assert [r.frame_index for r in got] == list(range(len(got)))
     # the analysed audio is exactly the audio taken from the ring (no silent gaps in between)
     recorded = sf.info(str(rec)).frames
     assert recorded == round(m.audio_seconds * m.source_rate)
-    assert m.frames_in == int(m.audio_seconds / 0.5)
+    # the streaming resampler may still hold the last few samples of a frame
+    assert int(m.audio_seconds / 0.5) - 1 <= m.frames_in <= int(m.audio_seconds / 0.5)
     # losses, if any, are counted (callback flags or ring overruns); print them for the log
     print(f"under load: callback overruns {m.callback_overruns}, ring overruns {m.ring_overruns}")
