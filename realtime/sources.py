@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..model.errors import AudioFileError, DeviceError, ParameterError
+from ..model.validate import count_non_finite, decoder_message
 from .devices import import_sounddevice, list_monitor_sources
 from .ringbuffer import RingBuffer
 
@@ -440,8 +441,8 @@ class FileSource(Source):
         try:
             self._file = sf.SoundFile(str(self.path))
         except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-            raise AudioFileError(f"cannot decode '{self.path}': {exc}; convert it to WAV, "
-                                 "FLAC, OGG or MP3") from None
+            raise AudioFileError(f"cannot decode '{self.path}': {decoder_message(exc)}; "
+                                 "convert it to WAV, FLAC, OGG or MP3") from None
         if self._file.frames == 0 or self._file.samplerate <= 0:
             raise AudioFileError(f"'{self.path}' contains no audio")
         self.sample_rate = int(self._file.samplerate)
@@ -590,11 +591,19 @@ class FileSource(Source):
                 if len(block) == 0:
                     self._decoder_done = True
                     continue
-                if not np.isfinite(block).all():
-                    np.nan_to_num(block, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
+                bad, first = count_non_finite(block)
+                if bad:
+                    # The same verdict as `emotrack analyze`: the file is broken and the run
+                    # ends (results already computed are kept), instead of playing NaN.
+                    self._decode_failure = (
+                        f"decoding '{self.path.name}' failed: NaN or infinite samples "
+                        f"(first at {(start + first) / self.sample_rate:.3f} s); "
+                        "clean or re-export the audio")
+                    self._decoder_done = True
+                    return
                 self._queue.append((self._generation, start, block))
         except Exception as exc:  # noqa: BLE001 - any decoder failure ends the run cleanly
-            self._decode_failure = f"decoding '{self.path.name}' failed: {exc}"
+            self._decode_failure = f"decoding '{self.path.name}' failed: {decoder_message(exc)}"
             self._decoder_done = True
 
     # --- the pump: shared by the output callback and the no-playback thread ---
