@@ -81,6 +81,8 @@ class Checkpoint:
         except RuntimeError as exc:
             first = str(exc).strip().splitlines()
             detail = " ".join(line.strip() for line in first[:3])
+            if len(detail) > 300:  # torch lists every key: keep the line readable
+                detail = detail[:300] + "..."
             raise CheckpointError(
                 f"checkpoint weights do not fit model {self.model_name!r} with hparams "
                 f"{self.hparams}: {detail}"

@@ -26,3 +26,11 @@ class CheckpointError(EmotrackError):
 
 class DeviceError(EmotrackError):
     """An audio device or audio server is missing or cannot be opened."""
+
+
+class AudioTooShortError(AudioFileError):
+    """An audio file decodes but holds less audio than one frame (e.g. a 1-sample file).
+
+    Not a broken file: ``emotrack analyze`` reports "0 frames" and writes nothing
+    for it without failing the run.
+    """

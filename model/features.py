@@ -218,20 +218,24 @@ def log_mel_windows(windows: np.ndarray, spec: FeatureSpec) -> np.ndarray:
 
     Parameters
     ----------
-    windows : np.ndarray, shape=(m, n_fft), float32
+    windows : np.ndarray, shape=(..., n_fft), float32
+        Any leading shape (e.g. frames x windows); may be a strided view.
     spec : FeatureSpec
 
     Returns
     -------
-    np.ndarray, shape=(m, n_mels), float32
+    np.ndarray, shape=(..., n_mels), float32
+        Each vector depends only on its own window (row-wise FFT, sparse product, log),
+        so results do not depend on how many windows are computed together.
     """
     window, mel = _analysis_kernels(spec)
-    stft = np.fft.rfft(windows * window, axis=1)
+    lead = windows.shape[:-1]
+    stft = np.fft.rfft(windows * window, axis=-1).reshape(-1, spec.n_fft // 2 + 1)
     if spec.power == 2.0:
         spectrum = stft.real**2 + stft.imag**2
     else:
         spectrum = np.abs(stft) ** spec.power
-    energies = (mel @ spectrum.astype(np.float32, copy=False).T).T
+    energies = (mel @ spectrum.astype(np.float32, copy=False).T).T.reshape(*lead, spec.n_mels)
     if spec.log == "db":
         out = 10.0 * np.log10(np.maximum(energies, spec.log_amin) / spec.log_ref)
     else:
@@ -270,30 +274,39 @@ def frames_from_model_rate(
 def _pooled_full_frames(x: np.ndarray, first_frame: int, spec: FeatureSpec) -> np.ndarray:
     """Vectorised :func:`_pooled_frame` for every complete frame in ``x``.
 
-    Frames are grouped by their window layout (it repeats every few frames) and
-    each group is computed as one stacked ``(frames, windows, n_fft)`` array.
+    The window layout of frame ``k`` (offset of its first window, window count)
+    repeats every ``period`` frames; each residue class is one strided
+    ``(frames, windows, n_fft)`` view of ``x`` (no copy), computed in one call.
     The numbers equal :func:`_pooled_frame`'s exactly (see :func:`log_mel_windows`).
     """
-    F, hop = spec.frame_length, spec.hop_length
+    F, hop, n_fft = spec.frame_length, spec.hop_length, spec.n_fft
     n_full = x.size // F
-    all_windows = np.lib.stride_tricks.sliding_window_view(x, spec.n_fft)
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    size = x.itemsize
     out = np.empty((n_full, spec.n_mels), np.float32)
-    layouts: dict[tuple[int, int], list[int]] = {}
-    for i in range(n_full):
-        k = first_frame + i
-        js = spec.windows_of_frame(k)
-        layouts.setdefault((js.start * hop - k * F, len(js)), []).append(i)
-    for (offset, count), idx in layouts.items():
-        rows = np.asarray(idx)
-        starts = rows[:, None] * F + offset + np.arange(count)[None, :] * hop  # (n, count)
-        windows = all_windows[starts]  # (n, count, n_fft) copy
-        n, c, _ = windows.shape
-        # log_mel_windows works row by row (FFT, sparse filterbank product, log), so the
-        # numbers do not depend on how many frames are computed together: streaming and
-        # offline frames are bit-identical whatever the block sizes.
-        logmel = log_mel_windows(windows.reshape(n * c, spec.n_fft), spec).reshape(n, c, -1)
-        out[rows] = logmel.astype(np.float32, copy=False).mean(axis=1)
+    period = _layout_period(spec)
+    for r in range(min(period, n_full)):
+        k0 = first_frame + r
+        offset, count = _frame_layout(spec, k0 % period)
+        m = len(range(r, n_full, period))
+        windows = np.lib.stride_tricks.as_strided(
+            x[r * F + offset:], shape=(m, count, n_fft), strides=(period * F * size, hop * size, size),
+            writeable=False)
+        out[r::period] = log_mel_windows(windows, spec).mean(axis=1)
     return out
+
+
+@functools.lru_cache(maxsize=32)
+def _layout_period(spec: FeatureSpec) -> int:
+    """Frames after which the window layout of pooled frames repeats."""
+    return spec.hop_length // math.gcd(spec.frame_length, spec.hop_length)
+
+
+@functools.lru_cache(maxsize=256)
+def _frame_layout(spec: FeatureSpec, residue: int) -> tuple[int, int]:
+    """(offset of the first window inside the frame, window count) for frames ``k % period == residue``."""
+    js = spec.windows_of_frame(residue)
+    return js.start * spec.hop_length - residue * spec.frame_length, len(js)
 
 
 def _pooled_frame(block: np.ndarray, k: int, spec: FeatureSpec) -> np.ndarray:

@@ -74,10 +74,16 @@ class MelFrameStream:
         -------
         np.ndarray, shape=(m, spec.n_mels), float32
             The ``m >= 0`` frames completed by this block, in order (read-only when empty).
+
+        Raises
+        ------
+        ParameterError (a ValueError)
+            Wrong dtype or shape at once.  NaN/Inf samples of a mono float32 block are
+            found when the blocks held for the next frame are processed: by the push
+            that completes that frame, or by :meth:`flush`; the held audio is then dropped.
         """
-        if (type(samples) is np.ndarray and samples.dtype == np.float32 and samples.ndim == 1
-                and np.isfinite(np.add.reduce(samples))):
-            x = samples  # fast path for the common block type: mono float32, finite
+        if type(samples) is np.ndarray and samples.dtype == np.float32 and samples.ndim == 1:
+            x = samples  # fast path for the common block type; finiteness checked per frame
         else:
             x = as_mono_float32(samples)
         if x.size:
@@ -115,6 +121,8 @@ class MelFrameStream:
             x = np.concatenate(self._held) if len(self._held) > 1 else self._held[0]
         self._held.clear()
         self._held_samples = 0
+        if x.size and not np.isfinite(np.add.reduce(x)):
+            as_mono_float32(x)  # raises ParameterError saying how many samples are bad
         if self._resampler is not None:
             x = self._resampler.resample_chunk(x, last=last)
         self._model_samples += x.size

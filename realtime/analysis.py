@@ -14,9 +14,10 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from ..model.errors import AudioFileError
+from ..model.errors import AudioFileError, AudioTooShortError
 from ..model.features import FeatureSpec
 from ..model.melstream import MelFrameStream
+from ..model.validate import count_non_finite, decoder_message
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".w64", ".caf")
 """File name endings that a directory argument picks up (formats libsndfile decodes)."""
@@ -93,7 +94,7 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     try:
         info = sf.info(str(path))
     except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError/TypeError
-        raise AudioFileError(f"cannot decode '{path}': {_short(exc)}") from None
+        raise AudioFileError(f"cannot decode '{path}': {decoder_message(exc)}") from None
     duration = info.frames / info.samplerate if info.samplerate else 0.0
     return AudioInfo(path, int(info.samplerate), int(info.channels), float(duration), str(info.format))
 
@@ -105,7 +106,7 @@ def decode_frames(
     block_seconds: float = BLOCK_SECONDS,
     on_progress: Callable[[float], None] | None = None,
     extra_specs: tuple[FeatureSpec, ...] = (),
-) -> tuple[np.ndarray, AudioInfo]:
+) -> tuple:
     """Decode a file block by block into mel frames.
 
     Parameters
@@ -131,7 +132,9 @@ def decode_frames(
     Raises
     ------
     AudioFileError
-        Missing, unreadable or empty file, or one too short for a single frame.
+        Missing, unreadable or empty file, or NaN/Inf samples.
+    AudioTooShortError
+        The file decodes but is too short for a single frame (a subclass of AudioFileError).
     """
     import soundfile as sf
 
@@ -148,6 +151,13 @@ def decode_frames(
                 data = f.read(block, dtype="float32", always_2d=True)
                 if not len(data):
                     break
+                bad, first = count_non_finite(data)
+                if bad:
+                    raise AudioFileError(
+                        f"'{info.path}' contains NaN or infinite samples ({bad} in the block "
+                        f"starting at {n_samples / info.sample_rate:.2f} s, first at "
+                        f"{(n_samples + first) / info.sample_rate:.3f} s); "
+                        "clean or re-export the audio")
                 n_samples += len(data)
                 out = stream.push(data)
                 if len(out):
@@ -159,7 +169,8 @@ def decode_frames(
     except AudioFileError:
         raise
     except Exception as exc:
-        raise AudioFileError(f"cannot decode '{info.path}': {_short(exc)}") from None
+        raise AudioFileError(f"cannot decode '{info.path}' after {n_samples / info.sample_rate:.2f} s: "
+                             f"{decoder_message(exc)}") from None
     tail = stream.flush()
     if len(tail):
         chunks.append(tail)
@@ -167,7 +178,7 @@ def decode_frames(
         raise AudioFileError(f"audio file is empty (0 samples): '{info.path}'")
     frames = np.concatenate(chunks) if chunks else np.zeros((0, spec.n_mels), np.float32)
     if len(frames) == 0:
-        raise AudioFileError(
+        raise AudioTooShortError(
             f"audio file is too short: '{info.path}' has {n_samples / info.sample_rate:.3f} s, "
             f"at least {spec.frame_seconds * spec.min_partial_fraction:g} s are needed for one frame"
         )
@@ -270,7 +281,3 @@ def expand_inputs(paths: Iterable[str | os.PathLike]) -> list[Path]:
             out.append(p)
     return out
 
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -2,7 +2,8 @@
 
 Every subcommand lives in its own module (``commands/<name>.py``) with a
 ``register(subparsers)`` function.  Errors from the :class:`EmotrackError`
-family are printed as one line (``emotrack: error: ...``) with exit status 1;
+family, and ``OSError`` (a file that cannot be read or written), are printed as
+one line (``emotrack: error: ...``) with exit status 1;
 Ctrl-C exits with 130.  No subcommand imports train/ or Qt at start-up: the
 ``train``/``evaluate`` handlers import train/ lazily, the GUI handler imports Qt.
 """
@@ -16,7 +17,7 @@ from importlib import metadata
 from ..model.errors import EmotrackError
 
 #: Subcommand modules in the order ``--help`` lists them.
-COMMANDS = ("gui", "listen", "analyze", "devices", "train", "evaluate", "bench")
+COMMANDS = ("gui", "listen", "analyze", "devices", "train", "evaluate")
 
 
 def version() -> str:
@@ -51,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except EmotrackError as exc:
         print(f"emotrack: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a file the job needed could not be read or written (disk full...)
+        where = f"'{exc.filename}': " if exc.filename else ""
+        print(f"emotrack: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("emotrack: interrupted", file=sys.stderr)

@@ -482,6 +482,9 @@ def _open_recorder(path: str, sample_rate: int, channels: int):
     """Open the ``--record`` tee file (float WAV for .wav, the format's default otherwise)."""
     import soundfile as sf
 
+    from ..model.validate import writable_file
+
+    writable_file(path, what="recording")
     kwargs = {"subtype": "FLOAT"} if str(path).lower().endswith(".wav") else {}
     try:
         return sf.SoundFile(str(path), "w", samplerate=sample_rate, channels=channels, **kwargs)

@@ -50,6 +50,7 @@ class CsvWriter:
     """Results as CSV rows with the header :data:`CSV_FIELDS`."""
 
     def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
         self._fh = _open_text(path)
         self._writer = csv.DictWriter(self._fh, fieldnames=CSV_FIELDS)
         self._writer.writeheader()
@@ -62,12 +63,18 @@ class CsvWriter:
     def close(self) -> None:
         self._fh.close()
 
+    def discard(self) -> None:
+        """Close and delete the file (the run never started: leave no stray file)."""
+        self._fh.close()
+        self.path.unlink(missing_ok=True)
+
 
 class JsonlWriter:
     """One JSON object per line; ``"-"`` writes to standard output."""
 
     def __init__(self, path: str | Path) -> None:
         self._own = str(path) != "-"
+        self.path = Path(path) if self._own else None
         self._fh = _open_text(path) if self._own else sys.stdout
 
     def write(self, r: TrackResult) -> None:
@@ -77,6 +84,12 @@ class JsonlWriter:
     def close(self) -> None:
         if self._own:
             self._fh.close()
+
+    def discard(self) -> None:
+        """Close and delete the file (the run never started: leave no stray file)."""
+        self.close()
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
 
 
 def _osc_string(s: str) -> bytes:
@@ -137,3 +150,5 @@ class OscSender:
 
     def close(self) -> None:
         self._sock.close()
+
+    discard = close

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..model.errors import AudioFileError, DeviceError, ParameterError
+from ..model.validate import count_non_finite, decoder_message
 from .devices import import_sounddevice, list_monitor_sources
 from .ringbuffer import RingBuffer
 
@@ -423,6 +424,7 @@ class FileSource(Source):
         self._playing_gen = -1
         self._position_frames = 0
         self._emptied = False
+        self._decode_failure: str | None = None  # set by the decoder, reported after the drain
         self.playback_underruns = 0
         """Pump calls that found no decoded audio ready before the end of the file."""
         self._wake = threading.Event()
@@ -439,8 +441,8 @@ class FileSource(Source):
         try:
             self._file = sf.SoundFile(str(self.path))
         except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-            raise AudioFileError(f"cannot decode '{self.path}': {exc}; convert it to WAV, "
-                                 "FLAC, OGG or MP3") from None
+            raise AudioFileError(f"cannot decode '{self.path}': {decoder_message(exc)}; "
+                                 "convert it to WAV, FLAC, OGG or MP3") from None
         if self._file.frames == 0 or self._file.samplerate <= 0:
             raise AudioFileError(f"'{self.path}' contains no audio")
         self.sample_rate = int(self._file.samplerate)
@@ -549,7 +551,8 @@ class FileSource(Source):
     # --- state -------------------------------------------------------------
     @property
     def exhausted(self) -> bool:
-        return self._emptied
+        # A pending decode failure is reported through failure(), never as a clean end.
+        return self._emptied and self._decode_failure is None
 
     def _on_finished(self) -> None:
         if not self._stopped and self._failure is None:
@@ -559,6 +562,9 @@ class FileSource(Source):
     def failure(self) -> str | None:
         if self._failure is not None:
             return self._failure
+        if self._decode_failure is not None and self._emptied:
+            # reported only once every block decoded before the failure reached the analysis
+            return self._decode_failure
         if self.playback and not self._paused and not self._emptied:
             return super().failure()
         return None
@@ -585,11 +591,20 @@ class FileSource(Source):
                 if len(block) == 0:
                     self._decoder_done = True
                     continue
-                if not np.isfinite(block).all():
-                    np.nan_to_num(block, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
+                bad, first = count_non_finite(block)
+                if bad:
+                    # The same verdict as `emotrack analyze`: the file is broken and the run
+                    # ends (results already computed are kept), instead of playing NaN.
+                    self._decode_failure = (
+                        f"decoding '{self.path.name}' failed: NaN or infinite samples "
+                        f"(first at {(start + first) / self.sample_rate:.3f} s); "
+                        "clean or re-export the audio")
+                    self._decoder_done = True
+                    return
                 self._queue.append((self._generation, start, block))
         except Exception as exc:  # noqa: BLE001 - any decoder failure ends the run cleanly
-            self._failure = f"decoding '{self.path.name}' failed: {exc}"
+            self._decode_failure = f"decoding '{self.path.name}' failed: {decoder_message(exc)}"
+            self._decoder_done = True
 
     # --- the pump: shared by the output callback and the no-playback thread ---
     def _fill(self, out: np.ndarray, now: float, *, count_underrun: bool) -> int:

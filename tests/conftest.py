@@ -65,4 +65,6 @@ def pulse_server():
                 os.environ[key] = value
 from fixtures_model import *  # noqa: E402,F401,F403
 from fixtures_realtime import *  # noqa: E402,F401,F403
+from fixtures_gui import *  # noqa: E402,F401,F403
 from fixtures_train import *  # noqa: E402,F401,F403
+from fixtures_badinput import *  # noqa: E402,F401,F403

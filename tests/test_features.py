@@ -261,8 +261,17 @@ def test_bad_sample_rates_are_refused(sr):
         MelFrameStream(CAE_SPEC, sr)
 
 
-def test_stream_refuses_nan_and_accepts_empty_blocks():
-    stream = MelFrameStream(CAE_SPEC, SR)
+@pytest.mark.parametrize("sr", [SR, 44100])
+def test_stream_refuses_nan_and_accepts_empty_blocks(sr):
+    stream = MelFrameStream(CAE_SPEC, sr)
     assert stream.push(np.zeros(0, np.float32)).shape == (0, 96)
+    with pytest.raises(ValueError, match="int16"):
+        stream.push(np.zeros(10, np.int16))  # wrong dtype: refused at once
+    stream.push(np.array([np.nan], np.float32))
+    with pytest.raises(ValueError, match="NaN"):  # found when its frame is processed
+        stream.push(np.zeros(sr, np.float32))
+    # the bad audio was dropped; the stream goes on
+    assert stream.push(np.zeros(sr, np.float32)).shape[0] >= 1
     with pytest.raises(ValueError, match="NaN"):
-        stream.push(np.array([np.nan], np.float32))
+        stream.push(np.array([np.inf], np.float32))
+        stream.flush()

@@ -14,8 +14,10 @@ $SUDO apt-get install -y -qq --no-install-recommends libportaudio2 libsndfile1 \
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -c constraints-cpu.txt -e '.[gui]'
+DEMO=assets/demo/revelation-excerpt.ogg
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
-    exec .venv/bin/emotrack gui
+    exec .venv/bin/emotrack gui "${@:-$DEMO}"
 else
-    exec .venv/bin/emotrack listen --source file --no-playback "$@"
+    # no display: print the live trajectory of the demo, paced in real time, without a sound card
+    exec .venv/bin/emotrack listen --source file --no-playback "${@:-$DEMO}"
 fi

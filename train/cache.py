@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..model.errors import AudioFileError
+from ..model.errors import AudioFileError, ParameterError
 from ..model.features import CAE_SPEC, FeatureSpec, mel_frames
+from ..model.validate import decoder_message
 
 
 def default_cache_dir() -> Path:
@@ -56,11 +57,16 @@ def decode_audio(path: Path) -> tuple[np.ndarray, int]:
         audio, sr = sf.read(str(path), dtype="float32", always_2d=False)
     except Exception as first_exc:  # noqa: BLE001 - any decoder failure -> try the fallback
         try:
+            import warnings
+
             import librosa
 
-            audio, sr = librosa.load(str(path), sr=None, mono=True)
+            with warnings.catch_warnings():  # its "PySoundFile failed" notices are not for users
+                warnings.simplefilter("ignore")
+                audio, sr = librosa.load(str(path), sr=None, mono=True)
         except Exception:  # noqa: BLE001
-            raise AudioFileError(f"cannot decode audio file {str(path)!r}: {first_exc}") from None
+            raise AudioFileError(f"cannot decode audio file {str(path)!r}: "
+                                 f"{decoder_message(first_exc)}") from None
     if audio.size == 0:
         raise AudioFileError(f"audio file {str(path)!r} contains no samples")
     return np.asarray(audio, dtype=np.float32), int(sr)
@@ -116,7 +122,10 @@ class FeatureCache:
                 pass  # corrupt or foreign entry: recompute and overwrite it
         self.misses += 1
         audio, sr = decode_audio(audio_path)
-        frames = mel_frames(audio, sr, self.spec)
+        try:
+            frames = mel_frames(audio, sr, self.spec)
+        except ParameterError as exc:  # e.g. NaN samples: name the file
+            raise AudioFileError(f"audio file {str(audio_path)!r}: {exc}") from None
         if entry is not None:
             self._store(entry, frames)
         return frames

@@ -138,7 +138,10 @@ def curves_for_plot(songs: list[SongFeatures], preds: list[np.ndarray], *, limit
     for s, p in list(zip(songs, preds))[:limit]:
         it = s.item
         t = (it.first_frame + np.arange(it.n_frames) + 0.5) * 0.5
-        out.append({"song": it.key, "time_s": t, "human": it.targets(), "predicted": p})
+        curve = {"song": it.key, "time_s": t, "human": it.targets(), "predicted": p}
+        if it.arousal_std is not None and it.valence_std is not None:
+            curve["std"] = np.stack([it.arousal_std, it.valence_std], axis=1)
+        out.append(curve)
     return out
 
 

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..model.errors import ParameterError
 from ..model.features import CAE_SPEC, FeatureSpec
+from ..model.validate import writable_file
 from .cache import FeatureCache
 from .evaluation import (Report, constant_over_annotations, curves_for_plot, development_mean,
                          evaluate_predictions, model_vs_constant, poster_columns, write_report)
@@ -51,6 +52,10 @@ def train_command(data: list[str], config: TrainConfig, out: Path, *, log_path: 
     dict
         The facts stored in the checkpoint.
     """
+    # fail now, not after training, when the checkpoint or log cannot be written
+    writable_file(out, what="checkpoint")
+    log_path = log_path or out.with_name(out.name + ".log.csv")
+    writable_file(log_path, what="training log")
     datasets = load_all(data, spec=cache.spec, quiet=quiet)
     pool = [it for d in datasets for it in training_pool(d.with_audio())]
     problems: list[str] = []
@@ -71,7 +76,6 @@ def train_command(data: list[str], config: TrainConfig, out: Path, *, log_path: 
                   "hash of the song id; evaluation-split songs never used"),
         "feature_cache": {"hits": cache.hits, "misses": cache.misses},
     }
-    log_path = log_path or out.with_name(out.name + ".log.csv")
     result = train_model(train, val, config, spec=cache.spec, out=out, log_path=log_path, facts=facts)
     state = "interrupted" if result.interrupted else "done"
     _say(f"{state}: {result.epochs_run} epoch(s) in {result.seconds:.1f} s; best epoch "

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ...model.errors import EmotrackError, ParameterError
+from ...model.errors import AudioTooShortError, EmotrackError, ParameterError
 
 FORMATS = ("csv", "json", "png")
 
@@ -111,9 +111,9 @@ def run(args: argparse.Namespace) -> int:
                 done += seconds
                 bar.update(seconds)
 
+            written = []
             try:
                 result = analyze_one(f, args.mode, progress)
-                written = []
                 base = out_dir / stem
                 if "csv" in formats:
                     written.append(write_csv(result, base.with_name(f"{stem}.emotrack.csv")))
@@ -123,13 +123,22 @@ def run(args: argparse.Namespace) -> int:
                     from ..plots import write_png
 
                     written.append(write_png(result, base.with_name(f"{stem}.emotrack.png")))
+            except AudioTooShortError as exc:
+                # Not a broken file: it holds less audio than one frame. Say so, write nothing.
+                bar.update(max(0.0, durations[f] - done))
+                tqdm.write(f"emotrack: {f}: 0 frames, no output written ({exc})", file=sys.stderr)
+                continue
             except EmotrackError as exc:
                 failures += 1
+                for path in written:
+                    Path(path).unlink(missing_ok=True)
                 bar.update(max(0.0, durations[f] - done))
                 tqdm.write(f"emotrack: error: {f}: {exc}", file=sys.stderr)
                 continue
             except OSError as exc:  # e.g. output disk full or not writable
                 failures += 1
+                for path in written:  # no incomplete set of outputs for this file
+                    Path(path).unlink(missing_ok=True)
                 tqdm.write(f"emotrack: error: {f}: cannot write output: {exc.strerror or exc}", file=sys.stderr)
                 continue
             if not args.quiet:

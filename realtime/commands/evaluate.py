@@ -34,6 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ...train import run as work
 
+    if args.out is not None:  # fail now, not after the evaluation, when --out is unusable
+        from ...model.validate import writable_dir
+
+        writable_dir(args.out, what="report folder")
     cache = feature_cache(args)
     if args.loso:
         from ...train.loso import leave_one_song_out

@@ -106,7 +106,7 @@ def _open_outputs(args: argparse.Namespace) -> list:
             outputs.append(OscSender(args.osc))
     except EmotrackError:
         for o in outputs:
-            o.close()
+            o.discard()
         raise
     return outputs
 
@@ -132,12 +132,16 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(f"--duration must be a positive number of seconds, got {args.duration}")
     source = make_source(args)
     source.open()  # a bad device or file fails here, before the model loads
+    if args.record:
+        from ...model.validate import writable_file
+
+        writable_file(args.record, what="recording")
     outputs = _open_outputs(args)
     try:
         predictor = load_predictor(args.checkpoint)
     except BaseException:
         for o in outputs:
-            o.close()
+            o.discard()
         raise
     show_lines = not args.quiet and args.jsonl != "-"
     engine = Engine(source, predictor, EngineConfig(record_path=args.record))
@@ -154,6 +158,11 @@ def run(args: argparse.Namespace) -> int:
           f"on {predictor.device}; Ctrl-C to stop", file=sys.stderr)
     try:
         engine.start()
+    except BaseException:  # the run never started: no output files left behind
+        for o in outputs:
+            o.discard()
+        raise
+    try:
         while not engine.finished.is_set():
             sub.wait(0.1)
             emit(sub.drain())

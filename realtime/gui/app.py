@@ -1,0 +1,54 @@
+"""Start the desktop app: QApplication, the window, and an exception hook that never aborts."""
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import traceback
+
+from .backend import Backend, BackendConfig, RealBackend
+
+log = logging.getLogger(__name__)
+
+
+def install_excepthook(window) -> None:
+    """Show unexpected exceptions in the window's message banner instead of aborting.
+
+    PyQt6 aborts the process on an exception that escapes a slot unless
+    ``sys.excepthook`` is replaced.
+    """
+    def hook(exc_type, exc, tb):
+        log.error("unexpected error:\n%s", "".join(traceback.format_exception(exc_type, exc, tb)))
+        try:
+            from .session import describe_error
+
+            window.banner.set("gui", "error", f"Unexpected error: {describe_error(exc)} "
+                              "(details on the terminal)")
+        except Exception:  # noqa: BLE001 - the hook itself must not fail
+            pass
+
+    sys.excepthook = hook
+
+
+def run_app(*, backend: Backend | None = None, config: BackendConfig | None = None,
+            initial_file: str | None = None, fps: int = 25, argv: list[str] | None = None) -> int:
+    """Open the window and run the Qt event loop; returns the exit status."""
+    from PyQt6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+    from .settings import GuiSettings
+
+    app = QApplication.instance() or QApplication(argv if argv is not None else [sys.argv[0]])
+    app.setOrganizationName("emotrack")
+    app.setApplicationName("emotrack")
+    app.setApplicationDisplayName("emotrack")
+    app.setDesktopFileName("emotrack")
+    window = MainWindow(backend or RealBackend(config), settings=GuiSettings(),
+                        initial_file=initial_file, fps=fps)
+    install_excepthook(window)
+    # Ctrl-C / SIGTERM close the window cleanly (the engine stops, settings are saved);
+    # the 25 fps redraw timer returns to Python often enough for the handler to run.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: window.close())
+    window.show()
+    return int(app.exec())

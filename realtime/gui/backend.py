@@ -1,0 +1,135 @@
+"""What the desktop app needs from the rest of emotrack, behind one small seam.
+
+:class:`RealBackend` lists audio sources (:mod:`emotrack.realtime.devices`), loads
+the :class:`~emotrack.model.predictor.Predictor` and builds a source plus an
+:class:`~emotrack.realtime.engine.Engine` for a :class:`SourceChoice`.  Tests
+give the window a fake backend with the same three methods.  No Qt here.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ...model.errors import DeviceError, EmotrackError
+
+#: Source kinds, in the order the source menu lists them.
+KINDS = ("mic", "system", "file")
+
+
+@dataclass(frozen=True)
+class SourceChoice:
+    """One entry of the source menu.
+
+    ``device`` is a microphone's PortAudio name (None = the default input), a
+    monitor source's PulseAudio name, or a file path, depending on ``kind``.
+    """
+
+    kind: str
+    device: str | None
+    label: str
+
+    def key(self) -> str:
+        """A string that identifies the choice across runs (stored in QSettings)."""
+        return f"{self.kind}:{self.device or ''}"
+
+    @classmethod
+    def from_key(cls, key: str) -> "SourceChoice | None":
+        """Inverse of :meth:`key` (label made up from the device); None if malformed."""
+        kind, sep, device = (key or "").partition(":")
+        if not sep or kind not in KINDS:
+            return None
+        device = device or None
+        if kind == "file":
+            if device is None:
+                return None
+            return cls("file", device, os.path.basename(device))
+        if kind == "mic":
+            return cls("mic", device, device or "Default microphone")
+        return cls("system", device, device or "System audio")
+
+
+@dataclass
+class SourceListing:
+    """Sources found on this machine and why others could not be listed."""
+
+    mics: list[SourceChoice] = field(default_factory=list)
+    monitors: list[SourceChoice] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def live(self) -> list[SourceChoice]:
+        return [*self.mics, *self.monitors]
+
+
+class Backend(Protocol):
+    """The three things the window asks of emotrack."""
+
+    def list_sources(self) -> SourceListing: ...
+
+    def load_predictor(self) -> Any:
+        """A Predictor; raises an EmotrackError (e.g. CheckpointError) if none can be loaded."""
+
+    def open(self, choice: SourceChoice, predictor: Any) -> tuple[Any, Any]:
+        """``(source, engine)`` for ``choice``, not yet started; raises EmotrackError."""
+
+
+@dataclass
+class BackendConfig:
+    """Options of the real backend (from the ``emotrack gui`` command line)."""
+
+    checkpoint: str | None = None  #: None = the default checkpoint in assets/
+    device: str = "auto"  #: torch device for the model
+    playback: bool = True  #: play files through the output device while analysing
+    realtime: bool = True  #: pace files at playback speed (False: as fast as possible)
+
+
+class RealBackend:
+    """The backend of the installed app: real devices, checkpoint and engine."""
+
+    def __init__(self, config: BackendConfig | None = None) -> None:
+        self.config = config or BackendConfig()
+
+    def list_sources(self) -> SourceListing:
+        from ..devices import list_input_devices, list_monitor_sources
+
+        listing = SourceListing()
+        try:
+            devices = list_input_devices()
+        except DeviceError as exc:
+            listing.problems.append(f"microphones: {exc}")
+        else:
+            if devices:
+                listing.mics.append(SourceChoice("mic", None, "Default microphone"))
+            for d in devices:
+                listing.mics.append(SourceChoice("mic", d.name, f"{d.name} ({d.host_api})"))
+        try:
+            monitors = list_monitor_sources()
+        except DeviceError as exc:
+            listing.problems.append(f"system audio: {exc}")
+        else:
+            for m in monitors:
+                listing.monitors.append(SourceChoice("system", m.name, f"System audio: {m.description}"))
+        return listing
+
+    def load_predictor(self) -> Any:
+        from ...model.predictor import Predictor
+
+        return Predictor.from_checkpoint(self.config.checkpoint, device=self.config.device)
+
+    def open(self, choice: SourceChoice, predictor: Any) -> tuple[Any, Any]:
+        from ..engine import Engine
+        from ..sources import FileSource, MicSource, SystemAudioSource
+
+        if choice.kind == "mic":
+            source = MicSource(device=choice.device)
+        elif choice.kind == "system":
+            source = SystemAudioSource(monitor=choice.device)
+        elif choice.kind == "file":
+            if not choice.device or not os.path.isfile(choice.device):
+                raise EmotrackError(f"file {choice.device!r} does not exist")
+            source = FileSource(choice.device, playback=self.config.playback,
+                                realtime=self.config.realtime)
+        else:
+            raise EmotrackError(f"unknown source kind {choice.kind!r}")
+        return source, Engine(source, predictor)

@@ -1,0 +1,478 @@
+"""The main window: source bar, the plane over the time series, transport, status bar."""
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime
+
+from PyQt6.QtCore import QEvent, Qt, QTimer
+from PyQt6.QtGui import QAction, QKeySequence
+from PyQt6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+                             QSplitter, QToolButton, QVBoxLayout, QWidget)
+
+from .backend import Backend, SourceChoice, SourceListing
+from .circumplex import load_circumplex
+from .plane import PlaneWidget
+from .series import SeriesWidget
+from .session import EngineSession, describe_error
+from .settings import SERIES_SPANS, GuiSettings
+from .source_bar import SourceBar, TransportBar
+from .theme import current_theme
+from .trajectory import TrajectoryStore
+
+log = logging.getLogger(__name__)
+
+AUDIO_FILTER = ("Audio files (*.wav *.flac *.ogg *.oga *.opus *.mp3 *.aif *.aiff *.m4a);;"
+                "All files (*)")
+#: Seconds of audio before the CAE's 60-frame window is full (DESIGN contract 5).
+WARMUP_S = 30.0
+
+
+class MessageBanner(QFrame):
+    """Messages above the plots (no model, no device, engine errors), one line each."""
+
+    COLOURS = {"info": ("#dbeafe", "#1e3a8a"), "warning": ("#fef3c7", "#78350f"),
+               "error": ("#fee2e2", "#7f1d1d")}
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton()
+        close.setText("\u2715")
+        close.setAutoRaise(True)
+        close.setToolTip("Hide these messages")
+        close.clicked.connect(self.dismiss)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 6, 6)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.messages: dict[str, tuple[str, str]] = {}
+        self.setVisible(False)
+
+    def set(self, topic: str, level: str, text: str | None) -> None:
+        """Show ``text`` under ``topic`` (replacing the topic's old message); None removes it."""
+        if text:
+            self.messages[topic] = (level, text)
+        else:
+            self.messages.pop(topic, None)
+        self._render()
+
+    def dismiss(self) -> None:
+        self.messages.clear()
+        self._render()
+
+    def text(self) -> str:
+        return "\n".join(t for _, t in self.messages.values())
+
+    def _render(self) -> None:
+        if not self.messages:
+            self.setVisible(False)
+            return
+        levels = [lvl for lvl, _ in self.messages.values()]
+        level = "error" if "error" in levels else "warning" if "warning" in levels else "info"
+        bg, fg = self.COLOURS[level]
+        self.setStyleSheet(f"#banner {{ background: {bg}; border: 1px solid {fg}; border-radius: 4px; }}"
+                           f"#banner QLabel, #banner QToolButton {{ color: {fg}; }}")
+        self.label.setText("\n".join(t for _, t in self.messages.values()))
+        self.setVisible(True)
+
+
+class MainWindow(QMainWindow):
+    """The emotrack desktop window.
+
+    Parameters
+    ----------
+    backend : Backend
+        Lists sources, loads the model, builds source + engine.
+    settings : GuiSettings
+        Remembered choices and geometry.
+    initial_file : str, optional
+        A file to open at start instead of the remembered source.
+    fps : int
+        Redraw rate of the plots.
+    autostart : bool
+        Open the initial/remembered source once the event loop runs.
+    """
+
+    def __init__(self, backend: Backend, *, settings: GuiSettings, initial_file: str | None = None,
+                 fps: int = 25, autostart: bool = True) -> None:
+        super().__init__()
+        self.setWindowTitle("emotrack")
+        self.setAcceptDrops(True)
+        self.settings = settings
+        self.session = EngineSession(backend)
+        self.store = TrajectoryStore(frame_seconds=0.5)
+        self.listing = SourceListing()
+        self._files: list[SourceChoice] = []
+        self._initial_file = initial_file
+        self._last_status = ""
+        theme = current_theme()
+
+        self.source_bar = SourceBar()
+        self.banner = MessageBanner()
+        self.plane = PlaneWidget(load_circumplex(), theme)
+        self.series = SeriesWidget(theme, warmup_s=WARMUP_S)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.plane)
+        self.splitter.addWidget(self.series)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+        self.transport = TransportBar()
+        self.transport.setVisible(False)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 0, 6, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.source_bar)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.transport)
+        self.setCentralWidget(central)
+
+        self.status_source = QLabel()
+        self.status_rates = QLabel()
+        self.status_model = QLabel()
+        self.status_latency = QLabel()
+        self.status_overruns = QLabel()
+        for w in (self.status_source, self.status_rates, self.status_model, self.status_latency,
+                  self.status_overruns):
+            self.statusBar().addPermanentWidget(w)
+        self.status_source.setToolTip("What is being analysed")
+        self.status_rates.setToolTip("Sample rate of the source \u2192 sample rate of the model")
+        self.status_latency.setToolTip("From the last sample of a 500 ms frame to its prediction "
+                                       "(median / 99th percentile)")
+        self.status_overruns.setToolTip("Audio blocks lost (device or ring-buffer overruns) and "
+                                         "results the window could not take")
+
+        self._make_actions()
+        self.source_bar.source_chosen.connect(self.open_choice)
+        self.source_bar.open_file_requested.connect(self.choose_file)
+        self.source_bar.refresh_requested.connect(self.refresh_sources)
+        self.source_bar.trail_changed.connect(self._on_trail)
+        self.source_bar.span_changed.connect(self._on_span)
+        self.transport.play_toggled.connect(self.toggle_pause)
+        self.transport.seek_requested.connect(self.seek)
+
+        self.source_bar.trail.setValue(settings.trail_s)
+        self.source_bar.span.setCurrentText(settings.series_span)
+        self._on_trail(settings.trail_s)
+        self._on_span(settings.series_span)
+
+        self.resize(980, 860)
+        if settings.geometry is not None:
+            self.restoreGeometry(settings.geometry)
+        if settings.splitter is None or not self.splitter.restoreState(settings.splitter):
+            self.splitter.setSizes([520, 260])
+
+        self.redraw_timer = QTimer(self)
+        self.redraw_timer.setInterval(max(1, int(1000 / fps)))
+        self.redraw_timer.timeout.connect(self.tick)
+        self.status_timer = QTimer(self)
+        self.status_timer.setInterval(500)
+        self.status_timer.timeout.connect(self.update_status)
+        self.redraw_timer.start()
+        self.status_timer.start()
+        self.update_status()
+        self._update_hint()
+        if autostart:
+            QTimer.singleShot(0, self.startup)
+
+    # ------------------------------------------------------------------ setup
+    def _make_actions(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        self.act_open = QAction("&Open file\u2026", self, shortcut=QKeySequence.StandardKey.Open,
+                                triggered=self.choose_file)
+        self.act_csv = QAction("Export trajectory as &CSV\u2026", self, shortcut=QKeySequence("Ctrl+E"),
+                               triggered=self.choose_csv)
+        self.act_png = QAction("Export view as &PNG\u2026", self, shortcut=QKeySequence("Ctrl+Shift+E"),
+                               triggered=self.choose_png)
+        self.act_quit = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit,
+                                triggered=self.close)
+        for a in (self.act_open, None, self.act_csv, self.act_png, None, self.act_quit):
+            file_menu.addSeparator() if a is None else file_menu.addAction(a)
+        play_menu = menu.addMenu("&Playback")
+        self.act_play = QAction("&Play / pause", self, shortcut=QKeySequence(Qt.Key.Key_Space),
+                                triggered=self.toggle_pause)
+        self.act_play.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.act_refresh = QAction("&Refresh sources", self, shortcut=QKeySequence.StandardKey.Refresh,
+                                   triggered=self.refresh_sources)
+        play_menu.addAction(self.act_play)
+        play_menu.addAction(self.act_refresh)
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(QAction("&About emotrack", self, triggered=self.about))
+        self.addAction(self.act_play)
+
+    def startup(self) -> None:
+        """Load the model, list sources and open the first source (called once shown)."""
+        if not self.session.ensure_predictor():
+            self.banner.set("model", "error",
+                            f"No model loaded: {self.session.predictor_error}  "
+                            "The window works, but nothing can be analysed until a checkpoint "
+                            "is available (see 'emotrack gui --help').")
+        self.refresh_sources()
+        choice = None
+        if self._initial_file:
+            choice = SourceChoice("file", os.path.abspath(self._initial_file),
+                                  os.path.basename(self._initial_file))
+        else:
+            remembered = SourceChoice.from_key(self.settings.source_key)
+            if remembered is not None and remembered.kind == "file":
+                if os.path.isfile(remembered.device):
+                    self._add_file(remembered)
+                    choice = remembered
+            elif remembered is not None:
+                choice = next((c for c in self.listing.live if c.key() == remembered.key()), None)
+            if choice is None and self.listing.mics:
+                choice = self.listing.mics[0]
+        if choice is not None and self.session.predictor is not None:
+            self.open_choice(choice)
+        else:
+            self._refresh_menu()
+            self._update_hint()
+
+    def refresh_sources(self) -> None:
+        """List microphones and system-audio monitors again."""
+        try:
+            self.listing = self.session.backend.list_sources()
+        except Exception as exc:  # noqa: BLE001
+            self.listing = SourceListing(problems=[describe_error(exc)])
+        if not self.listing.live:
+            why = "; ".join(self.listing.problems) if self.listing.problems else "none was found"
+            self.banner.set("devices", "warning",
+                            f"No audio input device: {why}.  You can still open an audio file "
+                            "(Ctrl+O or drop it on the window).")
+        else:
+            self.banner.set("devices", "info", None)
+        self._refresh_menu()
+
+    def _refresh_menu(self) -> None:
+        self.source_bar.set_listing(self.listing, files=self._files, current=self.session.choice
+                                    if self.session.engine is not None else None)
+
+    def _add_file(self, choice: SourceChoice) -> None:
+        self._files = [c for c in self._files if c.key() != choice.key()][-4:] + [choice]
+
+    # ------------------------------------------------------------------ sources
+    def open_choice(self, choice: SourceChoice) -> bool:
+        """Stop the running source and start ``choice``; False (and a message) on failure."""
+        if choice.kind == "file":
+            self._add_file(choice)
+        self.store.clear()
+        self.statusBar().showMessage(f"Opening {choice.label}\u2026")
+        message = self.session.open(choice)
+        self.statusBar().clearMessage()
+        if message:
+            topic = "model" if self.session.predictor is None else "engine"
+            self.banner.set(topic, "error", message)
+        else:
+            self.banner.set("engine", "error", None)
+            self.settings.source_key = choice.key()
+            if choice.kind == "file" and choice.device:
+                self.settings.last_dir = os.path.dirname(choice.device)
+        self._refresh_menu()
+        self.transport.setVisible(self.session.is_file)
+        self._update_hint()
+        self.update_status()
+        self.tick()
+        return message is None
+
+    def open_file(self, path: str) -> bool:
+        """Analyse (and play) an audio file."""
+        path = os.path.abspath(path)
+        return self.open_choice(SourceChoice("file", path, os.path.basename(path)))
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open an audio file", self.settings.last_dir,
+                                              AUDIO_FILTER)
+        if path:
+            self.open_file(path)
+
+    def toggle_pause(self) -> None:
+        restarting = self.session.at_end
+        message = self.session.toggle_pause()
+        if restarting and message is None:
+            self.store.clear()
+        if message:
+            self.banner.set("engine", "error", message)
+        self._sync_transport()
+
+    def seek(self, seconds: float) -> None:
+        """Jump in the file; the plots restart (warm-up shown again) at the new position."""
+        was_running = self.session.engine is not None and not self.session.at_end
+        self.store.begin_segment(expect_time_s=seconds + self.store.frame_seconds)
+        message = self.session.seek(seconds)
+        if not was_running and self.session.engine is not None:
+            # the file had ended: a fresh engine runs now, whose results start at the seek
+            self.store.clear()
+            self.store.begin_segment(expect_time_s=seconds + self.store.frame_seconds)
+        if message:
+            self.banner.set("engine", "error", message)
+        self._sync_transport()
+        self._update_hint()
+
+    # ------------------------------------------------------------------ drawing
+    def tick(self) -> None:
+        """Drain new results and redraw (the redraw timer calls this ~25 times a second)."""
+        try:
+            poll = self.session.poll()
+            if poll.results:
+                self.store.append(poll.results)
+            if poll.error:
+                if self.session.running:
+                    self.banner.set("engine", "warning", f"Audio analysis problem: {poll.error}")
+                else:
+                    self.session.close()
+                    self.banner.set("engine", "error",
+                                    f"Audio analysis stopped: {poll.error}  "
+                                    "Choose a source to start again.")
+                    self.transport.setVisible(False)
+                    self._update_hint()
+            if poll.finished:
+                self.statusBar().showMessage("End of file. Press Space to play it again.", 5000)
+            self.redraw()
+            if self.session.is_file:
+                self._sync_transport()
+        except Exception as exc:  # noqa: BLE001 - a redraw must never take the window down
+            log.exception("redraw failed")
+            self.banner.set("gui", "error", f"Display problem: {describe_error(exc)}")
+
+    def redraw(self, now_s: float | None = None) -> None:
+        """Update the plots from the store (bounded work; skipped when nothing changed)."""
+        self.plane.redraw(self.store, now_s)
+        if self.series.redraw(self.store):
+            self._update_hint()
+
+    def _sync_transport(self) -> None:
+        if not self.session.is_file:
+            return
+        self.transport.set_state(position_s=self.session.position_s,
+                                 duration_s=self.session.duration_s, paused=self.session.paused)
+
+    def _update_hint(self) -> None:
+        if self.store.segment_len():
+            self.plane.set_hint("")
+        elif self.session.predictor is None and self.session.predictor_error:
+            self.plane.set_hint("no model loaded")
+        elif self.session.engine is not None:
+            self.plane.set_hint("listening\u2026 the first point appears after 0.5 s of audio")
+        else:
+            self.plane.set_hint("choose a source above, or open / drop an audio file")
+
+    def update_status(self) -> None:
+        """Refresh the permanent status-bar fields (twice a second)."""
+        s = self.session
+        self.status_source.setText(f"Source: {s.choice.label}" if s.engine is not None and s.choice
+                                   else "Source: none")
+        model = s.model_name
+        device = getattr(s.predictor, "device", None)
+        self.status_model.setText(f"Model: {model} ({device})" if model else "Model: none")
+        m = s.metrics()
+        src_rate = getattr(m, "source_rate", None)
+        mdl_rate = getattr(m, "model_rate", None)
+        if src_rate and mdl_rate:
+            self.status_rates.setText(f"{src_rate / 1000:g} kHz \u2192 {mdl_rate / 1000:g} kHz")
+        else:
+            self.status_rates.setText("\u2014 kHz")
+        p50 = getattr(m, "latency_ms_p50", None)
+        p99 = getattr(m, "latency_ms_p99", None)
+        if p50 is not None and p50 == p50:  # not None, not NaN
+            tail = f" / {p99:.0f}" if p99 is not None and p99 == p99 else ""
+            self.status_latency.setText(f"Latency {p50:.0f}{tail} ms")
+        else:
+            self.status_latency.setText("Latency \u2014")
+        overruns = int(getattr(m, "callback_overruns", 0) or 0) + int(getattr(m, "ring_overruns", 0) or 0)
+        dropped = int(getattr(m, "dropped_results", 0) or 0) + s.dropped
+        text = f"Overruns {overruns}" + (f", dropped {dropped}" if dropped else "")
+        self.status_overruns.setText(text)
+        self.status_overruns.setStyleSheet("color: #c0392b; font-weight: 600;" if overruns or dropped else "")
+
+    # ------------------------------------------------------------------ options
+    def _on_trail(self, seconds: int) -> None:
+        self.plane.set_trail_seconds(seconds)
+        self.settings.trail_s = seconds
+
+    def _on_span(self, label: str) -> None:
+        if label in SERIES_SPANS:
+            self.series.set_span(SERIES_SPANS[label])
+            self.settings.series_span = label
+
+    # ------------------------------------------------------------------ export
+    def _default_name(self, ext: str) -> str:
+        stem = "emotrack"
+        if self.session.choice is not None:
+            base = os.path.splitext(os.path.basename(self.session.choice.device or self.session.choice.kind))[0]
+            stem += "-" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in base)[:40]
+        name = f"{stem}-{datetime.now():%Y%m%d-%H%M%S}.{ext}"
+        return os.path.join(self.settings.last_dir or os.path.expanduser("~"), name)
+
+    def export_csv(self, path: str) -> int:
+        """Write the whole trajectory (every segment) as CSV; returns the row count."""
+        return self.store.write_csv(path)
+
+    def export_png(self, path: str) -> bool:
+        """Save the plane and the time series as they are on screen."""
+        return self.splitter.grab().save(path, "PNG")
+
+    def choose_csv(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export trajectory", self._default_name("csv"),
+                                              "CSV (*.csv)")
+        if path:
+            try:
+                rows = self.export_csv(path)
+            except OSError as exc:
+                self.banner.set("export", "error", f"Could not write {path}: {exc.strerror or exc}")
+            else:
+                self.banner.set("export", "info", None)
+                self.statusBar().showMessage(f"Wrote {rows} rows to {path}", 5000)
+
+    def choose_png(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export view", self._default_name("png"),
+                                              "PNG image (*.png)")
+        if path:
+            if self.export_png(path):
+                self.banner.set("export", "info", None)
+                self.statusBar().showMessage(f"Saved {path}", 5000)
+            else:
+                self.banner.set("export", "error", f"Could not write {path}")
+
+    def about(self) -> None:
+        from ..cli import version
+
+        QMessageBox.about(self, "About emotrack",
+                          f"<b>emotrack {version()}</b><br>Live music emotion on Russell's "
+                          "valence-arousal plane (2 Hz, 30 s analysis window).<br>"
+                          f"Model: {self.session.model_name or 'none loaded'}<br>"
+                          "Licence: GPL-3.0-or-later")
+
+    # ------------------------------------------------------------------ Qt events
+    def dragEnterEvent(self, event):  # noqa: N802 - Qt naming
+        if any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event):  # noqa: N802
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_file(paths[0])
+
+    def changeEvent(self, event):  # noqa: N802
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            theme = current_theme()
+            self.plane.apply_theme(theme)
+            self.series.apply_theme(theme)
+        super().changeEvent(event)
+
+    def closeEvent(self, event):  # noqa: N802
+        self.redraw_timer.stop()
+        self.status_timer.stop()
+        self.settings.geometry = self.saveGeometry()
+        self.settings.splitter = self.splitter.saveState()
+        self.settings.sync()
+        self.session.close()
+        super().closeEvent(event)

@@ -1,0 +1,166 @@
+"""Arousal and valence over audio time, scrolling, with the warm-up marked."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from .theme import Theme
+from .trajectory import TrajectoryStore
+
+#: Regions kept ready for warm-up marks (one per warm-up run in the shown segment).
+MAX_WARMUP_MARKS = 4
+#: Points drawn per curve at most (longer views are block-averaged).
+MAX_DRAWN_POINTS = 1500
+
+
+def format_clock(seconds: float) -> str:
+    """``m:ss`` (or ``h:mm:ss``) for a time in seconds."""
+    seconds = max(0.0, float(seconds))
+    s = int(seconds)
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+class ClockAxis(pg.AxisItem):
+    """A time axis labelled ``m:ss``."""
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - Qt naming
+        return [format_clock(v) if v >= 0 else "" for v in values]
+
+
+class SeriesWidget(QWidget):
+    """Two curves (arousal, valence) against audio time, the current values as numbers.
+
+    ``span_s`` is the visible stretch (None = the whole segment, decimated).
+    """
+
+    def __init__(self, theme: Theme, *, warmup_s: float = 30.0, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.span_s: float | None = 60.0
+        self.warmup_s = warmup_s
+        self._last_key = None
+
+        self.header = QLabel("")
+        self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.header.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+
+        self.view = pg.PlotWidget(axisItems={"bottom": ClockAxis("bottom")})
+        self.view.setMinimumHeight(120)
+        plot = self.plot = self.view.getPlotItem()
+        plot.setMouseEnabled(x=False, y=False)
+        plot.hideButtons()
+        plot.setMenuEnabled(False)
+        plot.setYRange(-1.12, 1.12, padding=0)
+        plot.getAxis("left").setTicks([[(v, f"{v:g}") for v in (-1.0, -0.5, 0.0, 0.5, 1.0)]])
+        plot.setLabel("bottom", "audio time")
+        plot.showGrid(x=False, y=True, alpha=0.15)
+        self._zero = pg.InfiniteLine(pos=0, angle=0, movable=False)
+        plot.addItem(self._zero)
+        self._marks: list[tuple[pg.LinearRegionItem, pg.TextItem]] = []
+        for _ in range(MAX_WARMUP_MARKS):
+            region = pg.LinearRegionItem(values=(0, 1), movable=False)
+            region.setZValue(-10)
+            label = pg.TextItem("warm-up", anchor=(0, 0))
+            region.setVisible(False)
+            label.setVisible(False)
+            plot.addItem(region)
+            plot.addItem(label)
+            self._marks.append((region, label))
+        self.arousal_curve = plot.plot([], [], name="arousal")
+        self.valence_curve = plot.plot([], [], name="valence")
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.header)
+        layout.addWidget(self.view, 1)
+        self.apply_theme(theme)
+
+    def apply_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.view.setBackground(theme.background)
+        for name in ("bottom", "left"):
+            axis = self.plot.getAxis(name)
+            axis.setPen(pg.mkPen(theme.axis))
+            axis.setTextPen(pg.mkPen(theme.foreground))
+        self._zero.setPen(pg.mkPen(theme.axis, width=1))
+        self.arousal_curve.setPen(pg.mkPen(theme.arousal, width=2))
+        self.valence_curve.setPen(pg.mkPen(theme.valence, width=2))
+        for region, label in self._marks:
+            region.setBrush(pg.mkBrush(theme.warmup))
+            for line in region.lines:
+                line.setPen(pg.mkPen(None))
+            label.setColor(theme.foreground)
+        self._last_key = None
+
+    def set_span(self, span_s: float | None) -> None:
+        self.span_s = span_s
+        self._last_key = None
+
+    def redraw(self, store: TrajectoryStore, *, now_s: float | None = None) -> bool:
+        """Redraw if the data changed; returns whether anything was drawn."""
+        key = (store.version, self.span_s)
+        if key == self._last_key:
+            return False
+        self._last_key = key
+        view = store.window(self.span_s, max_points=MAX_DRAWN_POINTS)
+        self.arousal_curve.setData(view.time_s, view.arousal)
+        self.valence_curve.setData(view.time_s, view.valence)
+        latest = store.latest()
+        if latest is None:
+            self.plot.setXRange(0, self.span_s or 60.0, padding=0)
+            self._set_header(None)
+            for region, label in self._marks:
+                region.setVisible(False)
+                label.setVisible(False)
+            return True
+        t_end = latest[0]
+        if self.span_s is None:
+            t0 = float(view.time_s[0]) - 0.5 if len(view.time_s) else 0.0
+            x0, x1 = t0, max(t_end, t0 + 10.0)
+        else:
+            x1 = max(t_end, float(view.time_s[0]) - 0.5 + self.span_s) if len(view.time_s) else t_end
+            x0 = x1 - self.span_s
+        self.plot.setXRange(x0, x1, padding=0.01)
+        spans = store.warmup_spans()[-MAX_WARMUP_MARKS:]
+        for i, (region, label) in enumerate(self._marks):
+            if i < len(spans):
+                a, b = spans[i]
+                still = latest[3] and i == len(spans) - 1
+                region.setRegion((a, b))
+                label.setText("warming up" if still else "warm-up")
+                label.setPos(max(a, x0), 1.11)
+                region.setVisible(True)
+                label.setVisible(True)
+            else:
+                region.setVisible(False)
+                label.setVisible(False)
+        self._set_header(latest, spans[-1] if spans and latest[3] else None)
+        return True
+
+    def _set_header(self, latest, warm_span=None) -> None:
+        th = self.theme
+        if latest is None:
+            self.header.setText(
+                f"<span style='color:{th.arousal.name()}'>&#9632; arousal</span> &nbsp; "
+                f"<span style='color:{th.valence.name()}'>&#9632; valence</span> &nbsp; (no data yet)")
+            return
+        t, a, v, warming = latest
+        extra = ""
+        if warming and warm_span is not None:
+            heard = min(t - warm_span[0], self.warmup_s)
+            extra = f" &nbsp; <i>warming up: {heard:.0f} of {self.warmup_s:.0f} s heard</i>"
+        self.header.setText(
+            f"<span style='color:{th.arousal.name()}; font-weight:600'>&#9632; arousal {a:+.2f}</span>"
+            f" &nbsp;&nbsp; <span style='color:{th.valence.name()}; font-weight:600'>&#9632; valence"
+            f" {v:+.2f}</span> &nbsp;&nbsp; at {format_clock(t)}{extra}")
+
+    def curve_points(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(time_s, arousal, valence)`` as drawn (for tests)."""
+        t, a = self.arousal_curve.getData()
+        _, v = self.valence_curve.getData()
+        empty = np.zeros(0)
+        return (empty, empty, empty) if t is None else (t, a, v)

@@ -1,0 +1,266 @@
+"""The GUI's record of a session: every result for export, bounded views for drawing.
+
+A *segment* is a run of results with contiguous audio time (each result
+``frame_seconds`` after the previous one).  Opening a source, seeking in a file,
+or any discontinuity in the results' audio time starts a new segment;
+the plots show the current segment only (a seek restarts the 30 s analysis
+window, so the warm-up is shown again), the CSV export holds every segment.
+
+Nothing here imports Qt, so the drawing cost can be separated from the data cost
+in tests and benchmarks.  Work per redraw is bounded: the trail is at most
+``trail_s * frame_rate`` points and the time-series view is decimated to at most
+``max_points`` points, whatever the session length.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+#: Columns of the exported CSV, in order.
+CSV_COLUMNS = ("segment", "frame_index", "time_s", "arousal", "valence", "warming_up")
+
+
+@dataclass(frozen=True)
+class SeriesView:
+    """Arrays (all the same length) to draw in the time-series plot."""
+
+    time_s: np.ndarray
+    arousal: np.ndarray
+    valence: np.ndarray
+
+
+class TrajectoryStore:
+    """Growing column arrays of results, with segment bookkeeping.
+
+    Parameters
+    ----------
+    frame_seconds : float
+        Spacing of consecutive results in audio time (0.5 s for the CAE).
+    max_points : int
+        Results kept in memory; beyond it the oldest half is dropped
+        (345 600 = 48 hours at 2 Hz, about 12 MB).
+    max_stale : int
+        After :meth:`begin_segment` with an expected start time, at most this
+        many results that do not start there (analysed before the seek took
+        effect) are discarded; then the next result is taken whatever its time.
+    """
+
+    def __init__(self, *, frame_seconds: float = 0.5, max_points: int = 345_600,
+                 max_stale: int = 64) -> None:
+        self.frame_seconds = float(frame_seconds)
+        self.max_points = int(max_points)
+        self.max_stale = int(max_stale)
+        self._expect: float | None = None
+        self._stale = 0
+        self.stale_discarded = 0  #: results dropped because they predate a seek
+        self.version = 0  #: increases on every change, so views can skip redundant redraws
+        self._alloc(1024)
+        self._n = 0
+        self._segment = 0
+        self._seg_start = 0
+        self._new_segment_pending = False
+        self._dropped = 0
+
+    def _alloc(self, cap: int) -> None:
+        self._frame = np.zeros(cap, np.int64)
+        self._time = np.zeros(cap, np.float64)
+        self._arousal = np.zeros(cap, np.float32)
+        self._valence = np.zeros(cap, np.float32)
+        self._warm = np.zeros(cap, bool)
+        self._seg = np.zeros(cap, np.int32)
+
+    def _grow(self, need: int) -> None:
+        cap = len(self._time)
+        if need <= cap:
+            return
+        new_cap = max(need, 2 * cap)
+        old = (self._frame, self._time, self._arousal, self._valence, self._warm, self._seg)
+        self._alloc(new_cap)
+        for dst, src in zip((self._frame, self._time, self._arousal, self._valence, self._warm,
+                             self._seg), old):
+            dst[: self._n] = src[: self._n]
+
+    def _drop_oldest(self, count: int) -> None:
+        keep = self._n - count
+        for arr in (self._frame, self._time, self._arousal, self._valence, self._warm, self._seg):
+            arr[:keep] = arr[count: self._n]
+        self._n = keep
+        self._seg_start = max(0, self._seg_start - count)
+        self._dropped += count
+
+    # ---------------------------------------------------------------- writing
+    def clear(self) -> None:
+        """Forget everything (a new source was opened)."""
+        self._n = 0
+        self._segment = 0
+        self._seg_start = 0
+        self._new_segment_pending = False
+        self._expect = None
+        self._dropped = 0
+        self.version += 1
+
+    def begin_segment(self, expect_time_s: float | None = None) -> None:
+        """The next result starts a new segment (called on seek).
+
+        With ``expect_time_s`` (the audio time of the first result after a seek
+        to ``s``: ``s + frame_seconds``), results still in flight from before the
+        seek are discarded until one with that time arrives.
+        """
+        self._new_segment_pending = True
+        self._expect = expect_time_s
+        self._stale = 0
+        self.version += 1
+
+    def append(self, results: Iterable) -> int:
+        """Add results (objects with ``frame_index, time_s, arousal, valence, warming_up``).
+
+        Returns the number added.
+        """
+        added = 0
+        tol = 0.25 * self.frame_seconds
+        for r in results:
+            t = float(r.time_s)
+            if self._expect is not None:
+                if abs(t - self._expect) > tol and self._stale < self.max_stale:
+                    self._stale += 1
+                    self.stale_discarded += 1
+                    continue
+                self._expect = None
+            if self._n:
+                jumped = abs(t - (self._time[self._n - 1] + self.frame_seconds)) > tol
+            else:
+                jumped = False
+            if self._n and (self._new_segment_pending or jumped) and self._n > self._seg_start:
+                self._segment += 1
+                self._seg_start = self._n
+            self._new_segment_pending = False
+            if self._n >= self.max_points:
+                self._drop_oldest(max(1, self.max_points // 2))
+            self._grow(self._n + 1)
+            i = self._n
+            self._frame[i] = int(r.frame_index)
+            self._time[i] = t
+            self._arousal[i] = float(r.arousal)
+            self._valence[i] = float(r.valence)
+            self._warm[i] = bool(r.warming_up)
+            self._seg[i] = self._segment
+            self._n += 1
+            added += 1
+        if added:
+            self.version += 1
+        return added
+
+    # ---------------------------------------------------------------- reading
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def dropped(self) -> int:
+        """Results dropped from memory because the session outgrew ``max_points``."""
+        return self._dropped
+
+    @property
+    def segment(self) -> int:
+        """Number of the current segment (0 for the first)."""
+        return self._segment
+
+    def segment_len(self) -> int:
+        """Results in the current segment (0 right after a seek, until one arrives)."""
+        if self._new_segment_pending:
+            return 0
+        return self._n - self._seg_start
+
+    def _seg_slice(self) -> slice:
+        start = self._n if self._new_segment_pending else self._seg_start
+        return slice(start, self._n)
+
+    def latest(self):
+        """``(time_s, arousal, valence, warming_up)`` of the newest result of the segment, or None."""
+        if self.segment_len() == 0:
+            return None
+        i = self._n - 1
+        return float(self._time[i]), float(self._arousal[i]), float(self._valence[i]), bool(self._warm[i])
+
+    def segment_columns(self) -> dict[str, np.ndarray]:
+        """Views (not copies) of the current segment's columns."""
+        s = self._seg_slice()
+        return {"frame_index": self._frame[s], "time_s": self._time[s], "arousal": self._arousal[s],
+                "valence": self._valence[s], "warming_up": self._warm[s]}
+
+    def trail(self, seconds: float) -> SeriesView:
+        """The current segment's results from the last ``seconds`` of audio time."""
+        s = self._seg_slice()
+        t = self._time[s]
+        if len(t) == 0:
+            return SeriesView(t, self._arousal[s], self._valence[s])
+        start = int(np.searchsorted(t, t[-1] - seconds, side="right"))
+        start = max(start, len(t) - int(math.ceil(seconds / self.frame_seconds)) - 1)
+        sl = slice(s.start + start, s.stop)
+        return SeriesView(self._time[sl], self._arousal[sl], self._valence[sl])
+
+    def window(self, span_s: float | None, *, max_points: int = 2000) -> SeriesView:
+        """The last ``span_s`` seconds (None: the whole segment), decimated.
+
+        At most ``max_points`` block means plus fewer than two blocks of raw points
+        at the ends.
+
+        Longer stretches are block-averaged with a power-of-two block size, so the
+        view changes little from one redraw to the next.
+        """
+        s = self._seg_slice()
+        t = self._time[s]
+        start = 0
+        if span_s is not None and len(t):
+            start = int(np.searchsorted(t, t[-1] - span_s, side="left"))
+        sl = slice(s.start + start, s.stop)
+        t, a, v = self._time[sl], self._arousal[sl], self._valence[sl]
+        n = len(t)
+        if n <= max_points:
+            return SeriesView(t, a, v)
+        block = 1 << int(math.ceil(math.log2(n / max_points)))
+        # Align blocks to absolute indices so they do not shift as points arrive;
+        # the newest points (the partial block, at least the newest one) stay raw.
+        first = sl.start + (-sl.start) % block
+        full = max(0, sl.stop - 1 - first) // block * block
+        head = slice(sl.start, first)
+        body = slice(first, first + full)
+        tail = slice(first + full, sl.stop)
+
+        def dec(arr: np.ndarray) -> np.ndarray:
+            b = arr[body].reshape(-1, block).mean(axis=1)
+            return np.concatenate([arr[head], b, arr[tail]])
+
+        return SeriesView(dec(self._time), dec(self._arousal), dec(self._valence))
+
+    def warmup_spans(self) -> list[tuple[float, float]]:
+        """Audio-time intervals of the current segment whose estimate was still warming up."""
+        s = self._seg_slice()
+        warm = self._warm[s]
+        if not warm.any():
+            return []
+        t = self._time[s]
+        edges = np.flatnonzero(np.diff(np.concatenate([[False], warm, [False]]).astype(np.int8)))
+        spans = []
+        for a, b in zip(edges[::2], edges[1::2]):
+            spans.append((float(t[a]) - self.frame_seconds, float(t[b - 1])))
+        return spans
+
+    # ---------------------------------------------------------------- export
+    def write_csv(self, path) -> int:
+        """Write every result held (all segments) as CSV; returns the number of rows.
+
+        Columns: ``segment, frame_index, time_s, arousal, valence, warming_up``
+        (time_s = audio time of the frame's end, in seconds).
+        """
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(CSV_COLUMNS)
+            for i in range(self._n):
+                w.writerow((int(self._seg[i]), int(self._frame[i]), f"{self._time[i]:.3f}",
+                            f"{self._arousal[i]:.6f}", f"{self._valence[i]:.6f}",
+                            int(self._warm[i])))
+        return self._n

@@ -1,0 +1,83 @@
+"""Soak: one hour of audio through the whole live pipeline at accelerated pace.
+
+Usage::
+
+    nice python tests/bench/bench_soak.py [--hours 1.0] [--checkpoint CKPT]
+
+A file source with ``--no-playback --fast`` semantics (FileSource(playback=False,
+realtime=False)) feeds the real engine: ring buffer, feature thread, inference
+worker (the bundled model unless ``--checkpoint``), two subscribers (one drained
+often, one rarely).  The input is a 1-hour 16 kHz WAV written block by block.
+Reports results vs frames, lost results, RSS sampled every second (growth from
+the first sample after warm-up to the maximum), CPU time.  Not a test: no thresholds
+beyond printing PASS/FAIL against the DESIGN budget (RSS growth < 5 %).
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--hours", type=float, default=1.0)
+    ap.add_argument("--checkpoint", default=None)
+    args = ap.parse_args()
+    from fixtures_badinput import write_long_wav
+    from emotrack.realtime.commands.listen import load_predictor
+    from emotrack.realtime.engine import Engine
+    from emotrack.realtime.sources import FileSource
+
+    tmp = Path(tempfile.mkdtemp(prefix="emotrack-soak-"))
+    wav = write_long_wav(tmp / "soak.wav", args.hours * 3600, sr=16000)
+    predictor = load_predictor(args.checkpoint)
+    engine = Engine(FileSource(wav, playback=False, realtime=False), predictor)
+    fast, slow = engine.subscribe(maxlen=100_000), engine.subscribe(maxlen=100_000)
+    t0, cpu0 = time.monotonic(), time.process_time()
+    engine.start()
+    got_fast = got_slow = 0
+    samples: list[tuple[float, float]] = []
+    last_slow = time.monotonic()
+    while not engine.finished.wait(1.0):
+        got_fast += len(fast.drain())
+        if time.monotonic() - last_slow > 30:
+            got_slow += len(slow.drain())
+            last_slow = time.monotonic()
+        samples.append((engine.metrics().audio_seconds, rss_mb()))
+    engine.stop()
+    got_fast += len(fast.drain())
+    got_slow += len(slow.drain())
+    wall, cpu = time.monotonic() - t0, time.process_time() - cpu0
+    m = engine.metrics()
+    expected = int(round(args.hours * 3600 * 2))
+    warm = [r for a, r in samples if a >= 60.0] or [r for _, r in samples]
+    growth = 100.0 * (max(warm) - warm[0]) / warm[0]
+    print(f"audio {m.audio_seconds:.0f} s in {wall:.1f} s wall ({m.audio_seconds / wall:.0f}x real time), "
+          f"CPU {cpu:.1f} s ({100 * cpu / wall:.0f} % of one core), model {m.model_name} on {m.device}")
+    print(f"frames {m.frames_in} (expected {expected}), results {m.results_out}, "
+          f"received fast {got_fast} slow {got_slow}, dropped {m.dropped_results}, "
+          f"ring overruns {m.ring_overruns}, error {engine.error!r}")
+    print(f"RSS after 60 s of audio {warm[0]:.1f} MB, max {max(warm):.1f} MB, end {samples[-1][1]:.1f} MB: "
+          f"growth {growth:.2f} % ({len(samples)} samples); peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MB")
+    ok = (m.results_out == m.frames_in == expected == got_fast == got_slow and m.dropped_results == 0
+          and growth < 5.0 and engine.error is None)
+    print("PASS" if ok else "FAIL")
+    wav.unlink()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
