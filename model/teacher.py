@@ -37,7 +37,7 @@ from torch.nn import functional as F
 
 from .errors import CheckpointError, ParameterError
 from .features import CAE_SPEC, frames_from_model_rate, resample
-from .musicnn import MSD_TAGS, MUSICNN_SPEC, PATCH_FRAMES, MusicnnMSD, load_musicnn
+from .musicnn import MSD_TAGS, MUSICNN_SPEC, PATCH_FRAMES, MusicnnMSD, _cached_model
 from .ridge import RidgeHead
 from .validate import as_mono_float32, valid_sample_rate
 
@@ -156,13 +156,9 @@ def patch_outputs(
     return np.concatenate(dense_out), np.concatenate(tag_out)
 
 
-_MODEL_CACHE: dict[str, MusicnnMSD] = {}
-
-
 def _cpu_model() -> MusicnnMSD:
-    if "cpu" not in _MODEL_CACHE:
-        _MODEL_CACHE["cpu"] = load_musicnn("cpu")
-    return _MODEL_CACHE["cpu"]
+    """The shipped musicnn on CPU, loaded once (shared with :func:`emotrack.model.musicnn.embed`)."""
+    return _cached_model("cpu")
 
 
 def to_model_rate(audio: np.ndarray, sr: int) -> np.ndarray:
