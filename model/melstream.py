@@ -100,6 +100,13 @@ class MelFrameStream:
         self._threshold = self._input_needed_for_next_frame()
         return frames
 
+    def samples_until_next_frame(self) -> int:
+        """Input samples still to be pushed before the next frame can complete (a lower bound).
+
+        Lets a consumer sleep until a frame can be due instead of polling.
+        """
+        return max(0, self._threshold - self._held_samples)
+
     def flush(self) -> np.ndarray:
         """Emit what is left (the resampler's tail and the final partial frame), then reset."""
         frames = self._consume(self._take_held(last=True), final=True)

@@ -378,7 +378,7 @@ class Engine:
                     tail = stream.flush()
                     self._emit(tail, time.monotonic(), offset_s)
                     break
-                self._stop.wait(poll)
+                self._stop.wait(self._idle_wait(stream, poll))
         except _SourceFailed as exc:
             self._fail(_to_device_error(exc))
         except Exception as exc:  # noqa: BLE001 - surfaced through engine.error
@@ -392,6 +392,18 @@ class Engine:
                 self.source.stop()
                 self._put(_END)
             self._thread_done()
+
+    @staticmethod
+    def _idle_wait(stream: MelFrameStream, poll: float) -> float:
+        """Seconds to sleep when the ring is empty: until the next frame can be due.
+
+        Polling every ``poll`` seconds all the time cost more CPU than the features and
+        the model together; sleeping until a frame can complete (at most 0.1 s, so seeks,
+        failures and the end of a file are still noticed promptly) and then polling every
+        ``poll`` seconds keeps the latency from a frame's last sample to its result.
+        """
+        due = stream.samples_until_next_frame() / stream.input_sr
+        return min(max(poll, due - poll), 0.1)
 
     def _process(self, block: np.ndarray, t_block: float, stream: MelFrameStream,
                  offset_s: float) -> bool:

@@ -583,7 +583,7 @@ class FileSource(Source):
                     self._decoder_done = False
                     self._emptied = False
                 if self._decoder_done or len(self._queue) >= self.queue_blocks:
-                    self._wake.wait(0.01)
+                    self._wake.wait(0.1)  # the pump sets _wake when it takes a block
                     self._wake.clear()
                     continue
                 start = f.tell()
