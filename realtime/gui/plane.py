@@ -8,7 +8,7 @@ from PyQt6.QtGui import QColor, QFont
 from PyQt6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from .circumplex import Circumplex
-from .theme import Theme
+from .theme import Theme, style_plot
 from .trajectory import TrajectoryStore
 
 #: Number of colour/opacity steps of the trail (brushes are cached per step).
@@ -97,11 +97,7 @@ class PlaneWidget(QWidget):
     def apply_theme(self, theme: Theme) -> None:
         """Recolour everything for a light or dark palette."""
         self.theme = theme
-        self.view.setBackground(theme.background)
-        for name in ("bottom", "left"):
-            axis = self.plot.getAxis(name)
-            axis.setPen(pg.mkPen(theme.axis))
-            axis.setTextPen(pg.mkPen(theme.foreground))
+        style_plot(self.view, self.plot, theme)
         self._frame.setPen(pg.mkPen(theme.grid, width=1))
         self._circle.setPen(pg.mkPen(theme.grid, width=1, style=Qt.PenStyle.DashLine))
         for line in (self._hline, self._vline):

@@ -6,7 +6,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from .theme import Theme
+from .theme import Theme, style_plot
 from .trajectory import TrajectoryStore
 
 #: Regions kept ready for warm-up marks (one per warm-up run in the shown segment).
@@ -81,11 +81,7 @@ class SeriesWidget(QWidget):
 
     def apply_theme(self, theme: Theme) -> None:
         self.theme = theme
-        self.view.setBackground(theme.background)
-        for name in ("bottom", "left"):
-            axis = self.plot.getAxis(name)
-            axis.setPen(pg.mkPen(theme.axis))
-            axis.setTextPen(pg.mkPen(theme.foreground))
+        style_plot(self.view, self.plot, theme)
         self._zero.setPen(pg.mkPen(theme.axis, width=1))
         self.arousal_curve.setPen(pg.mkPen(theme.arousal, width=2))
         self.valence_curve.setPen(pg.mkPen(theme.valence, width=2))

@@ -46,3 +46,14 @@ def current_theme(palette: QPalette | None = None) -> Theme:
                  axis=QColor(0, 0, 0, 110), word=QColor(70, 70, 85),
                  arousal=QColor(215, 70, 30), valence=QColor(25, 100, 200),
                  point=QColor(230, 60, 40), warmup=QColor(0, 0, 0, 22))
+
+
+def style_plot(view, plot, theme: Theme) -> None:
+    """Background and axis colours of a pyqtgraph ``view`` showing ``plot`` (both plots share it)."""
+    import pyqtgraph as pg
+
+    view.setBackground(theme.background)
+    for name in ("bottom", "left"):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen(theme.axis))
+        axis.setTextPen(pg.mkPen(theme.foreground))
