@@ -54,9 +54,8 @@ def as_mono_float32(samples: np.ndarray, *, allow_empty: bool = True) -> np.ndar
         )
     if x.size == 0 and not allow_empty:
         raise ParameterError("audio is empty (0 samples): nothing to analyse")
-    # One cheap reduction first (NaN/Inf propagate through a sum); the exact count only on failure.
-    if x.size and not np.isfinite(np.add.reduce(x, axis=None)) and not np.isfinite(x).all():
-        bad = int(np.count_nonzero(~np.isfinite(x)))
+    bad, _ = count_non_finite(x)
+    if bad:
         raise ParameterError(
             f"audio contains {bad} NaN or infinite sample(s); "
             "clean or re-export the audio before analysing it"
