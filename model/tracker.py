@@ -1,0 +1,310 @@
+"""The tracker interface: audio in, one (arousal, valence) result per 500 ms frame out.
+
+A *tracker* owns its streaming features, its network and its output head.  Every
+path (the live engine, the GUI, ``listen``, ``analyze``, ``evaluate``, the catalog)
+knows models only through this interface, so a new model is one new tracker,
+never a second pipeline (DESIGN "Trackers").
+
+Two stages, one code path
+-------------------------
+* **Stage 1** (:attr:`Tracker.features`, a :class:`~emotrack.model.framing.FrameStream`):
+  numpy only.  Audio blocks of any size at the input rate go in; for the frames each
+  block completes it returns a :class:`~emotrack.model.framing.FeatureBatch` (the
+  frames' levels and the tracker's features).
+* **Stage 2** (:meth:`Tracker.infer`): the network and the head turn a batch into
+  :class:`TrackerFrames`.
+
+:meth:`Tracker.push` is ``infer(features.push(block))``; the live engine runs the two
+stages in two threads (feature thread, inference worker) with a bounded queue
+between them, offline analysis calls :meth:`Tracker.push` with 10 s blocks.  The
+same blocks give the same frames and results either way: a frame's result never
+depends on how the audio was cut into blocks (within float32 tolerance of batched
+vs single forward passes; each tracker states its tolerance).
+
+Frames, time and warm-up
+------------------------
+Frame ``k`` covers the model-rate samples ``[k, k+1) * 0.5 s`` (DESIGN contract 1)
+and its result is ready when its last sample has arrived; ``time_s = (k+1) * 0.5``.
+``warming_up`` marks frames whose context is still padded (the tracker documents
+how); ``silent`` marks frames whose level is below :attr:`SilenceConfig.threshold_dbfs`
+(no mood word, no point on the plane; the values are still computed and finite).
+
+Output order (DESIGN contract 6): ``values[:, 0]`` is arousal, ``values[:, 1]``
+valence, raw on the tracker's own scale (for the shipped trackers the emoMusic
+rater scale, [-1, 1]).  :attr:`Tracker.scale` maps them to the display plane.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from .errors import EmotrackError, ParameterError
+from .framing import FeatureBatch, FrameStream
+from .scale import DisplayScale
+
+FRAME_SECONDS = 0.5
+"""Seconds per result (2 Hz) for every tracker."""
+
+MODES = ("causal", "centered")
+
+
+@dataclass(frozen=True)
+class SilenceConfig:
+    """When a frame counts as silence.
+
+    Attributes
+    ----------
+    threshold_dbfs : float
+        A frame whose RMS level (of the model-rate mono mix over its 500 ms) is below
+        this many dB re full scale is ``silent``.  -60 dBFS is far below music that is
+        playing and about the noise floor of a quiet room through a laptop microphone;
+        digital silence is -200 dBFS (:data:`~emotrack.model.framing.LEVEL_FLOOR_DB`).
+    """
+
+    threshold_dbfs: float = -60.0
+
+
+class ModelOutputError(EmotrackError):
+    """A network produced NaN or infinite values (a corrupt checkpoint or head)."""
+
+
+@dataclass(frozen=True)
+class TrackerFrames:
+    """Results of consecutive frames, one row each.
+
+    Attributes
+    ----------
+    index : np.ndarray, shape=(n,), int64
+        Frame index ``k`` since the tracker's last reset.
+    values : np.ndarray, shape=(n, 2), float32
+        Raw (arousal, valence) on the tracker's scale.
+    warming_up : np.ndarray, shape=(n,), bool
+    silent : np.ndarray, shape=(n,), bool
+    level_db : np.ndarray, shape=(n,), float32
+        RMS level of each frame's audio (dBFS).
+    extras : np.ndarray, shape=(n, len(extra_names)), float32, or None
+        The tracker's extras over time (musicnn: 50 tag probabilities).
+    """
+
+    index: np.ndarray
+    values: np.ndarray
+    warming_up: np.ndarray
+    silent: np.ndarray
+    level_db: np.ndarray
+    extras: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.index.shape[0])
+
+    @property
+    def time_s(self) -> np.ndarray:
+        """End of each frame in seconds, ``(k + 1) * 0.5`` (when it became complete)."""
+        return (self.index + 1) * FRAME_SECONDS
+
+    @property
+    def arousal(self) -> np.ndarray:
+        return self.values[:, 0]
+
+    @property
+    def valence(self) -> np.ndarray:
+        return self.values[:, 1]
+
+    @classmethod
+    def empty(cls, n_extras: int = 0) -> "TrackerFrames":
+        """No frames (extras with ``n_extras`` columns, or None when 0)."""
+        return cls(np.zeros(0, np.int64), np.zeros((0, 2), np.float32), np.zeros(0, bool),
+                   np.zeros(0, bool), np.zeros(0, np.float32),
+                   np.zeros((0, n_extras), np.float32) if n_extras else None)
+
+    @classmethod
+    def concat(cls, parts: Iterable["TrackerFrames"], n_extras: int = 0) -> "TrackerFrames":
+        """Join consecutive results (an empty list gives :meth:`empty`)."""
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls.empty(n_extras)
+        if len(parts) == 1:
+            return parts[0]
+        extras = None if parts[0].extras is None else np.concatenate([p.extras for p in parts])
+        return cls(np.concatenate([p.index for p in parts]), np.concatenate([p.values for p in parts]),
+                   np.concatenate([p.warming_up for p in parts]),
+                   np.concatenate([p.silent for p in parts]),
+                   np.concatenate([p.level_db for p in parts]), extras)
+
+    def replace(self, **changes: Any) -> "TrackerFrames":
+        """A copy with some fields replaced."""
+        import dataclasses
+
+        return dataclasses.replace(self, **changes)
+
+
+class Tracker(ABC):
+    """Base class of every tracker (see the module docstring).
+
+    Subclasses set :attr:`name`, :attr:`warmup_frames`, :attr:`extra_names` and
+    implement :meth:`_new_features` (stage 1), :meth:`_infer_values` and
+    :meth:`reset_network` (stage 2) and :meth:`describe`; :meth:`centered` when
+    their centered mode is not the default covering average.
+
+    Lifecycle::
+
+        tracker = load_tracker("musicnn")     # heavy: weights, once
+        tracker.reset(44100)                  # a new stream at 44.1 kHz
+        out = tracker.push(block)             # any number of times
+        out = tracker.flush()                 # end of the stream
+    """
+
+    name: str = "tracker"
+    """Registry name: ``musicnn``, ``rnn``, ``cae``, ``baseline``."""
+    warmup_frames: int = 0
+    """Frames ``k < warmup_frames`` are flagged ``warming_up`` (context still padded)."""
+    extra_names: tuple[str, ...] = ()
+    """Names of the columns of :attr:`TrackerFrames.extras` (empty: no extras)."""
+    centered_span: int = 1
+    """Frames averaged by the default centered mode (causal results of frames k .. k+span-1)."""
+    device: str = "cpu"
+    """Torch device of the network."""
+
+    def __init__(self, *, scale: DisplayScale | None = None,
+                 silence: SilenceConfig | None = None) -> None:
+        self.scale = scale
+        """Maps raw values to the display plane (None: the plane shows raw values)."""
+        self.silence = silence or SilenceConfig()
+        self._features: FrameStream | None = None
+
+    # ------------------------------------------------------------------ stage 1
+    @property
+    def features(self) -> FrameStream:
+        """The stream of stage 1 (call :meth:`reset` with the input rate first)."""
+        if self._features is None:
+            raise ParameterError(f"{self.name} tracker: call reset(input_sr) before pushing audio")
+        return self._features
+
+    @abstractmethod
+    def _new_features(self, input_sr: int) -> FrameStream:
+        """A fresh stage-1 stream for audio at ``input_sr``."""
+
+    # ------------------------------------------------------------------ stage 2
+    @abstractmethod
+    def _infer_values(self, batch: FeatureBatch) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(values (n, 2), extras (n, E) or None)`` for the frames of ``batch``, in order.
+
+        Called with every batch of the stream in order (also empty ones); keeps the
+        network's state (context, hidden state) between calls.
+        """
+
+    @abstractmethod
+    def reset_network(self) -> None:
+        """Forget stage 2's context: the next batch starts a new stream."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """JSON-able facts: name, weights, head, training facts, scale reference."""
+
+    # ------------------------------------------------------------------ the stream
+    def reset(self, input_sr: int | None = None) -> None:
+        """Start a new stream; ``input_sr`` sets (or changes) the rate of the audio pushed."""
+        if input_sr is not None:
+            if self._features is None or self._features.input_sr != int(input_sr):
+                self._features = self._new_features(int(input_sr))
+            else:
+                self._features.reset()
+        elif self._features is not None:
+            self._features.reset()
+        self.reset_network()
+
+    def infer(self, batch: FeatureBatch) -> TrackerFrames:
+        """Stage 2: results for the frames of one stage-1 batch (none for an empty batch)."""
+        values, extras = self._infer_values(batch)
+        n = batch.n
+        if n == 0:
+            return TrackerFrames.empty(len(self.extra_names))
+        values = np.asarray(values, np.float32).reshape(n, 2)
+        if not np.isfinite(values).all() or (extras is not None and not np.isfinite(extras).all()):
+            raise ModelOutputError(
+                f"the {self.name} model produced NaN or infinite values for frames "
+                f"{batch.first_index}-{batch.first_index + n - 1}; its weights are corrupt: "
+                "reinstall emotrack or retrain the checkpoint")
+        index = np.arange(batch.first_index, batch.first_index + n, dtype=np.int64)
+        return TrackerFrames(index=index, values=values, warming_up=index < self.warmup_frames,
+                             silent=batch.level_db < self.silence.threshold_dbfs,
+                             level_db=np.asarray(batch.level_db, np.float32),
+                             extras=None if extras is None else np.asarray(extras, np.float32))
+
+    def push(self, samples: np.ndarray) -> TrackerFrames:
+        """Add audio; results of the frames it completed (often none)."""
+        return self.infer(self.features.push(samples))
+
+    def flush(self) -> TrackerFrames:
+        """Results of what is left (the final partial frame); the stream then restarts."""
+        out = self.infer(self.features.flush())
+        self.reset_network()
+        return out
+
+    # ------------------------------------------------------------------ offline
+    def analyze(self, blocks: Iterable[np.ndarray], input_sr: int, *, mode: str = "causal",
+                on_frames: Callable[[int], None] | None = None) -> TrackerFrames:
+        """Results of a whole signal given as consecutive blocks, through the live code path.
+
+        Parameters
+        ----------
+        blocks : iterable of np.ndarray
+            The signal in order (any block sizes), at ``input_sr``.
+        mode : {"causal", "centered"}
+            ``causal``: exactly what a live run gives; ``centered``: smoothed, offline only
+            (see :meth:`centered`).
+        on_frames : callable, optional
+            Called with the number of frames completed after each block (progress).
+        """
+        if mode not in MODES:
+            raise ParameterError(f"mode must be one of {MODES}, got {mode!r}")
+        self.reset(input_sr)
+        keep = mode == "centered" and self.centered_needs_features
+        parts, batches = [], []
+        for block in blocks:
+            batch = self.features.push(block)
+            if keep and batch.n:
+                batches.append(batch)
+            out = self.infer(batch)
+            parts.append(out)
+            if on_frames is not None and len(out):
+                on_frames(len(out))
+        batch = self.features.flush()
+        if keep and batch.n:
+            batches.append(batch)
+        out = self.infer(batch)
+        self.reset_network()
+        parts.append(out)
+        if on_frames is not None and len(out):
+            on_frames(len(out))
+        causal = TrackerFrames.concat(parts, len(self.extra_names))
+        return causal if mode == "causal" else self.centered(causal, batches)
+
+    centered_needs_features: bool = False
+    """Whether :meth:`centered` needs the stage-1 batches (window models) or only the causal results."""
+
+    def centered(self, causal: TrackerFrames, batches: list[FeatureBatch]) -> TrackerFrames:
+        """Non-causal smoothing of a whole signal's results (offline only).
+
+        Default: frame ``k`` gets the mean of the causal values (and extras) of frames
+        ``k .. k + centered_span - 1``, the causal results whose context covers frame
+        ``k`` (fewer at the end); nothing is warming up.
+        """
+        values = covering_average(causal.values, self.centered_span)
+        extras = None if causal.extras is None else covering_average(causal.extras, self.centered_span)
+        return causal.replace(values=values, extras=extras,
+                              warming_up=np.zeros(len(causal), bool))
+
+
+def covering_average(values: np.ndarray, span: int) -> np.ndarray:
+    """Frame ``k`` gets the mean of rows ``k .. k+span-1`` (fewer at the end); float32."""
+    values = np.asarray(values, np.float64)
+    n = len(values)
+    if n == 0 or span <= 1:
+        return values.astype(np.float32)
+    c = np.concatenate([np.zeros((1, *values.shape[1:])), np.cumsum(values, axis=0)])
+    hi = np.minimum(np.arange(n) + span, n)
+    counts = (hi - np.arange(n)).reshape(-1, *([1] * (values.ndim - 1)))
+    return ((c[hi] - c[:n]) / counts).astype(np.float32)
