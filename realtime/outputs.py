@@ -11,13 +11,13 @@ is a few lines of :mod:`struct` (:func:`osc_message`), so no extra dependency.
 from __future__ import annotations
 
 import csv
-import json
 import socket
 import struct
 import sys
 from pathlib import Path
 from typing import IO
 
+from ..model import json_strict
 from ..model.errors import ParameterError
 from .results import TrackResult
 
@@ -78,7 +78,7 @@ class JsonlWriter:
         self._fh = _open_text(path) if self._own else sys.stdout
 
     def write(self, r: TrackResult) -> None:
-        self._fh.write(json.dumps(_row(r)) + "\n")
+        self._fh.write(json_strict.dumps(_row(r)) + "\n")
         self._fh.flush()
 
     def close(self) -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from ..model import json_strict
 from .analysis import AnalysisResult
 
 CSV_COLUMNS = ("time_s", "arousal", "valence")
@@ -93,7 +93,7 @@ def write_csv(result: AnalysisResult, path: str | os.PathLike) -> Path:
 
 def write_json(result: AnalysisResult, path: str | os.PathLike) -> Path:
     """Write :func:`json_document` atomically (indented, UTF-8)."""
-    return write_text_atomic(path, json.dumps(json_document(result), indent=1) + "\n")
+    return write_text_atomic(path, json_strict.dumps(json_document(result), indent=1) + "\n")
 
 
 def _umask() -> int:

@@ -6,6 +6,10 @@ import json
 from emotrack.realtime.cli import main
 
 
+def _refuse_non_standard(name: str):
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
 def test_train_with_malformed_spec_is_one_line_error(tmp_path, capsys):
     assert main(["train", "--data", "emomusic", "--out", str(tmp_path / "x")]) == 1
     err = capsys.readouterr().err
@@ -26,7 +30,8 @@ def test_evaluate_writes_markdown_json_png_with_references(emomusic_mini, train_
     assert rc == 0
     out = capsys.readouterr().out
     assert "poster CAE" in out and "constant, all 125 annotated songs" in out
-    report = json.loads((tmp_path / "rep" / "evaluation.json").read_text())
+    report = json.loads((tmp_path / "rep" / "evaluation.json").read_text(),
+                        parse_constant=_refuse_non_standard)  # RFC 8259: no NaN/Infinity
     names = [c["name"] for c in report["columns"]]
     assert names[0] == "baseline" and "constant" in names
     all125 = next(c for c in report["columns"] if c["name"].startswith("constant, all"))

@@ -10,7 +10,6 @@ References shown with every result:
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..model import json_strict
 from .items import SongItem
 from .metrics import DIMENSIONS, POSTER, DimensionScores, constant_predictions, score, target_mean
 from .songs import SongFeatures
@@ -151,7 +151,7 @@ def write_report(report: Report, out_dir: Path, *, stem: str = "evaluation") -> 
     out_dir.mkdir(parents=True, exist_ok=True)
     md, js = out_dir / f"{stem}.md", out_dir / f"{stem}.json"
     md.write_text(report.markdown())
-    js.write_text(json.dumps(report.to_dict(), indent=2, default=_json_default) + "\n")
+    js.write_text(json_strict.dumps(report.to_dict(), indent=2, default=_json_default) + "\n")
     written = [md, js]
     if report.curves:
         from .plot import plot_curves_png
