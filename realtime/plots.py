@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .analysis import AnalysisResult
-from .trajectory_files import atomic_path
+from .atomic_files import atomic_path
 
 QUADRANTS = {
     (1, 1): "happy / excited",
@@ -23,7 +23,15 @@ QUADRANTS = {
 
 
 def write_png(result: AnalysisResult, path: str | os.PathLike, *, dpi: int = 110) -> Path:
-    """Draw the report and write it atomically as PNG.
+    """Write :func:`save_png` atomically to ``path``."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        save_png(result, tmp, dpi=dpi)
+    return path
+
+
+def save_png(result: AnalysisResult, path: str | os.PathLike, *, dpi: int = 110) -> None:
+    """Draw the report and save it as PNG at ``path`` (in place; see :func:`write_png`).
 
     Left: the trajectory on the valence (x) / arousal (y) plane, both [-1, 1],
     coloured by time, with start and end marked and the quadrants labelled.
@@ -91,10 +99,7 @@ def write_png(result: AnalysisResult, path: str | os.PathLike, *, dpi: int = 110
     if (model.get("facts") or {}).get("trained") is False:
         fig.text(0.5, 0.5, "UNTRAINED MODEL \u2014 values are meaningless", ha="center", va="center",
                  fontsize=26, color="crimson", alpha=0.25, rotation=12, weight="bold")
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi)
-    return path
+    fig.savefig(path, format="png", dpi=dpi)
 
 
 def _circle():

@@ -1,39 +1,24 @@
-"""Atomic CSV and JSON files of an analysed track (``emotrack analyze``).
+"""CSV and JSON files of an analysed track (``emotrack analyze``).
 
-Every file is written to a temporary file in the target directory and moved
-into place with ``os.replace``, so an interrupted run never leaves a
-half-written file under the final name.
+The ``write_*`` functions are atomic (:func:`~emotrack.realtime.atomic_files.atomic_path`):
+an interrupted run never leaves a half-written file under the final name.  A
+track's whole set of files is written by :mod:`emotrack.realtime.track_outputs`.
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import os
-import tempfile
 from pathlib import Path
-from typing import Iterator
 
 from ..model import json_strict
 from .analysis import AnalysisResult
+from .atomic_files import atomic_path
+
+__all__ = ["CSV_COLUMNS", "atomic_path", "csv_text", "json_document", "json_text",
+           "write_csv", "write_json", "write_text_atomic"]
 
 CSV_COLUMNS = ("time_s", "arousal", "valence")
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; on success it replaces ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
@@ -91,12 +76,11 @@ def write_csv(result: AnalysisResult, path: str | os.PathLike) -> Path:
     return write_text_atomic(path, csv_text(result))
 
 
+def json_text(result: AnalysisResult) -> str:
+    """:func:`json_document` as standard JSON text (indented; NaN/Inf written as null)."""
+    return json_strict.dumps(json_document(result), indent=1) + "\n"
+
+
 def write_json(result: AnalysisResult, path: str | os.PathLike) -> Path:
-    """Write :func:`json_document` atomically (indented, UTF-8)."""
-    return write_text_atomic(path, json_strict.dumps(json_document(result), indent=1) + "\n")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    """Write :func:`json_text` atomically (UTF-8)."""
+    return write_text_atomic(path, json_text(result))

@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from ...model.errors import AudioTooShortError, EmotrackError, ParameterError
-
-FORMATS = ("csv", "json", "png")
+from ..termination import terminate_as_interrupt
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,10 +14,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="analyse audio files offline and write CSV/JSON/PNG trajectories",
         description="Predict arousal and valence every 500 ms for each audio file (any format "
         "libsndfile decodes: wav, flac, ogg, opus, mp3...) and write, per file, "
-        "STEM.emotrack.csv (time_s, arousal, valence), STEM.emotrack.json (the same plus model "
-        "and feature facts) and STEM.emotrack.png (the trajectory on the valence-arousal plane "
-        "and both curves over time). A directory argument analyses the audio files in it "
-        "(recursively). The exit status is 0 only if every file succeeded.",
+        "NAME.emotrack.csv (time_s, arousal, valence), NAME.emotrack.json (the same plus model "
+        "and feature facts) and NAME.emotrack.png (the trajectory on the valence-arousal plane "
+        "and both curves over time), all three or none. A directory argument analyses the audio "
+        "files in it (recursively) and mirrors its tree under --out; a file argument is named by "
+        "its file name without the extension; two inputs that would get the same name stop the "
+        "run before it starts. One run at a time per --out folder. The exit status is 0 only if "
+        "every file succeeded.",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files or directories")
     p.add_argument("--checkpoint", metavar="CKPT", default=None,
@@ -41,6 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def parse_formats(text: str) -> tuple[str, ...]:
     """``"csv,png"`` -> ``("csv", "png")``; unknown names are a ParameterError."""
+    from ..track_outputs import FORMATS
+
     names = tuple(dict.fromkeys(s.strip().lower() for s in text.split(",") if s.strip()))
     bad = [n for n in names if n not in FORMATS]
     if bad or not names:
@@ -48,27 +51,15 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return names
 
 
-def output_stems(files: list[Path]) -> list[str]:
-    """Unique output stems: ``song`` or, when two inputs share a stem, ``song``, ``song-2``..."""
-    seen: dict[str, int] = {}
-    stems = []
-    for f in files:
-        n = seen.get(f.stem, 0) + 1
-        seen[f.stem] = n
-        stems.append(f.stem if n == 1 else f"{f.stem}-{n}")
-    return stems
-
-
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from ...model.predictor import Predictor
-    from ..analysis import analyze_file, audio_info, expand_inputs
-    from ..trajectory_files import write_csv, write_json
+    from ..analysis import AUDIO_EXTENSIONS, analyze_file
+    from ..output_names import name_inputs
+    from ..track_outputs import TrackWriter
 
     formats = parse_formats(args.format)
-    files = expand_inputs(args.files)
-    if not files:
+    tracks = name_inputs(args.files, extensions=AUDIO_EXTENSIONS)  # refuses clashing names
+    if not tracks:
         raise ParameterError(f"no audio files found in {args.files}")
     if args.model == "musicnn":
         if args.checkpoint is not None:
@@ -86,24 +77,33 @@ def run(args: argparse.Namespace) -> int:
 
         def analyze_one(f, mode, on_progress):
             return analyze_file(f, predictor, mode=mode, on_progress=on_progress)
-    out_dir = Path(args.out)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ParameterError(f"cannot create output directory '{out_dir}': {exc.strerror}") from None
+    with TrackWriter(args.out, formats) as writer, terminate_as_interrupt():
+        failures = _analyze_all(tracks, writer, analyze_one, args)
+    if failures:
+        print(f"emotrack: {failures} of {len(tracks)} file(s) failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _analyze_all(tracks, writer, analyze_one, args) -> int:
+    """Analyse every track and write its files; returns the number of failed tracks."""
+    from tqdm import tqdm
+
+    from ..analysis import audio_info
 
     durations = {}
-    for f in files:
+    for t in tracks:
         try:
-            durations[f] = audio_info(f).duration_s
+            durations[t.path] = audio_info(t.path).duration_s
         except EmotrackError:
-            durations[f] = 0.0  # reported when its turn comes
+            durations[t.path] = 0.0  # reported when its turn comes
     total = sum(durations.values())
     failures = 0
     with tqdm(total=round(total, 1), unit="s", unit_scale=False, desc="analysing", leave=False,
               disable=True if args.quiet else None, file=sys.stderr,
               bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s audio [{elapsed}<{remaining}]") as bar:
-        for f, stem in zip(files, output_stems(files)):
+        for track in tracks:
+            f = track.path
             done = 0.0
 
             def progress(seconds: float) -> None:
@@ -111,18 +111,10 @@ def run(args: argparse.Namespace) -> int:
                 done += seconds
                 bar.update(seconds)
 
-            written = []
             try:
+                writer.check(track)  # an output name taken by a folder: fail before the work
                 result = analyze_one(f, args.mode, progress)
-                base = out_dir / stem
-                if "csv" in formats:
-                    written.append(write_csv(result, base.with_name(f"{stem}.emotrack.csv")))
-                if "json" in formats:
-                    written.append(write_json(result, base.with_name(f"{stem}.emotrack.json")))
-                if "png" in formats:
-                    from ..plots import write_png
-
-                    written.append(write_png(result, base.with_name(f"{stem}.emotrack.png")))
+                written = writer.write(track, result)
             except AudioTooShortError as exc:
                 # Not a broken file: it holds less audio than one frame. Say so, write nothing.
                 bar.update(max(0.0, durations[f] - done))
@@ -130,22 +122,17 @@ def run(args: argparse.Namespace) -> int:
                 continue
             except EmotrackError as exc:
                 failures += 1
-                for path in written:
-                    Path(path).unlink(missing_ok=True)
                 bar.update(max(0.0, durations[f] - done))
                 tqdm.write(f"emotrack: error: {f}: {exc}", file=sys.stderr)
                 continue
-            except OSError as exc:  # e.g. output disk full or not writable
+            except OSError as exc:  # e.g. output disk full or not writable: earlier files kept
                 failures += 1
-                for path in written:  # no incomplete set of outputs for this file
-                    Path(path).unlink(missing_ok=True)
-                tqdm.write(f"emotrack: error: {f}: cannot write output: {exc.strerror or exc}", file=sys.stderr)
+                where = f" '{exc.filename}'" if exc.filename else ""
+                tqdm.write(f"emotrack: error: {f}: cannot write output{where}: "
+                           f"{exc.strerror or exc}", file=sys.stderr)
                 continue
             if not args.quiet:
                 a, v = result.values.mean(axis=0) if len(result.values) else (0.0, 0.0)
                 tqdm.write(f"{f}: {len(result.values)} frames, mean arousal {a:+.2f}, "
                            f"valence {v:+.2f} -> {', '.join(str(w) for w in written)}")
-    if failures:
-        print(f"emotrack: {failures} of {len(files)} file(s) failed", file=sys.stderr)
-        return 1
-    return 0
+    return failures

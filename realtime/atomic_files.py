@@ -1,0 +1,295 @@
+"""Writing files without ever destroying what was there.
+
+Three tools, one rule: new content goes to a temporary file in the target's own
+folder and is moved over the target with ``os.replace`` only when it is
+complete; a failure removes only the temporaries this process created.
+
+- :func:`atomic_path`: one file (e.g. a checkpoint, a single report).
+- :class:`OutputSet`: several files that appear together or not at all (one
+  track's CSV, JSON and PNG of ``emotrack analyze``).  A small journal makes a
+  run killed half-way through the renames (SIGKILL, power loss) finish them in
+  the next run that writes into that folder (:func:`clean_leftovers`).
+- :class:`LiveFile`: a file a long run fills row by row (``emotrack listen
+  --csv``): it grows under a visible name, ``NAME.part.EXT``, readable (``tail
+  -f``) while the run lasts, and is renamed to ``NAME.EXT`` when the run ends.
+
+Hidden temporaries are named ``.NAME.XXXXXXXX.emotrack-tmp`` and journals
+``.NAME.XXXXXXXX.emotrack-commit``; nothing else is ever deleted by the clean-up.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import threading
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from ..model.errors import ParameterError
+
+TMP_SUFFIX = ".emotrack-tmp"
+JOURNAL_SUFFIX = ".emotrack-commit"
+
+
+def hidden_temp(target: Path, *, suffix: str = TMP_SUFFIX) -> Path:
+    """Create (exclusively, empty) and return a hidden temporary file beside ``target``.
+
+    The name is ``.TARGETNAME.XXXXXXXX`` + ``suffix``; permissions follow the umask
+    like any new file.
+    """
+    while True:
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}{suffix}")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return tmp
+        except FileExistsError:  # pragma: no cover - 1 in 4 billion
+            continue
+
+
+def check_replaceable(target: Path, *, what: str = "output") -> None:
+    """ParameterError unless ``target`` is absent or a regular file (after symbolic links)."""
+    try:
+        kind = _kind(os.stat(target).st_mode)
+    except FileNotFoundError:
+        return
+    if kind != "regular file":
+        raise ParameterError(f"{what} '{target}' exists and is {kind}, not a regular file; "
+                             "move it away or choose another name")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; when the block succeeds it replaces ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    check_replaceable(path)
+    tmp = hidden_temp(path)
+    try:
+        yield tmp
+        _fsync(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class OutputSet:
+    """Files in one folder that replace their targets together, or not at all.
+
+    Use as a context manager: write each target's content to :meth:`temp`, then
+    call :meth:`commit`.  Leaving the block without a commit (an exception, Ctrl-C)
+    removes the temporaries and leaves every target as it was.
+
+    Parameters
+    ----------
+    targets : sequence of Path
+        The final paths; all in the same folder, each absent or a regular file.
+    """
+
+    def __init__(self, targets: Sequence[Path]) -> None:
+        self.targets = [Path(t) for t in targets]
+        folders = {t.parent for t in self.targets}
+        if len(folders) != 1:
+            raise ValueError(f"an OutputSet's files share one folder, got {sorted(map(str, folders))}")
+        self.folder = folders.pop()
+        self._temps: dict[Path, Path] = {}
+
+    def __enter__(self) -> "OutputSet":
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for t in self.targets:
+            check_replaceable(t)
+        try:
+            for t in self.targets:
+                self._temps[t] = hidden_temp(t)
+        except BaseException:
+            self._remove_temps()
+            raise
+        return self
+
+    def temp(self, target: Path) -> Path:
+        """The temporary file standing in for ``target`` until :meth:`commit`."""
+        return self._temps[Path(target)]
+
+    def commit(self) -> None:
+        """Move every temporary over its target (a journal covers a crash in between).
+
+        Ctrl-C and SIGTERM wait until the set is complete (a few milliseconds).
+        """
+        with _signals_deferred():
+            for tmp in self._temps.values():
+                _fsync(tmp)
+            pairs = [[tmp.name, t.name] for t, tmp in self._temps.items()]
+            journal = hidden_temp(self.targets[0], suffix=JOURNAL_SUFFIX + ".part")
+            try:
+                journal.write_text(json.dumps(pairs), encoding="utf-8")
+                _fsync(journal)
+                final = journal.with_name(journal.name[: -len(".part")])
+                os.replace(journal, final)
+            finally:
+                journal.unlink(missing_ok=True)
+            _roll_forward(final)
+            self._temps.clear()
+            _fsync_folder(self.folder)
+
+    def __exit__(self, *exc) -> None:
+        self._remove_temps()
+
+    def _remove_temps(self) -> None:
+        for tmp in self._temps.values():
+            tmp.unlink(missing_ok=True)
+        self._temps.clear()
+
+
+def clean_leftovers(folder: Path) -> int:
+    """Finish the renames of a killed run's journals in ``folder``; delete its temporaries.
+
+    Call it only while no other process writes into ``folder`` (hold
+    :func:`folder_lock`).  Returns how many leftovers were handled.
+    """
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    handled = 0
+    for name in sorted(names):
+        if name.startswith(".") and name.endswith(JOURNAL_SUFFIX):
+            _roll_forward(folder / name)
+            handled += 1
+    for name in os.listdir(folder):
+        if name.startswith(".") and (name.endswith(TMP_SUFFIX) or name.endswith(JOURNAL_SUFFIX + ".part")):
+            (folder / name).unlink(missing_ok=True)
+            handled += 1
+    return handled
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path, *, holder: str = "another emotrack run") -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` itself (no lock file is created).
+
+    Raises ParameterError at once when another process holds it.  The operating
+    system releases it when the process ends, however it ends, so a killed run
+    never leaves a stale lock.  Where ``fcntl`` is missing (Windows) this is a no-op.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ParameterError(f"{holder} is writing into '{folder}' right now; wait until it "
+                                 "ends or choose another output folder") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+class LiveFile:
+    """A file that grows under ``NAME.part.EXT`` during a run and becomes ``NAME.EXT`` at its end.
+
+    The target is untouched until :meth:`commit`; :meth:`discard` deletes only
+    the part file this object created.  An existing part file (the rows of an
+    interrupted run?) is never overwritten: :meth:`check` refuses it.
+    """
+
+    def __init__(self, target: Path) -> None:
+        self.target = Path(target)
+        self.part = part_name(self.target)
+        self._created = False
+
+    def check(self, *, what: str) -> None:
+        """ParameterError when the part file exists already."""
+        if os.path.lexists(self.part):
+            raise ParameterError(f"{what}: '{self.part}' exists (the rows of an interrupted run?); "
+                                 "move or delete it, or choose another name")
+
+    def create(self) -> Path:
+        """Create the empty part file (exclusively) and return its path."""
+        self.part.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(self.part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        self._created = True
+        return self.part
+
+    def commit(self) -> None:
+        """Rename the part file over the target."""
+        if self._created:
+            os.replace(self.part, self.target)
+            self._created = False
+
+    def discard(self) -> None:
+        """Delete the part file (only if this object created it); the target stays as it was."""
+        if self._created:
+            self.part.unlink(missing_ok=True)
+            self._created = False
+
+
+def part_name(target: Path) -> Path:
+    """``o.csv`` -> ``o.part.csv`` (the extension kept, so tools still know the format)."""
+    return target.with_name(f"{target.stem}.part{target.suffix}")
+
+
+def _roll_forward(journal: Path) -> None:
+    try:
+        pairs = json.loads(journal.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pairs = []  # unreadable: it never finished being written, nothing was renamed
+    for tmp_name, target_name in pairs:
+        tmp = journal.parent / tmp_name
+        if tmp.exists():
+            os.replace(tmp, journal.parent / target_name)
+    journal.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold back SIGINT/SIGTERM/SIGHUP while a set is renamed; deliver them right after.
+
+    Python runs signal handlers in the main thread only, so elsewhere this is a no-op.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    names = ("SIGINT", "SIGTERM", "SIGHUP")
+    sigs = [getattr(signal, n) for n in names if hasattr(signal, n)]
+    old = {s: signal.signal(s, lambda num, frame: caught.append(num)) for s in sigs}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
+        for num in caught:
+            signal.raise_signal(num)
+
+
+def _kind(mode: int) -> str:
+    import stat
+
+    for test, name in ((stat.S_ISREG, "regular file"), (stat.S_ISDIR, "a folder"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms that cannot open folders
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - some file systems refuse fsync on folders
+        pass
+    finally:
+        os.close(fd)

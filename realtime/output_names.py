@@ -1,0 +1,118 @@
+"""Stable output names for analysed inputs: the same input gets the same name in every run.
+
+The rule (``emotrack analyze``, and any catalog built on it):
+
+- a **folder** argument contributes its audio files (recursively) and each keeps
+  its path *relative to that folder*, without the audio extension:
+  ``music/rock/song.mp3`` given as ``music`` -> ``rock/song``, written as
+  ``OUT/rock/song.emotrack.csv``;
+- a **file** argument is named by its file name without the extension:
+  ``a/b/song.mp3`` -> ``song`` (its folders are not part of the name; give their
+  common folder instead to keep them apart).
+
+A name never depends on the other inputs or on their order.  When two different
+inputs would get the same name (compared without regard to case, so that the
+results can be copied to any file system), the whole run is refused before any
+work, naming both.  A file reached twice (named twice, or also through its folder)
+is analysed once, under the name of its first mention.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Iterable
+
+from ..model.errors import ParameterError
+
+OUTPUT_INFIX = ".emotrack"
+"""Every output file is ``NAME.emotrack.EXT``."""
+
+
+@dataclass(frozen=True)
+class NamedInput:
+    """One input file and the stable name of its outputs.
+
+    Attributes
+    ----------
+    path : Path
+        The input file (may not exist: the caller reports it as a failure).
+    name : str
+        The output name, ``/``-separated and relative to the output folder.
+    argument : str
+        The command-line argument it came from (a file or a folder).
+    """
+
+    path: Path
+    name: str
+    argument: str
+
+    def output(self, out_dir: str | os.PathLike, ext: str) -> Path:
+        """``OUT/NAME.emotrack.EXT``."""
+        return output_path(out_dir, self.name, ext)
+
+
+def output_path(out_dir: str | os.PathLike, name: str, ext: str) -> Path:
+    """Where the ``ext`` output of ``name`` goes under ``out_dir``."""
+    *folders, last = PurePosixPath(name).parts
+    return Path(out_dir).joinpath(*folders, f"{last}{OUTPUT_INFIX}.{ext}")
+
+
+def name_inputs(arguments: Iterable[str | os.PathLike], *,
+                extensions: tuple[str, ...]) -> list[NamedInput]:
+    """Expand ``arguments`` into named input files (folders recursively, sorted).
+
+    Parameters
+    ----------
+    arguments : iterable of path-like
+        Files and folders, as given on the command line.
+    extensions : tuple of str
+        Lower-case file name endings (``".mp3"``...) that a folder contributes.
+
+    Raises
+    ------
+    ParameterError
+        Two different inputs would write the same outputs.
+    """
+    named: list[NamedInput] = []
+    for arg in arguments:
+        p = Path(arg)
+        if p.is_dir():
+            found = sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in extensions)
+            named.extend(NamedInput(q, _strip_suffix(q.relative_to(p)), str(arg)) for q in found)
+        else:
+            named.append(NamedInput(p, _strip_suffix(Path(p.name)), str(arg)))
+    return _unique(named)
+
+
+def _strip_suffix(relative: Path) -> str:
+    return PurePosixPath(*relative.with_suffix("").parts).as_posix()
+
+
+def _identity(path: Path) -> tuple:
+    try:
+        st = os.stat(path)
+        return ("file", st.st_dev, st.st_ino)
+    except OSError:
+        return ("path", os.path.realpath(path))
+
+
+def _unique(named: list[NamedInput]) -> list[NamedInput]:
+    """Drop repeats of a file (the first mention names it); refuse two files with one name."""
+    by_key: dict[str, NamedInput] = {}
+    seen: set[tuple] = set()
+    out = []
+    for n in named:
+        identity = _identity(n.path)
+        if identity in seen:
+            continue
+        first = by_key.get(n.name.casefold())
+        if first is not None:
+            raise ParameterError(
+                f"'{first.path}' and '{n.path}' would both be written as "
+                f"'{n.name}{OUTPUT_INFIX}.*': analyse them into different output folders, or give "
+                "a folder that holds both (its tree is mirrored under the output folder)")
+        seen.add(identity)
+        by_key[n.name.casefold()] = n
+        out.append(n)
+    return out

@@ -1,0 +1,116 @@
+"""The files of analysed tracks under one output folder: each track's set appears whole or not at all.
+
+:class:`TrackWriter` is what ``emotrack analyze`` (and a catalog run) writes
+through:
+
+- it **locks** the output folder for the run (:func:`~.atomic_files.folder_lock`):
+  a second run into the same folder stops at once with a clear error instead of
+  overwriting the first one's files;
+- a track's CSV, JSON and PNG go to hidden temporaries and are renamed in
+  together (:class:`~.atomic_files.OutputSet`): a failure (disk full, Ctrl-C,
+  SIGTERM) leaves that track's earlier files exactly as they were;
+- the first time it writes into a folder it finishes or removes what a killed
+  run left there (:func:`~.atomic_files.clean_leftovers`).
+
+Names come from :mod:`.output_names` (``OUT/NAME.emotrack.EXT``).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Callable
+
+from ..model.errors import ParameterError
+from ..model.validate import writable_dir
+from .analysis import AnalysisResult
+from .atomic_files import OutputSet, check_replaceable, clean_leftovers, folder_lock
+from .output_names import NamedInput
+
+def _write_csv(result: AnalysisResult, path: Path) -> None:
+    from .trajectory_files import csv_text
+
+    path.write_text(csv_text(result), encoding="utf-8")
+
+
+def _write_json(result: AnalysisResult, path: Path) -> None:
+    from .trajectory_files import json_text
+
+    path.write_text(json_text(result), encoding="utf-8")
+
+
+def _write_png(result: AnalysisResult, path: Path) -> None:
+    from .plots import save_png  # matplotlib only when a PNG is asked for
+
+    save_png(result, path)
+
+
+WRITERS: dict[str, Callable[[AnalysisResult, Path], None]] = {
+    "csv": _write_csv, "json": _write_json, "png": _write_png}
+"""Format -> function writing that format's content in place at a path."""
+
+FORMATS = tuple(WRITERS)
+"""The per-track formats, in the order they are written."""
+
+
+class TrackWriter:
+    """Writes analysed tracks' files under ``out_dir``; use as a context manager (holds the lock).
+
+    Parameters
+    ----------
+    out_dir : path-like
+        The output folder (created if needed).
+    formats : tuple of str
+        A subset of :data:`FORMATS`.
+    """
+
+    def __init__(self, out_dir: str | os.PathLike, formats: tuple[str, ...]) -> None:
+        bad = [f for f in formats if f not in WRITERS]
+        if bad or not formats:
+            raise ParameterError(f"output formats must be a subset of {FORMATS}, got {formats!r}")
+        self.out_dir = Path(out_dir)
+        self.formats = tuple(formats)
+        self._cleaned: set[Path] = set()
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> "TrackWriter":
+        writable_dir(self.out_dir, what="output folder")
+        self._stack.enter_context(folder_lock(self.out_dir, holder="another emotrack run"))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stack.close()
+
+    def targets(self, track: NamedInput) -> dict[str, Path]:
+        """Format -> output path of ``track``."""
+        return {fmt: track.output(self.out_dir, fmt) for fmt in self.formats}
+
+    def check(self, track: NamedInput) -> dict[str, Path]:
+        """:meth:`targets`, after checking each can be replaced (absent or a regular file).
+
+        Raises
+        ------
+        ParameterError
+            An output name is taken by a folder, a device, a FIFO...
+        """
+        targets = self.targets(track)
+        for path in targets.values():
+            check_replaceable(path)
+        return targets
+
+    def write(self, track: NamedInput, result: AnalysisResult) -> list[Path]:
+        """Write every format of ``track`` together; returns the paths written.
+
+        On any failure no file of this track changes (only its temporaries are removed).
+        """
+        targets = self.check(track)
+        folder = next(iter(targets.values())).parent
+        folder.mkdir(parents=True, exist_ok=True)
+        if folder not in self._cleaned:
+            clean_leftovers(folder)
+            self._cleaned.add(folder)
+        with OutputSet(list(targets.values())) as out:
+            for fmt, path in targets.items():
+                WRITERS[fmt](result, out.temp(path))
+            out.commit()
+        return list(targets.values())
