@@ -48,13 +48,27 @@ def hidden_temp(target: Path, *, suffix: str = TMP_SUFFIX) -> Path:
             continue
 
 
+def file_kind(path: Path) -> str | None:
+    """None when nothing is at ``path``, else ``"regular file"``, ``"a folder"``... (links followed)."""
+    try:
+        return _kind(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return None
+
+
+def file_identity(path: Path) -> tuple:
+    """What makes two paths the same file: (device, inode) if it exists, else the resolved path."""
+    try:
+        st = os.stat(path)
+        return ("file", st.st_dev, st.st_ino)
+    except OSError:
+        return ("path", os.path.realpath(path))
+
+
 def check_replaceable(target: Path, *, what: str = "output") -> None:
     """ParameterError unless ``target`` is absent or a regular file (after symbolic links)."""
-    try:
-        kind = _kind(os.stat(target).st_mode)
-    except FileNotFoundError:
-        return
-    if kind != "regular file":
+    kind = file_kind(target)
+    if kind not in (None, "regular file"):
         raise ParameterError(f"{what} '{target}' exists and is {kind}, not a regular file; "
                              "move it away or choose another name")
 

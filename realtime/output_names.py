@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Iterable
 
 from ..model.errors import ParameterError
+from .atomic_files import file_identity
 
 OUTPUT_INFIX = ".emotrack"
 """Every output file is ``NAME.emotrack.EXT``."""
@@ -89,21 +90,13 @@ def _strip_suffix(relative: Path) -> str:
     return PurePosixPath(*relative.with_suffix("").parts).as_posix()
 
 
-def _identity(path: Path) -> tuple:
-    try:
-        st = os.stat(path)
-        return ("file", st.st_dev, st.st_ino)
-    except OSError:
-        return ("path", os.path.realpath(path))
-
-
 def _unique(named: list[NamedInput]) -> list[NamedInput]:
     """Drop repeats of a file (the first mention names it); refuse two files with one name."""
     by_key: dict[str, NamedInput] = {}
     seen: set[tuple] = set()
     out = []
     for n in named:
-        identity = _identity(n.path)
+        identity = file_identity(n.path)
         if identity in seen:
             continue
         first = by_key.get(n.name.casefold())

@@ -15,7 +15,7 @@ import socket
 import struct
 import sys
 from pathlib import Path
-from typing import IO
+from typing import IO, Callable
 
 from ..model import json_strict
 from ..model.errors import ParameterError
@@ -63,11 +63,6 @@ class CsvWriter:
     def close(self) -> None:
         self._fh.close()
 
-    def discard(self) -> None:
-        """Close and delete the file (the run never started: leave no stray file)."""
-        self._fh.close()
-        self.path.unlink(missing_ok=True)
-
 
 class JsonlWriter:
     """One JSON object per line; ``"-"`` writes to standard output."""
@@ -84,12 +79,6 @@ class JsonlWriter:
     def close(self) -> None:
         if self._own:
             self._fh.close()
-
-    def discard(self) -> None:
-        """Close and delete the file (the run never started: leave no stray file)."""
-        self.close()
-        if self.path is not None:
-            self.path.unlink(missing_ok=True)
 
 
 def _osc_string(s: str) -> bytes:
@@ -126,11 +115,17 @@ def parse_host_port(text: str) -> tuple[str, int]:
 
 
 class OscSender:
-    """Sends ``/emotrack/va arousal valence time_s warming_up`` per result over UDP."""
+    """Sends ``/emotrack/va arousal valence time_s warming_up`` per result over UDP.
+
+    A datagram the OS refuses (e.g. a broadcast address without permission) is
+    counted in :attr:`errors`; the first refusal is reported once through ``warn``
+    (a callable taking one line; default: print it to standard error), and
+    :meth:`summary` says how many were lost.
+    """
 
     address = "/emotrack/va"
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, *, warn: Callable[[str], None] | None = None) -> None:
         self.host, self.port = parse_host_port(target)
         try:
             info = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_DGRAM)[0]
@@ -138,17 +133,35 @@ class OscSender:
             raise ParameterError(f"--osc host {self.host!r} cannot be resolved: {exc}") from None
         self._sock = socket.socket(info[0], socket.SOCK_DGRAM)
         self._addr = info[4]
+        self._warn = warn if warn is not None else _print_to_stderr
+        self.sent = 0
+        """Datagrams handed to the OS."""
         self.errors = 0
         """Datagrams the OS refused to send (UDP has no delivery guarantee anyway)."""
+        self.first_error: str | None = None
 
     def write(self, r: TrackResult) -> None:
         try:
             self._sock.sendto(osc_message(self.address, r.arousal, r.valence, r.time_s,
                                           int(r.warming_up)), self._addr)
-        except OSError:
+        except OSError as exc:
             self.errors += 1
+            if self.first_error is None:
+                self.first_error = exc.strerror or str(exc)
+                self._warn(f"emotrack: warning: OSC messages to {self.host}:{self.port} cannot be "
+                           f"sent ({self.first_error}); further failures are only counted "
+                           "in the summary")
+        else:
+            self.sent += 1
+
+    def summary(self) -> str:
+        """``"OSC 12 sent, 3 not sent (Permission denied)"`` for the closing summary."""
+        failed = f", {self.errors} not sent ({self.first_error})" if self.errors else ""
+        return f"OSC {self.sent} sent{failed}"
 
     def close(self) -> None:
         self._sock.close()
 
-    discard = close
+
+def _print_to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)

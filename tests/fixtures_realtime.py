@@ -103,3 +103,23 @@ class FakePredictor:
 @pytest.fixture
 def fake_predictor() -> FakePredictor:
     return FakePredictor()
+
+
+@pytest.fixture
+def fake_listen_model(monkeypatch):
+    """``emotrack listen`` runs with a :class:`FakePredictor` instead of loading a checkpoint."""
+    from emotrack.realtime.commands import listen
+
+    monkeypatch.setattr(listen, "load_predictor", lambda checkpoint: FakePredictor())
+
+
+@pytest.fixture
+def noise_wav(tmp_path):
+    """3 s of seeded noise at 16 kHz (6 frames), ``tmp_path/noise.wav``."""
+    import soundfile as sf
+
+    sr = 16000
+    x = 0.2 * np.random.default_rng(1).standard_normal(int(3.0 * sr)).astype(np.float32)
+    path = tmp_path / "noise.wav"
+    sf.write(path, x, sr)
+    return path

@@ -8,28 +8,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from fixtures_realtime import FakePredictor
 from emotrack.realtime import cli
-from emotrack.realtime.commands import listen
 
 
-@pytest.fixture
-def fake_model(monkeypatch):
-    monkeypatch.setattr(listen, "load_predictor", lambda checkpoint: FakePredictor())
-
-
-@pytest.fixture
-def wav(tmp_path):
-    sr = 16000
-    x = 0.2 * np.random.default_rng(1).standard_normal(int(3.0 * sr)).astype(np.float32)
-    path = tmp_path / "noise.wav"
-    sf.write(path, x, sr)
-    return path
-
-
-def test_listen_file_fast_prints_lines_and_writes_files(fake_model, wav, tmp_path, capsys):
+def test_listen_file_fast_prints_lines_and_writes_files(fake_listen_model, noise_wav, tmp_path, capsys):
     out_csv, out_jsonl, rec = tmp_path / "o.csv", tmp_path / "o.jsonl", tmp_path / "rec.wav"
-    code = cli.main(["listen", str(wav), "--no-playback", "--fast", "--csv", str(out_csv),
+    code = cli.main(["listen", str(noise_wav), "--no-playback", "--fast", "--csv", str(out_csv),
                      "--jsonl", str(out_jsonl), "--record", str(rec)])
     captured = capsys.readouterr()
     assert code == 0
@@ -38,18 +22,18 @@ def test_listen_file_fast_prints_lines_and_writes_files(fake_model, wav, tmp_pat
     assert "6 frames, 6 results" in captured.err and "latency p50" in captured.err
     assert len(list(csv.DictReader(out_csv.open()))) == 6
     assert [json.loads(x)["frame_index"] for x in out_jsonl.read_text().splitlines()] == list(range(6))
-    np.testing.assert_allclose(sf.read(rec, dtype="float32")[0], sf.read(wav, dtype="float32")[0],
+    np.testing.assert_allclose(sf.read(rec, dtype="float32")[0], sf.read(noise_wav, dtype="float32")[0],
                                atol=1e-4)  # 16-bit source, float recording
 
 
-def test_listen_jsonl_to_stdout_replaces_the_lines(fake_model, wav, capsys):
-    assert cli.main(["listen", str(wav), "--no-playback", "--fast", "--jsonl", "-"]) == 0
+def test_listen_jsonl_to_stdout_replaces_the_lines(fake_listen_model, noise_wav, capsys):
+    assert cli.main(["listen", str(noise_wav), "--no-playback", "--fast", "--jsonl", "-"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert [json.loads(x)["time_s"] for x in out] == [0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
 
 
-def test_listen_duration_stops_early(fake_model, wav, capsys):
-    assert cli.main(["listen", str(wav), "--no-playback", "--duration", "1.2"]) == 0
+def test_listen_duration_stops_early(fake_listen_model, noise_wav, capsys):
+    assert cli.main(["listen", str(noise_wav), "--no-playback", "--duration", "1.2"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert 2 <= len(out) < 6
 
@@ -63,10 +47,21 @@ def test_listen_duration_stops_early(fake_model, wav, capsys):
     (["listen", "WAV", "--no-playback", "--osc", "localhost"], "HOST:PORT"),
     (["listen", "WAV", "--no-playback", "--duration", "-1"], "--duration"),
 ])
-def test_user_mistakes_are_one_line_errors(argv, message, wav, capsys):
-    argv = [str(wav) if a == "WAV" else a for a in argv]
+def test_user_mistakes_are_one_line_errors(argv, message, noise_wav, capsys):
+    argv = [str(noise_wav) if a == "WAV" else a for a in argv]
     code = cli.main(argv)
     err = capsys.readouterr().err
     assert code == 1
     assert message in err and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("emotrack: error:")
+
+
+def test_listen_osc_failures_are_said_at_once_and_in_the_summary(fake_listen_model, noise_wav, capsys):
+    assert cli.main(["listen", str(noise_wav), "--no-playback", "--fast", "--quiet",
+                     "--osc", "255.255.255.255:9"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    warnings = [line for line in err if "OSC messages to 255.255.255.255:9 cannot be sent" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("emotrack: warning:")
+    summary = err[-1]
+    assert summary.startswith("emotrack: ") and "6 frames, 6 results" in summary
+    assert "OSC 0 sent, 6 not sent (" in summary

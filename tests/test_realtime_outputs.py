@@ -90,3 +90,15 @@ def test_csv_and_jsonl_files(tmp_path):
 def test_unwritable_output_is_a_parameter_error(tmp_path):
     with pytest.raises(ParameterError, match="cannot write"):
         CsvWriter(tmp_path / "no" / "such" / "dir.csv")
+
+
+def test_osc_send_failures_are_said_once_and_counted():
+    """A broadcast address without SO_BROADCAST: the OS refuses every datagram (EACCES)."""
+    said = []
+    sender = OscSender("255.255.255.255:9", warn=said.append)
+    for k in range(5):
+        sender.write(result(k=k))
+    sender.close()
+    assert sender.errors == 5 and sender.sent == 0
+    assert len(said) == 1 and "255.255.255.255:9" in said[0] and "cannot be sent" in said[0]
+    assert sender.summary() == f"OSC 0 sent, 5 not sent ({sender.first_error})"

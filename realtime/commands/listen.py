@@ -93,22 +93,17 @@ def load_predictor(checkpoint: str | None):
     return predictor
 
 
-def _open_outputs(args: argparse.Namespace) -> list:
-    from ..outputs import CsvWriter, JsonlWriter, OscSender
+def check_outputs(args: argparse.Namespace) -> list:
+    """Check --csv/--jsonl/--record before anything is opened (see realtime/output_checks.py)."""
+    from ..output_checks import check_output_paths, check_record_format
 
-    outputs = []
-    try:
-        if args.csv:
-            outputs.append(CsvWriter(args.csv))
-        if args.jsonl:
-            outputs.append(JsonlWriter(args.jsonl))
-        if args.osc:
-            outputs.append(OscSender(args.osc))
-    except EmotrackError:
-        for o in outputs:
-            o.discard()
-        raise
-    return outputs
+    targets = check_output_paths(
+        {"--csv": args.csv, "--jsonl": None if args.jsonl == "-" else args.jsonl,
+         "--record": args.record},
+        inputs=[args.file] if args.file else [])
+    if args.record:
+        check_record_format(args.record, option="--record")
+    return targets
 
 
 def summary(m) -> str:
@@ -126,56 +121,58 @@ def summary(m) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..engine import Engine, EngineConfig
-    from ..outputs import format_line
+    from ..live_outputs import LiveOutputs
+    from ..outputs import OscSender, format_line
+    from ..termination import terminate_as_interrupt
 
     if args.duration is not None and not args.duration > 0:
         raise ParameterError(f"--duration must be a positive number of seconds, got {args.duration}")
+    # Everything is checked before any output file is touched; files are created last.
     source = make_source(args)
-    source.open()  # a bad device or file fails here, before the model loads
-    if args.record:
-        from ...model.validate import writable_file
-
-        writable_file(args.record, what="recording")
-    outputs = _open_outputs(args)
+    targets = check_outputs(args)
+    outputs = LiveOutputs(targets, jsonl_stdout=args.jsonl == "-",
+                          osc=OscSender(args.osc) if args.osc else None)
     try:
+        source.open()  # a bad device or file fails here, before the model loads
         predictor = load_predictor(args.checkpoint)
     except BaseException:
-        for o in outputs:
-            o.discard()
+        outputs.discard()
         raise
     show_lines = not args.quiet and args.jsonl != "-"
-    engine = Engine(source, predictor, EngineConfig(record_path=args.record))
-    sub = engine.subscribe(maxlen=4096)
+    with terminate_as_interrupt():
+        outputs.open()
+        try:
+            engine = Engine(source, predictor, EngineConfig(record_path=outputs.record_part))
+            sub = engine.subscribe(maxlen=4096)
+            print(f"emotrack: listening to {source.description} with model "
+                  f"{predictor.model_name} on {predictor.device}; Ctrl-C to stop", file=sys.stderr)
+            if outputs.files:
+                print(f"emotrack: writing {outputs.describe()}", file=sys.stderr)
+            engine.start()
+        except BaseException:  # the run never started: the earlier files stay as they were
+            outputs.discard()
+            raise
 
-    def emit(results) -> None:
-        for r in results:
-            if show_lines:
-                print(format_line(r), flush=True)
-            for o in outputs:
-                o.write(r)
+        def emit(results) -> None:
+            for r in results:
+                if show_lines:
+                    print(format_line(r), flush=True)
+                outputs.write(r)
 
-    print(f"emotrack: listening to {source.description} with model {predictor.model_name} "
-          f"on {predictor.device}; Ctrl-C to stop", file=sys.stderr)
-    try:
-        engine.start()
-    except BaseException:  # the run never started: no output files left behind
-        for o in outputs:
-            o.discard()
-        raise
-    try:
-        while not engine.finished.is_set():
-            sub.wait(0.1)
+        try:
+            while not engine.finished.is_set():
+                sub.wait(0.1)
+                emit(sub.drain())
+                if args.duration is not None and engine.metrics().audio_seconds >= args.duration:
+                    break
+        except KeyboardInterrupt:
+            pass
+        finally:
+            engine.stop()
             emit(sub.drain())
-            if args.duration is not None and engine.metrics().audio_seconds >= args.duration:
-                break
-    except KeyboardInterrupt:
-        pass
-    finally:
-        engine.stop()
-        emit(sub.drain())
-        for o in outputs:
-            o.close()
-    print(f"emotrack: {summary(engine.metrics())}", file=sys.stderr)
+            outputs.commit()
+    osc_summary = f"; {outputs.osc.summary()}" if outputs.osc is not None else ""
+    print(f"emotrack: {summary(engine.metrics())}{osc_summary}", file=sys.stderr)
     if engine.error is not None:
         if isinstance(engine.error, EmotrackError):
             raise engine.error
