@@ -18,6 +18,7 @@ from ..model.errors import AudioFileError, AudioTooShortError
 from ..model.features import FeatureSpec
 from ..model.melstream import MelFrameStream
 from ..model.validate import count_non_finite, decoder_message
+from .early_end import early_end_note
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".w64", ".caf")
 """File name endings that a directory argument picks up (formats libsndfile decodes)."""
@@ -35,6 +36,10 @@ class AudioInfo:
     channels: int
     duration_s: float
     format: str
+    header_duration_s: float | None = None
+    """The length the header announces (set once decoded; ``duration_s`` is then what decoded)."""
+    early_end: str | None = None
+    """How much was decoded when decoding stopped before the end (see realtime/early_end.py)."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,7 @@ def decode_frames(
     block = max(1, int(block_seconds * info.sample_rate))
     chunks: list[np.ndarray] = []
     n_samples = 0
+    stream_error = None
     try:
         with sf.SoundFile(str(info.path)) as f:
             while True:
@@ -169,8 +175,9 @@ def decode_frames(
     except AudioFileError:
         raise
     except Exception as exc:
-        raise AudioFileError(f"cannot decode '{info.path}' after {n_samples / info.sample_rate:.2f} s: "
-                             f"{decoder_message(exc)}") from None
+        if n_samples == 0:
+            raise AudioFileError(f"cannot decode '{info.path}': {decoder_message(exc)}") from None
+        stream_error = decoder_message(exc)  # analyse what was decoded, say where it stopped
     tail = stream.flush()
     if len(tail):
         chunks.append(tail)
@@ -183,7 +190,10 @@ def decode_frames(
             f"at least {spec.frame_seconds * spec.min_partial_fraction:g} s are needed for one frame"
         )
     duration = n_samples / info.sample_rate  # the decoded length (headers of VBR files can be off)
-    info = AudioInfo(info.path, info.sample_rate, info.channels, duration, info.format)
+    note = early_end_note(info.path, decoded_s=duration, header_s=info.duration_s,
+                          file_format=info.format, error=stream_error)
+    info = AudioInfo(info.path, info.sample_rate, info.channels, duration, info.format,
+                     header_duration_s=info.duration_s, early_end=note)
     if extra_specs:
         extra = [np.concatenate([*ec, es.flush()]) for es, ec in zip(extra_streams, extra_chunks)]
         return frames, info, extra

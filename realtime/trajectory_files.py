@@ -41,6 +41,10 @@ def csv_text(result: AnalysisResult) -> str:
 def json_document(result: AnalysisResult) -> dict:
     """The JSON document: the frames plus facts about file, model and features.
 
+    ``audio.duration_s`` is the decoded length; when decoding stopped early,
+    ``audio.decoded_to_end`` is false and ``audio.early_end`` says how much was
+    decoded of the ``audio.header_duration_s`` the header announces.
+
     When the result carries tags (``--model musicnn``), ``tag_names`` lists them and
     each frame has ``tags``: the probabilities in that order (4 decimals).
     """
@@ -49,7 +53,10 @@ def json_document(result: AnalysisResult) -> dict:
     doc = {
         "file": str(info.path),
         "audio": {"sample_rate": info.sample_rate, "channels": info.channels,
-                  "duration_s": round(info.duration_s, 4), "format": info.format},
+                  "duration_s": round(info.duration_s, 4), "format": info.format,
+                  "header_duration_s": (round(info.header_duration_s, 4)
+                                        if info.header_duration_s is not None else None),
+                  "decoded_to_end": info.early_end is None, "early_end": info.early_end},
         "mode": result.mode,
         "time_convention": "time_s is the end of each 500 ms frame k, (k+1)*frame_seconds, "
                            "as in live results",

@@ -131,8 +131,13 @@ def _analyze_all(tracks, writer, analyze_one, args) -> int:
                 tqdm.write(f"emotrack: error: {f}: cannot write output{where}: "
                            f"{exc.strerror or exc}", file=sys.stderr)
                 continue
+            bar.update(max(0.0, durations[f] - done))  # a file shorter than its header says
+            note = result.info.early_end
             if not args.quiet:
                 a, v = result.values.mean(axis=0) if len(result.values) else (0.0, 0.0)
                 tqdm.write(f"{f}: {len(result.values)} frames, mean arousal {a:+.2f}, "
-                           f"valence {v:+.2f} -> {', '.join(str(w) for w in written)}")
+                           f"valence {v:+.2f} -> {', '.join(str(w) for w in written)}"
+                           + (f"; {note}" if note else ""))
+            elif note:
+                tqdm.write(f"emotrack: warning: {f}: {note}", file=sys.stderr)
     return failures
