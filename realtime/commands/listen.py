@@ -29,10 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "See 'emotrack devices'")
     p.add_argument("--checkpoint", metavar="CKPT",
                    help="model checkpoint (default: the one shipped with emotrack)")
-    p.add_argument("--csv", metavar="PATH", help="also write results as CSV")
+    p.add_argument("--csv", metavar="PATH",
+                   help="also write results as CSV; during the run the rows grow in a part file "
+                   "beside it (o.part.csv for o.csv) that replaces it when the run ends")
     p.add_argument("--jsonl", metavar="PATH|-",
                    help="also write results as JSON lines ('-' = standard output instead of "
-                   "the readable lines)")
+                   "the readable lines; a file grows as NAME.part.jsonl like --csv)")
     p.add_argument("--osc", metavar="HOST:PORT",
                    help="send each result as OSC message /emotrack/va "
                    "(arousal, valence, time_s, warming_up) over UDP")
@@ -43,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fast", action="store_true",
                    help="file with --no-playback: as fast as possible instead of real time")
     p.add_argument("--record", metavar="WAV",
-                   help="tee the analysed audio to this file (re-analyse it later offline)")
+                   help="tee the analysed audio to this file (re-analyse it later offline; grows "
+                   "as NAME.part.wav like --csv)")
     p.add_argument("--quiet", action="store_true", help="no per-result lines, only the summary")
     p.set_defaults(handler=run)
 
