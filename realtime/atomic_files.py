@@ -79,7 +79,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     check_replaceable(path)
-    tmp = hidden_temp(path)
+    with _signals_deferred():  # created and known together: Ctrl-C cannot leave it behind
+        tmp = hidden_temp(path)
     try:
         yield tmp
         _fsync(tmp)
@@ -115,7 +116,8 @@ class OutputSet:
             check_replaceable(t)
         try:
             for t in self.targets:
-                self._temps[t] = hidden_temp(t)
+                with _signals_deferred():  # created and registered together
+                    self._temps[t] = hidden_temp(t)
         except BaseException:
             self._remove_temps()
             raise
@@ -224,8 +226,9 @@ class LiveFile:
     def create(self) -> Path:
         """Create the empty part file (exclusively) and return its path."""
         self.part.parent.mkdir(parents=True, exist_ok=True)
-        os.close(os.open(self.part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-        self._created = True
+        with _signals_deferred():  # created and remembered together
+            os.close(os.open(self.part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            self._created = True
         return self.part
 
     def commit(self) -> None:
