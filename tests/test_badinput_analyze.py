@@ -124,10 +124,10 @@ def test_output_file_that_cannot_be_replaced_leaves_no_partial_set(bad_audio_fil
 
 def _checkpoints(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     """name -> (checkpoint path, fragment of the expected message)."""
-    from emotrack.model.checkpoint import (create_untrained_checkpoint, default_checkpoint_path,
-                                           load_checkpoint, save_checkpoint)
+    from emotrack.model.checkpoint import create_untrained_checkpoint, load_checkpoint, save_checkpoint
+    from emotrack.model.trackers import bundled_checkpoint
 
-    good = default_checkpoint_path().read_bytes()
+    good = bundled_checkpoint("rnn").read_bytes()
     truncated = tmp_path / "truncated.safetensors"
     truncated.write_bytes(good[: len(good) // 2])
     text = tmp_path / "text.safetensors"

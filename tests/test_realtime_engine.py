@@ -153,18 +153,23 @@ def test_pause_stops_time_and_resume_continues(wav):
 
 def test_model_failure_ends_the_run_and_keeps_earlier_results(wav):
     class Failing(FakePredictor):
-        def push_frame(self, frame):
-            if len(self.frames) == 5:
-                raise RuntimeError("boom")
-            return super().push_frame(frame)
+        """Fails on its second batch of frames of the stream (the first one is published)."""
 
-    engine = Engine(FileSource(wav, playback=False, realtime=False), Failing())
+        def _infer_values(self, batch):
+            if batch.n and self.frames:
+                raise RuntimeError("boom")
+            return super()._infer_values(batch)
+
+    tracker = Failing()
+    engine = Engine(FileSource(wav, playback=False, realtime=False), tracker)
     sub = engine.subscribe()
     engine.start()
     assert engine.finished.wait(10.0)
     assert engine.stop()
     assert isinstance(engine.error, RuntimeError) and "boom" in str(engine.error)
-    assert [r.frame_index for r in sub.drain()] == [0, 1, 2, 3, 4]
+    published = [r.frame_index for r in sub.drain()]
+    assert published and published == list(range(len(tracker.frames)))
+    assert engine.metrics().frames_discarded == engine.metrics().frames_in - len(published) > 0
 
 
 def test_decode_error_mid_file_is_an_audio_file_error_and_keeps_results(wav):

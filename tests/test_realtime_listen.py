@@ -15,7 +15,7 @@ from emotrack.realtime.commands import listen
 
 @pytest.fixture
 def fake_model(monkeypatch):
-    monkeypatch.setattr(listen, "load_predictor", lambda checkpoint: FakePredictor())
+    monkeypatch.setattr(listen, "load_tracker", lambda checkpoint: FakePredictor())
 
 
 @pytest.fixture

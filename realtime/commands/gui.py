@@ -5,6 +5,7 @@ import argparse
 import os
 
 from ...model.errors import AudioFileError, EmotrackError
+from ._model_options import add_model_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,8 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", nargs="?", help="audio file to play and analyse at start "
                    "(default: the source used last time)")
-    p.add_argument("--checkpoint", metavar="PATH",
-                   help="model checkpoint (default: the one shipped in emotrack's assets)")
+    add_model_options(p)
     p.add_argument("--device", default="auto", metavar="DEV",
                    help="torch device for the model: auto, cpu, cuda, cuda:1 ... (default: auto)")
     p.add_argument("--no-playback", action="store_true",
@@ -42,6 +42,6 @@ def run(args: argparse.Namespace) -> int:
     from ..gui.app import run_app
     from ..gui.backend import BackendConfig
 
-    config = BackendConfig(checkpoint=args.checkpoint, device=args.device,
+    config = BackendConfig(model=args.model, checkpoint=args.checkpoint, device=args.device,
                            playback=not args.no_playback)
     return run_app(config=config, initial_file=args.file, fps=args.fps)

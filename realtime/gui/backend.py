@@ -1,7 +1,7 @@
 """What the desktop app needs from the rest of emotrack, behind one small seam.
 
 :class:`RealBackend` lists audio sources (:mod:`emotrack.realtime.devices`), loads
-the :class:`~emotrack.model.predictor.Predictor` and builds a source plus an
+a tracker (:func:`emotrack.model.trackers.load_tracker`) and builds a source plus an
 :class:`~emotrack.realtime.engine.Engine` for a :class:`SourceChoice`.  Tests
 give the window a fake backend with the same three methods.  No Qt here.
 """
@@ -67,10 +67,11 @@ class Backend(Protocol):
 
     def list_sources(self) -> SourceListing: ...
 
-    def load_predictor(self) -> Any:
-        """A Predictor; raises an EmotrackError (e.g. CheckpointError) if none can be loaded."""
+    def load_tracker(self, model: str | None = None, checkpoint: str | None = None) -> Any:
+        """A tracker (``model``/``checkpoint`` as :func:`~emotrack.model.trackers.load_tracker`;
+        None: the configured default); raises an EmotrackError if none can be loaded."""
 
-    def open(self, choice: SourceChoice, predictor: Any) -> tuple[Any, Any]:
+    def open(self, choice: SourceChoice, tracker: Any) -> tuple[Any, Any]:
         """``(source, engine)`` for ``choice``, not yet started; raises EmotrackError."""
 
 
@@ -78,7 +79,8 @@ class Backend(Protocol):
 class BackendConfig:
     """Options of the real backend (from the ``emotrack gui`` command line)."""
 
-    checkpoint: str | None = None  #: None = the default checkpoint in assets/
+    model: str | None = None  #: tracker name (None = the default, musicnn, or the checkpoint's)
+    checkpoint: str | None = None  #: a checkpoint or musicnn head file (None = the shipped weights)
     device: str = "auto"  #: torch device for the model
     playback: bool = True  #: play files through the output device while analysing
     realtime: bool = True  #: pace files at playback speed (False: as fast as possible)
@@ -112,12 +114,19 @@ class RealBackend:
                 listing.monitors.append(SourceChoice("system", m.name, f"System audio: {m.description}"))
         return listing
 
-    def load_predictor(self) -> Any:
-        from ...model.predictor import Predictor
+    def load_tracker(self, model: str | None = None, checkpoint: str | None = None) -> Any:
+        from ...model.trackers import load_tracker
 
-        return Predictor.from_checkpoint(self.config.checkpoint, device=self.config.device)
+        if model is None and checkpoint is None:
+            model, checkpoint = self.config.model, self.config.checkpoint
+        tracker = load_tracker(model, checkpoint, device=self.config.device)
+        if str(tracker.device) == "cpu":
+            import torch
 
-    def open(self, choice: SourceChoice, predictor: Any) -> tuple[Any, Any]:
+            torch.set_num_threads(1)  # one frame per 500 ms: a thread pool only adds wake-ups
+        return tracker
+
+    def open(self, choice: SourceChoice, tracker: Any) -> tuple[Any, Any]:
         from ..engine import Engine
         from ..sources import FileSource, MicSource, SystemAudioSource
 
@@ -132,4 +141,4 @@ class RealBackend:
                                 realtime=self.config.realtime)
         else:
             raise EmotrackError(f"unknown source kind {choice.kind!r}")
-        return source, Engine(source, predictor)
+        return source, Engine(source, tracker)
