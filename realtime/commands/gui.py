@@ -33,6 +33,11 @@ def run(args: argparse.Namespace) -> int:
         raise AudioFileError(f"file {args.file!r} does not exist")
     if not 5 <= args.fps <= 60:
         raise EmotrackError(f"--fps {args.fps} is out of range; use 5 to 60")
+    from ..gui.display import display_problem
+
+    problem = display_problem()  # before Qt starts: without a display Qt aborts (exit 134)
+    if problem:
+        raise EmotrackError(problem)
     try:
         import pyqtgraph  # noqa: F401
         from PyQt6 import QtWidgets  # noqa: F401
