@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -88,6 +89,17 @@ def test_devices_lists_monitor_sources_of_a_real_server(pulse_server):
     assert proc.returncode == 0, proc.stderr
     assert "test.monitor" in proc.stdout and "micfeed.monitor" in proc.stdout
     assert "pulse" in proc.stdout  # PortAudio's ALSA plugin device reaching the server
+
+
+@pytest.mark.audio_server
+def test_devices_lists_outputs_and_names_the_audio_options(pulse_server):
+    text = run_cli("devices", env=dict(os.environ)).stdout
+    outputs = text.split("Audio outputs")[1]
+    assert "--output INDEX|NAME" in outputs and " pulse " in outputs
+    assert "listen --input INDEX|NAME" in text and "--source system --input NAME" in text
+    assert "--device" not in text  # --device is the torch device, not an audio device
+    report = json.loads(run_cli("devices", "--json", env=dict(os.environ)).stdout)
+    assert "pulse" in [d["name"] for d in report["outputs"]]
 
 
 def test_devices_without_an_audio_server_explains(tmp_path):

@@ -31,7 +31,8 @@ def install_excepthook(window) -> None:
 
 
 def run_app(*, backend: Backend | None = None, config: BackendConfig | None = None,
-            initial_file: str | None = None, fps: int = 25, argv: list[str] | None = None) -> int:
+            initial_file: str | None = None, initial_input: str | None = None, fps: int = 25,
+            argv: list[str] | None = None) -> int:
     """Open the window and run the Qt event loop; returns the exit status."""
     from PyQt6.QtWidgets import QApplication
 
@@ -44,7 +45,7 @@ def run_app(*, backend: Backend | None = None, config: BackendConfig | None = No
     app.setApplicationDisplayName("emotrack")
     app.setDesktopFileName("emotrack")
     window = MainWindow(backend or RealBackend(config), settings=GuiSettings(),
-                        initial_file=initial_file, fps=fps)
+                        initial_file=initial_file, initial_input=initial_input, fps=fps)
     install_excepthook(window)
     # Ctrl-C / SIGTERM close the window cleanly (the engine stops, settings are saved);
     # the 25 fps redraw timer returns to Python often enough for the handler to run.
