@@ -80,7 +80,7 @@ def file_kind(path: str | os.PathLike) -> tuple[str, str]:
     """
     p = Path(path)
     if not p.exists():
-        raise CheckpointError(f"checkpoint file not found: '{p}'")
+        raise CheckpointError(f"checkpoint not found: '{p}'")
     if not p.is_file():
         raise CheckpointError(f"checkpoint path is not a regular file: '{p}'")
     try:

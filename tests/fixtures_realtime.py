@@ -62,6 +62,22 @@ def killable_pulse_server(monkeypatch):
         refresh_portaudio()
 
 
+@pytest.fixture
+def no_audio_server(monkeypatch, tmp_path):
+    """No audio server to reach (PULSE_SERVER points nowhere), as PortAudio enumerates it.
+
+    On a machine without a sound card this leaves PortAudio without any output device.
+    """
+    monkeypatch.setenv("PULSE_SERVER", f"unix:{tmp_path}/no-such-socket")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    refresh_portaudio()
+    try:
+        yield
+    finally:
+        monkeypatch.undo()
+        refresh_portaudio()
+
+
 class FakeTracker(Tracker):
     """A real :class:`~emotrack.model.tracker.Tracker` with a trivial network (no torch).
 
@@ -114,9 +130,8 @@ class FakeTracker(Tracker):
         return {"name": self.name}
 
 
-FakePredictor = FakeTracker  # the engine tests' name from before trackers existed
 
 
 @pytest.fixture
-def fake_predictor() -> FakeTracker:
+def fake_tracker() -> FakeTracker:
     return FakeTracker()

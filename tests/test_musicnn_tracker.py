@@ -147,3 +147,17 @@ def test_analyze_defaults_to_musicnn_and_writes_tags_over_time(tmp_path):
     assert doc["warming_up_frames"] == 6
     header = (out / "tone.emotrack.csv").read_text().splitlines()[0].split(",")
     assert header[:4] == ["frame_index", "time_s", "arousal", "valence"] and header[-1] == "tag_happy"
+
+
+def test_state_stays_bounded_on_a_long_stream(tracker):
+    """The windows and timbral outputs kept are one patch and a frame, whatever the length."""
+    sr = 16000
+    rng = np.random.default_rng(1)
+    tracker.reset(sr)
+    sizes = []
+    for _ in range(120):  # one minute in 500 ms blocks
+        tracker.push((0.1 * rng.standard_normal(sr // 2)).astype(np.float32))
+        sizes.append((tracker._xb.shape[0], tracker._tim.shape[1]))
+    assert max(x for x, _ in sizes) <= PATCH_FRAMES + 40
+    assert max(t for _, t in sizes) <= PATCH_FRAMES + 40
+    assert tracker.features._buf.size <= 8000 + 512

@@ -23,5 +23,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
 def load_tracker_from_args(args: argparse.Namespace):
     """The tracker ``--model``/``--checkpoint``/``--device`` ask for (one-line errors)."""
     from ...model.trackers import load_tracker
+    from .audio_options import torch_device
 
-    return load_tracker(args.model, args.checkpoint, device=getattr(args, "device", None) or "auto")
+    device = torch_device(getattr(args, "device", None) or "auto")
+    return load_tracker(args.model, args.checkpoint, device=device)

@@ -6,7 +6,9 @@ import math
 import sys
 
 from ...model.errors import EmotrackError, ParameterError
+from ..devices import parse_device
 from ._model_options import add_model_options, load_tracker_from_args
+from .audio_options import add_input_option, add_output_option, add_torch_device_option, torch_device
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,10 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="audio file to play and analyse (implies --source file)")
     p.add_argument("--source", choices=("mic", "system", "file"),
                    help="what to listen to (default: file when FILE is given, else mic)")
-    p.add_argument("--device", metavar="NAME|INDEX",
-                   help="mic: PortAudio input index or name part (or a PulseAudio source name); "
-                   "system: monitor source name; file: output device for playback. "
-                   "See 'emotrack devices'")
+    add_input_option(p, help="mic: PortAudio input index or name part (or a PulseAudio/PipeWire "
+                     "source name); system: monitor source name (default: the default input, "
+                     "or the default output's monitor)")
+    add_output_option(p)
+    add_torch_device_option(p)
     add_model_options(p)
     p.add_argument("--csv", metavar="PATH", help="also write results as CSV")
     p.add_argument("--jsonl", metavar="PATH|-",
@@ -58,21 +61,23 @@ def make_source(args: argparse.Namespace):
     if kind == "file":
         if not args.file:
             raise ParameterError("--source file needs a FILE argument")
+        if args.input is not None:
+            raise ParameterError(f"--input {args.input!r} chooses a microphone or system-audio "
+                                 "source; a FILE is played through --output NAME|INDEX")
+        if args.output is not None and args.no_playback:
+            raise ParameterError(f"--output {args.output!r} has no use with --no-playback")
         return FileSource(args.file, playback=not args.no_playback,
-                          realtime=not args.fast, device=_device(args.device))
+                          realtime=not args.fast, device=parse_device(args.output))
     if args.file:
         raise ParameterError(f"FILE is only used with --source file, not --source {kind}")
     if args.no_playback or args.fast:
         raise ParameterError("--no-playback and --fast only apply to files")
+    if args.output is not None:
+        raise ParameterError(f"--output is the playback device for files; --source {kind} is "
+                             "not played. Choose what to capture with --input NAME|INDEX")
     if kind == "system":
-        return SystemAudioSource(args.device)
-    return MicSource(_device(args.device))
-
-
-def _device(text: str | None) -> int | str | None:
-    if text is None:
-        return None
-    return int(text) if text.strip().isdigit() else text
+        return SystemAudioSource(args.input)
+    return MicSource(parse_device(args.input))
 
 
 def load_live_tracker(args: argparse.Namespace):
@@ -126,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.duration is not None and not args.duration > 0:
         raise ParameterError(f"--duration must be a positive number of seconds, got {args.duration}")
+    torch_device(args.device)  # '--device 3' means an audio device: say so before opening any
     source = make_source(args)
     source.open()  # a bad device or file fails here, before the model loads
     if args.record:

@@ -32,7 +32,8 @@ def install_excepthook(window) -> None:
 
 
 def run_app(*, backend: Backend | None = None, config: BackendConfig | None = None,
-            initial_file: str | None = None, fps: int = 25, argv: list[str] | None = None) -> int:
+            initial_file: str | None = None, initial_input: str | None = None, fps: int = 25,
+            argv: list[str] | None = None) -> int:
     """Open the window and run the Qt event loop; returns the exit status."""
     from PyQt6.QtWidgets import QApplication
 
@@ -50,7 +51,8 @@ def run_app(*, backend: Backend | None = None, config: BackendConfig | None = No
         if config.model is None and config.checkpoint is None and settings.model:
             config = dataclasses.replace(config, model=settings.model)  # the Model menu's last choice
         backend = RealBackend(config)
-    window = MainWindow(backend, settings=settings, initial_file=initial_file, fps=fps)
+    window = MainWindow(backend, settings=settings, initial_file=initial_file,
+                        initial_input=initial_input, fps=fps)
     install_excepthook(window)
     # Ctrl-C / SIGTERM close the window cleanly (the engine stops, settings are saved);
     # the 25 fps redraw timer returns to Python often enough for the handler to run.

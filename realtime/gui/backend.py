@@ -62,6 +62,22 @@ class SourceListing:
         return [*self.mics, *self.monitors]
 
 
+def input_choice(name: str, listing: SourceListing) -> SourceChoice:
+    """The live source ``emotrack gui --input NAME`` asks for.
+
+    A listed monitor or microphone of that exact name, else a monitor for a name
+    ending in ``.monitor``, else a microphone (a PortAudio index, a unique part of
+    an input's name, or a PulseAudio/PipeWire source name); opening it reports a
+    name that matches nothing.
+    """
+    for choice in listing.live:
+        if choice.device == name:
+            return choice
+    if name.endswith(".monitor"):
+        return SourceChoice("system", name, f"System audio: {name}")
+    return SourceChoice("mic", name, f"input {name}")
+
+
 class Backend(Protocol):
     """The three things the window asks of emotrack."""
 
@@ -84,6 +100,7 @@ class BackendConfig:
     device: str = "auto"  #: torch device for the model
     playback: bool = True  #: play files through the output device while analysing
     realtime: bool = True  #: pace files at playback speed (False: as fast as possible)
+    output: str | None = None  #: playback device (PortAudio index or name part); None = default
 
 
 class RealBackend:
@@ -127,6 +144,7 @@ class RealBackend:
         return tracker
 
     def open(self, choice: SourceChoice, tracker: Any) -> tuple[Any, Any]:
+        from ..devices import parse_device
         from ..engine import Engine
         from ..sources import FileSource, MicSource, SystemAudioSource
 
@@ -137,8 +155,11 @@ class RealBackend:
         elif choice.kind == "file":
             if not choice.device or not os.path.isfile(choice.device):
                 raise EmotrackError(f"file {choice.device!r} does not exist")
+            # Without an audio output the file is still analysed in sync, silently: the
+            # session reports source.playback_problem in the window's banner.
             source = FileSource(choice.device, playback=self.config.playback,
-                                realtime=self.config.realtime)
+                                realtime=self.config.realtime,
+                                device=parse_device(self.config.output), silent_fallback=True)
         else:
             raise EmotrackError(f"unknown source kind {choice.kind!r}")
         return source, Engine(source, tracker)

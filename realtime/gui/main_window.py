@@ -10,8 +10,8 @@ from PyQt6.QtGui import QAction, QActionGroup, QKeySequence
 from PyQt6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                              QSplitter, QToolButton, QVBoxLayout, QWidget)
 
-from .backend import Backend, SourceChoice, SourceListing
 from ..mood import load_circumplex
+from .backend import Backend, SourceChoice, SourceListing, input_choice
 from .plane import PlaneWidget
 from .series import SeriesWidget
 from .session import EngineSession, describe_error
@@ -97,6 +97,9 @@ class MainWindow(QMainWindow):
         Remembered choices and geometry.
     initial_file : str, optional
         A file to open at start instead of the remembered source.
+    initial_input : str, optional
+        A microphone or system-audio source to open at start (``--input``; see
+        :func:`~.backend.input_choice`).
     fps : int
         Redraw rate of the plots.
     autostart : bool
@@ -104,7 +107,7 @@ class MainWindow(QMainWindow):
     """
 
     def __init__(self, backend: Backend, *, settings: GuiSettings, initial_file: str | None = None,
-                 fps: int = 25, autostart: bool = True) -> None:
+                 initial_input: str | None = None, fps: int = 25, autostart: bool = True) -> None:
         super().__init__()
         self.setWindowTitle("emotrack")
         self.setAcceptDrops(True)
@@ -114,6 +117,7 @@ class MainWindow(QMainWindow):
         self.listing = SourceListing()
         self._files: list[SourceChoice] = []
         self._initial_file = initial_file
+        self._initial_input = initial_input
         self._last_status = ""
         theme = current_theme()
 
@@ -238,6 +242,8 @@ class MainWindow(QMainWindow):
         if self._initial_file:
             choice = SourceChoice("file", os.path.abspath(self._initial_file),
                                   os.path.basename(self._initial_file))
+        elif self._initial_input:
+            choice = input_choice(self._initial_input, self.listing)
         else:
             remembered = SourceChoice.from_key(self.settings.source_key)
             if remembered is not None and remembered.kind == "file":
@@ -323,6 +329,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opening {choice.label}\u2026")
         message = self.session.open(choice)
         self.statusBar().clearMessage()
+        self.banner.set("playback", "warning", self.session.no_sound_message)
         if message:
             topic = "model" if self.session.tracker is None else "engine"
             self.banner.set(topic, "error", message)

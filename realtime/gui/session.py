@@ -175,6 +175,16 @@ class EngineSession:
         return self.choice is not None and self.choice.kind == "file" and self.source is not None
 
     @property
+    def no_sound_message(self) -> str | None:
+        """A banner line when the file is analysed without sound (no audio output); else None."""
+        problem = getattr(self.source, "playback_problem", None) if self.is_file else None
+        if not problem:
+            return None
+        return (f"No sound: {problem}. {self.choice.label} is analysed in sync, at playing "
+                "speed, without being heard; choose an output with 'emotrack gui --output "
+                "NAME|INDEX' (see 'emotrack devices').")
+
+    @property
     def paused(self) -> bool:
         return bool(self.is_file and (self._user_paused or self.at_end))
 
