@@ -33,17 +33,17 @@ class LiveOutputs:
         self._jsonl_stdout = jsonl_stdout
         self._writers: list = []
 
-    def open(self) -> None:
-        """Create the part files (exclusively) and their writers."""
+    def open(self, extra_names: tuple[str, ...] = ()) -> None:
+        """Create the part files (exclusively) and their writers (``extra_names``: the tracker's)."""
         try:
             for f in self.files.values():
                 f.create()
             if "--csv" in self.files:
-                self._writers.append(CsvWriter(self.files["--csv"].part))
+                self._writers.append(CsvWriter(self.files["--csv"].part, extra_names))
             if "--jsonl" in self.files:
-                self._writers.append(JsonlWriter(self.files["--jsonl"].part))
+                self._writers.append(JsonlWriter(self.files["--jsonl"].part, extra_names))
             elif self._jsonl_stdout:
-                self._writers.append(JsonlWriter("-"))
+                self._writers.append(JsonlWriter("-", extra_names))
         except BaseException:
             self.discard()
             raise

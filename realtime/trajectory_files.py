@@ -11,14 +11,13 @@ import io
 import os
 from pathlib import Path
 
-from ..model import json_strict
 from .analysis import AnalysisResult
 from .atomic_files import atomic_path
+from .schema import COMMON_COLUMNS, analysis_rows, columns, csv_cell, dumps, tags_dict
 
-__all__ = ["CSV_COLUMNS", "atomic_path", "csv_text", "json_document", "json_text",
-           "write_csv", "write_json", "write_text_atomic"]
+__all__ = ["atomic_path", "csv_text", "json_document", "json_text", "write_csv", "write_json",
+           "write_text_atomic"]
 
-CSV_COLUMNS = ("time_s", "arousal", "valence")
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
@@ -29,52 +28,53 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
 
 
 def csv_text(result: AnalysisResult) -> str:
-    """CSV with a header line ``time_s,arousal,valence`` and one row per 500 ms frame."""
+    """CSV of the trajectory schema (:mod:`emotrack.realtime.schema`): header + one row per frame."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for t, (a, v) in zip(result.time_s, result.values):
-        writer.writerow((f"{t:.3f}", f"{a:.5f}", f"{v:.5f}"))
+    writer.writerow(columns(result.extra_names, live=False))
+    extras = result.frames.extras
+    for i, row in enumerate(analysis_rows(result)):
+        cells = [csv_cell(row[c]) for c in COMMON_COLUMNS]
+        if result.extra_names and extras is not None:
+            cells += [f"{x:.4f}" for x in extras[i]]
+        writer.writerow(cells)
     return buf.getvalue()
 
 
 def json_document(result: AnalysisResult) -> dict:
-    """The JSON document: the frames plus facts about file, model and features.
+    """The JSON document: the frames (trajectory schema) plus facts about file, model and scale.
 
-    ``audio.duration_s`` is the decoded length; when decoding stopped early,
-    ``audio.decoded_to_end`` is false and ``audio.early_end`` says how much was
-    decoded of the ``audio.header_duration_s`` the header announces.
-
-    When the result carries tags (``--model musicnn``), ``tag_names`` lists them and
-    each frame has ``tags``: the probabilities in that order (4 decimals).
+    When the tracker has extras (musicnn), ``tag_names`` lists them and each frame has
+    ``"tags": {name: probability}``.  Every number is finite or null.  When decoding
+    stopped before the end of the file, ``decoding.complete`` is false and
+    ``decoding.note`` says how much was decoded.
     """
     info = result.info
-    spec = result.spec
+    fr = result.frames
+    frames = list(analysis_rows(result))
+    if result.extra_names and fr.extras is not None:
+        for frame, row in zip(frames, fr.extras):
+            frame["tags"] = tags_dict(result.extra_names, row)
     doc = {
         "file": str(info.path),
         "audio": {"sample_rate": info.sample_rate, "channels": info.channels,
-                  "duration_s": round(info.duration_s, 4), "format": info.format,
-                  "header_duration_s": (round(info.header_duration_s, 4)
-                                        if info.header_duration_s is not None else None),
-                  "decoded_to_end": info.early_end is None, "early_end": info.early_end},
+                  "duration_s": round(info.duration_s, 4), "format": info.format},
+        "decoding": {"complete": result.early_end is None, "note": result.early_end},
         "mode": result.mode,
-        "time_convention": "time_s is the end of each 500 ms frame k, (k+1)*frame_seconds, "
-                           "as in live results",
-        "columns": ["time_s", "arousal", "valence"],
-        "frame_seconds": spec.frame_seconds if spec else None,
-        "warming_up_frames": int(result.warming_up.sum()),
+        "time_convention": "time_s is the end of each 500 ms frame k, (k+1)*0.5 s, as in live results",
+        "columns": list(COMMON_COLUMNS),
+        "frame_seconds": result.frame_seconds,
+        "warming_up_frames": int(fr.warming_up.sum()),
+        "silent_frames": int(fr.silent.sum()),
+        "display_scale": None if result.scale is None else {
+            "reference": result.scale.reference,
+            "meaning": "arousal_pct/valence_pct: percentile of the raw value among the frames of "
+                       "the reference music; the plane shows pct/50 - 1"},
         "model": result.model,
-        "feature_spec": spec.to_dict() if spec else None,
-        "feature_spec_hash": spec.hash if spec else None,
-        "frames": [
-            {"time_s": round(float(t), 3), "arousal": round(float(a), 5), "valence": round(float(v), 5)}
-            for t, (a, v) in zip(result.time_s, result.values)
-        ],
+        "frames": frames,
     }
-    if result.tags is not None:
-        doc["tag_names"] = list(result.tag_names)
-        for frame, row in zip(doc["frames"], result.tags):
-            frame["tags"] = [round(float(p), 4) for p in row]
+    if result.extra_names:
+        doc["tag_names"] = list(result.extra_names)
     return doc
 
 
@@ -84,8 +84,8 @@ def write_csv(result: AnalysisResult, path: str | os.PathLike) -> Path:
 
 
 def json_text(result: AnalysisResult) -> str:
-    """:func:`json_document` as standard JSON text (indented; NaN/Inf written as null)."""
-    return json_strict.dumps(json_document(result), indent=1) + "\n"
+    """:func:`json_document` as strict JSON text (indented; NaN/Inf written as null)."""
+    return dumps(json_document(result), indent=1) + "\n"
 
 
 def write_json(result: AnalysisResult, path: str | os.PathLike) -> Path:

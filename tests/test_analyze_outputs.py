@@ -27,6 +27,7 @@ from emotrack.realtime.atomic_files import (JOURNAL_SUFFIX, TMP_SUFFIX, OutputSe
                                             folder_lock)
 from emotrack.realtime.cli import main
 from emotrack.realtime.output_names import name_inputs, output_path
+from emotrack.realtime.schema import COMMON_COLUMNS
 
 AUDIO = (".wav", ".mp3")
 
@@ -56,7 +57,7 @@ def hidden_files(out: Path) -> list[str]:
 def assert_complete_set(out: Path, name: str, n_frames: int) -> None:
     """The three files of ``name`` are all there and each is whole."""
     rows = output_path(out, name, "csv").read_text().splitlines()
-    assert rows[0] == "time_s,arousal,valence" and len(rows) == 1 + n_frames, name
+    assert rows[0].startswith(",".join(COMMON_COLUMNS)) and len(rows) == 1 + n_frames, name
     doc = json.loads(output_path(out, name, "json").read_text())
     assert len(doc["frames"]) == n_frames, name
     png = output_path(out, name, "png").read_bytes()

@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 
 from emotrack.realtime.cli import main
-from emotrack.realtime.early_end import early_end_note, ogg_is_cut
+from emotrack.model.early_end import early_end_note, ogg_is_cut
 
 DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo" / "revelation-excerpt.ogg"
 """60 s of Ogg Vorbis music in the repository (GPL, see assets/demo/README.md)."""
@@ -48,15 +48,15 @@ def test_a_file_cut_short_says_how_much_was_analysed(name, words, decoded, cut_f
     line = next(x for x in out.splitlines() if x.startswith(str(cut_files[name])))
     assert "decoded " in line and words in line, line
     doc = json.loads((tmp_path / "cut.emotrack.json").read_text())
-    audio = doc["audio"]
-    assert audio["decoded_to_end"] is False and audio["early_end"] in line
+    audio, note = doc["audio"], doc["decoding"]["note"]
+    assert doc["decoding"]["complete"] is False and line.endswith(f"; {note}")
     assert decoded[0] <= audio["duration_s"] <= decoded[1]
     assert len(doc["frames"]) == round(audio["duration_s"] * 2)
     assert f"decoded {audio['duration_s']:.1f} s" in line
     # --quiet hides the per-file line, not the warning
     assert analyze(cut_files[name], tmp_path / "q", tiny_checkpoint, "--quiet") == 0
     out, err = capsys.readouterr()
-    assert out == "" and err.strip() == f"emotrack: warning: {cut_files[name]}: {audio['early_end']}"
+    assert out == "" and err.strip() == f"emotrack: warning: {cut_files[name]}: {note}"
 
 
 @pytest.mark.parametrize("name", ["ogg", "mp3", "flac"])
@@ -64,8 +64,7 @@ def test_a_whole_file_has_no_note(name, cut_files, tmp_path, tiny_checkpoint, ca
     assert analyze(cut_files[name], tmp_path, tiny_checkpoint, "--quiet") == 0
     assert capsys.readouterr().err == ""
     doc = json.loads(next(tmp_path.glob("*.json")).read_text())
-    assert doc["audio"]["decoded_to_end"] is True and doc["audio"]["early_end"] is None
-    assert doc["audio"]["duration_s"] == pytest.approx(doc["audio"]["header_duration_s"])
+    assert doc["decoding"] == {"complete": True, "note": None}
 
 
 def test_ogg_end_of_stream_mark(cut_files, tmp_path):

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from fixtures_realtime import FakePrediction, FakePredictor
 from emotrack.model.json_strict import dumps, finite_or_none
 from emotrack.realtime import cli
-from emotrack.realtime.commands import listen
+from emotrack.realtime.outputs import JsonlWriter
+from emotrack.realtime.results import TrackResult
 
 
 def strict_loads(text: str):
@@ -82,24 +82,25 @@ def test_analyze_json_is_strict_json(checkpoint, wav, nan_facts_checkpoint, tmp_
         assert facts["val_r"] is None and facts["ratio"] == [1.0, None] and facts["low"] is None
 
 
-class NanPredictor(FakePredictor):
-    """Every third prediction is NaN/Inf (a broken model must still give parseable lines)."""
-
-    def push_frame(self, frame):
-        p = super().push_frame(frame)
-        if len(self.frames) % 3 == 0:
-            return FakePrediction(float("nan"), float("inf"), p.warming_up)
-        return p
-
-
 @pytest.mark.parametrize("to_stdout", [False, True])
-def test_listen_jsonl_is_strict_json(to_stdout, wav, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(listen, "load_predictor", lambda checkpoint: NanPredictor())
+def test_listen_jsonl_is_strict_json(to_stdout, wav, tmp_path, fake_listen_model, capsys):
     target = "-" if to_stdout else str(tmp_path / "r.jsonl")
     assert cli.main(["listen", str(wav), "--no-playback", "--fast", "--jsonl", target]) == 0
     out = capsys.readouterr().out
     text = out if to_stdout else (tmp_path / "r.jsonl").read_text(encoding="utf-8")
     rows = [strict_loads(line) for line in text.splitlines()]
     assert len(rows) == 6
-    assert [r["arousal"] is None for r in rows] == [False, False, True] * 2
     assert all(math.isfinite(x) for r in rows for x in _walk_numbers(r))
+
+
+def test_jsonl_writer_turns_non_finite_numbers_into_null(tmp_path):
+    """Trackers refuse non-finite results; should one slip through, the line stays standard JSON."""
+    path = tmp_path / "r.jsonl"
+    w = JsonlWriter(path, ("a tag",))
+    w.write(TrackResult(frame_index=0, time_s=0.5, arousal=math.nan, valence=math.inf,
+                        warming_up=False, t_last_sample=1.0, t_ready=math.nan,
+                        level_db=-math.inf, extras=(math.nan,)))
+    w.close()
+    row = strict_loads(path.read_text())
+    assert row["arousal"] is None and row["valence"] is None and row["latency_ms"] is None
+    assert row["tags"] == {"a tag": None}

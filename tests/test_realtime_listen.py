@@ -8,12 +8,33 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from fixtures_realtime import FakeTracker
 from emotrack.realtime import cli
+from emotrack.realtime.commands import listen
 
 
-def test_listen_file_fast_prints_lines_and_writes_files(fake_listen_model, noise_wav, tmp_path, capsys):
+@pytest.fixture
+def fake_model(monkeypatch):
+    asked = {}
+
+    def load(args):
+        from emotrack.realtime.commands.audio_options import torch_device
+
+        asked["device"] = torch_device(args.device)
+        return FakeTracker()
+
+    monkeypatch.setattr(listen, "load_live_tracker", load)
+    return asked
+
+
+@pytest.fixture
+def wav(noise_wav):
+    return noise_wav
+
+
+def test_listen_file_fast_prints_lines_and_writes_files(fake_model, wav, tmp_path, capsys):
     out_csv, out_jsonl, rec = tmp_path / "o.csv", tmp_path / "o.jsonl", tmp_path / "rec.wav"
-    code = cli.main(["listen", str(noise_wav), "--no-playback", "--fast", "--csv", str(out_csv),
+    code = cli.main(["listen", str(wav), "--no-playback", "--fast", "--csv", str(out_csv),
                      "--jsonl", str(out_jsonl), "--record", str(rec)])
     captured = capsys.readouterr()
     assert code == 0
@@ -22,33 +43,44 @@ def test_listen_file_fast_prints_lines_and_writes_files(fake_listen_model, noise
     assert "6 frames, 6 results" in captured.err and "latency p50" in captured.err
     assert len(list(csv.DictReader(out_csv.open()))) == 6
     assert [json.loads(x)["frame_index"] for x in out_jsonl.read_text().splitlines()] == list(range(6))
-    np.testing.assert_allclose(sf.read(rec, dtype="float32")[0], sf.read(noise_wav, dtype="float32")[0],
+    np.testing.assert_allclose(sf.read(rec, dtype="float32")[0], sf.read(wav, dtype="float32")[0],
                                atol=1e-4)  # 16-bit source, float recording
 
 
-def test_listen_jsonl_to_stdout_replaces_the_lines(fake_listen_model, noise_wav, capsys):
-    assert cli.main(["listen", str(noise_wav), "--no-playback", "--fast", "--jsonl", "-"]) == 0
+def test_listen_jsonl_to_stdout_replaces_the_lines(fake_model, wav, capsys):
+    assert cli.main(["listen", str(wav), "--no-playback", "--fast", "--jsonl", "-"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert [json.loads(x)["time_s"] for x in out] == [0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
 
 
-def test_listen_duration_stops_early(fake_listen_model, noise_wav, capsys):
-    assert cli.main(["listen", str(noise_wav), "--no-playback", "--duration", "1.2"]) == 0
+def test_listen_duration_stops_early(fake_model, wav, capsys):
+    assert cli.main(["listen", str(wav), "--no-playback", "--duration", "1.2"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert 2 <= len(out) < 6
+
+
+@pytest.mark.parametrize("options, device", [([], "auto"), (["--device", "cpu"], "cpu")])
+def test_listen_device_is_the_torch_device(fake_model, wav, options, device, capsys):
+    assert cli.main(["listen", str(wav), "--no-playback", "--fast", "--quiet", *options]) == 0
+    assert fake_model["device"] == device
 
 
 @pytest.mark.parametrize("argv, message", [
     (["listen", "/no/such/file.mp3", "--no-playback"], "audio file not found"),
     (["listen", "--source", "file"], "needs a FILE"),
-    (["listen", "--source", "mic", "--device", "no-such-device-xyz"], "no-such-device-xyz"),
+    (["listen", "--source", "mic", "--input", "no-such-device-xyz"], "no-such-device-xyz"),
+    (["listen", "--device", "3"], "--input NAME|INDEX"),  # audio devices have their own names
+    (["listen", "--source", "system", "--output", "speakers"], "playback device for files"),
+    (["listen", "WAV", "--input", "3"], "--output NAME|INDEX"),
+    (["listen", "WAV", "--no-playback", "--output", "speakers"], "--no-playback"),
+    (["listen", "WAV", "--output", "no-such-output-xyz"], "no-such-output-xyz"),
     (["listen", "--source", "mic", "--fast"], "only apply to files"),
     (["listen", "WAV", "--no-playback", "--checkpoint", "/no/such.ckpt"], "checkpoint not found"),
     (["listen", "WAV", "--no-playback", "--osc", "localhost"], "HOST:PORT"),
     (["listen", "WAV", "--no-playback", "--duration", "-1"], "--duration"),
 ])
-def test_user_mistakes_are_one_line_errors(argv, message, noise_wav, capsys):
-    argv = [str(noise_wav) if a == "WAV" else a for a in argv]
+def test_user_mistakes_are_one_line_errors(argv, message, wav, capsys):
+    argv = [str(wav) if a == "WAV" else a for a in argv]
     code = cli.main(argv)
     err = capsys.readouterr().err
     assert code == 1
@@ -56,8 +88,8 @@ def test_user_mistakes_are_one_line_errors(argv, message, noise_wav, capsys):
     assert err.strip().splitlines()[-1].startswith("emotrack: error:")
 
 
-def test_listen_osc_failures_are_said_at_once_and_in_the_summary(fake_listen_model, noise_wav, capsys):
-    assert cli.main(["listen", str(noise_wav), "--no-playback", "--fast", "--quiet",
+def test_listen_osc_failures_are_said_at_once_and_in_the_summary(fake_model, wav, capsys):
+    assert cli.main(["listen", str(wav), "--no-playback", "--fast", "--quiet",
                      "--osc", "255.255.255.255:9"]) == 0
     err = capsys.readouterr().err.splitlines()
     warnings = [line for line in err if "OSC messages to 255.255.255.255:9 cannot be sent" in line]

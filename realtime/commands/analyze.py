@@ -6,6 +6,7 @@ import sys
 
 from ...model.errors import AudioTooShortError, EmotrackError, ParameterError
 from ..termination import terminate_as_interrupt
+from ._model_options import add_model_options, load_tracker_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,8 +15,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="analyse audio files offline and write CSV/JSON/PNG trajectories",
         description="Predict arousal and valence every 500 ms for each audio file (any format "
         "libsndfile decodes: wav, flac, ogg, opus, mp3...) and write, per file, "
-        "NAME.emotrack.csv (time_s, arousal, valence), NAME.emotrack.json (the same plus model "
-        "and feature facts) and NAME.emotrack.png (the trajectory on the valence-arousal plane "
+        "NAME.emotrack.csv (the trajectory: time, raw arousal and valence, their percentiles "
+        "among the reference music, mood word, warm-up and silence flags, level, and the "
+        "tracker's extras such as musicnn's 50 tags), NAME.emotrack.json (the same plus model "
+        "and file facts) and NAME.emotrack.png (the trajectory on the valence-arousal plane "
         "and both curves over time), all three or none. A directory argument analyses the audio "
         "files in it (recursively) and mirrors its tree under --out; a file argument is named by "
         "its file name without the extension; two inputs that would get the same name stop the "
@@ -23,20 +26,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "every file succeeded.",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files or directories")
-    p.add_argument("--checkpoint", metavar="CKPT", default=None,
-                   help="model checkpoint (.safetensors); default: the bundled model")
-    p.add_argument("--model", choices=("checkpoint", "musicnn"), default="checkpoint",
-                   help="checkpoint: the network of --checkpoint (default); musicnn: the musicnn "
-                   "teacher (ridge head on musicnn embeddings of 3 s patches; ~0.1 s CPU per 500 ms "
-                   "frame), whose JSON also holds musicnn's 50 tags over time")
+    add_model_options(p)
     p.add_argument("--mode", choices=("causal", "centered"), default="centered",
-                   help="causal: each frame from the 30 s up to it, exactly what a live run shows; "
-                   "centered: average of every 30 s window covering the frame (smoother; default)")
+                   help="causal: each frame from the audio up to its end only, exactly what a live "
+                   "run shows; centered: average of every causal context covering the frame "
+                   "(smoother; default)")
     p.add_argument("--out", metavar="DIR", default=".", help="output directory (default: current)")
     p.add_argument("--format", default="csv,json,png", metavar="LIST",
                    help="comma-separated subset of csv,json,png (default: all three)")
     p.add_argument("--device", default="auto", help="torch device: auto (CUDA if available), cpu, cuda")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no per-file lines")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar and no per-file lines (the bar is also off when standard "
+                   "error is not a terminal)")
     p.set_defaults(handler=run)
 
 
@@ -51,9 +52,23 @@ def parse_formats(text: str) -> tuple[str, ...]:
     return names
 
 
+def file_summary(result) -> str:
+    """``90 frames (4 silent), mean arousal +0.12 (p64), valence -0.05 (p41)`` for one file."""
+    heard = ~result.silent
+    n_silent = int(result.silent.sum())
+    text = f"{len(result.values)} frames" + (f" ({n_silent} silent)" if n_silent else "")
+    if not heard.any():
+        return text + ", all silent"
+    a, v = result.values[heard].mean(axis=0)
+    pct = result.percentiles
+    if pct is None:
+        return text + f", mean arousal {a:+.2f}, valence {v:+.2f}"
+    pa, pv = pct[heard].mean(axis=0)
+    return text + f", mean arousal {a:+.2f} (p{pa:.0f}), valence {v:+.2f} (p{pv:.0f})"
+
+
 def run(args: argparse.Namespace) -> int:
-    from ...model.predictor import Predictor
-    from ..analysis import AUDIO_EXTENSIONS, analyze_file
+    from ..analysis import AUDIO_EXTENSIONS
     from ..output_names import name_inputs
     from ..track_outputs import TrackWriter
 
@@ -61,35 +76,20 @@ def run(args: argparse.Namespace) -> int:
     tracks = name_inputs(args.files, extensions=AUDIO_EXTENSIONS)  # refuses clashing names
     if not tracks:
         raise ParameterError(f"no audio files found in {args.files}")
-    if args.model == "musicnn":
-        if args.checkpoint is not None:
-            raise ParameterError("--checkpoint cannot be combined with --model musicnn (the teacher "
-                                 "uses its bundled ridge head); drop one of them")
-        from ...model.teacher import load_head
-        from ..analysis import analyze_file_teacher
-
-        head = load_head()
-
-        def analyze_one(f, mode, on_progress):
-            return analyze_file_teacher(f, mode=mode, head=head, on_progress=on_progress)
-    else:
-        predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device)
-
-        def analyze_one(f, mode, on_progress):
-            return analyze_file(f, predictor, mode=mode, on_progress=on_progress)
+    tracker = load_tracker_from_args(args)
     with TrackWriter(args.out, formats) as writer, terminate_as_interrupt():
-        failures = _analyze_all(tracks, writer, analyze_one, args)
+        failures = _analyze_all(tracks, writer, tracker, args)
     if failures:
         print(f"emotrack: {failures} of {len(tracks)} file(s) failed", file=sys.stderr)
         return 1
     return 0
 
 
-def _analyze_all(tracks, writer, analyze_one, args) -> int:
+def _analyze_all(tracks, writer, tracker, args) -> int:
     """Analyse every track and write its files; returns the number of failed tracks."""
     from tqdm import tqdm
 
-    from ..analysis import audio_info
+    from ..analysis import analyze_file, audio_info
 
     durations = {}
     for t in tracks:
@@ -113,7 +113,7 @@ def _analyze_all(tracks, writer, analyze_one, args) -> int:
 
             try:
                 writer.check(track)  # an output name taken by a folder: fail before the work
-                result = analyze_one(f, args.mode, progress)
+                result = analyze_file(f, tracker, mode=args.mode, on_progress=progress)
                 written = writer.write(track, result)
             except AudioTooShortError as exc:
                 # Not a broken file: it holds less audio than one frame. Say so, write nothing.
@@ -132,11 +132,9 @@ def _analyze_all(tracks, writer, analyze_one, args) -> int:
                            f"{exc.strerror or exc}", file=sys.stderr)
                 continue
             bar.update(max(0.0, durations[f] - done))  # a file shorter than its header says
-            note = result.info.early_end
+            note = result.early_end  # the file is not what it claims: said even with --quiet
             if not args.quiet:
-                a, v = result.values.mean(axis=0) if len(result.values) else (0.0, 0.0)
-                tqdm.write(f"{f}: {len(result.values)} frames, mean arousal {a:+.2f}, "
-                           f"valence {v:+.2f} -> {', '.join(str(w) for w in written)}"
+                tqdm.write(f"{f}: {file_summary(result)} -> {', '.join(str(w) for w in written)}"
                            + (f"; {note}" if note else ""))
             elif note:
                 tqdm.write(f"emotrack: warning: {f}: {note}", file=sys.stderr)

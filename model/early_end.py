@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import os
 
-TOLERANCE_S = 0.5
-"""Missing audio below this (or below 1 % of the announced length) is not reported:
+TOLERANCE_S = 0.05
+"""Missing audio up to this plus 1 % of the announced length is not reported:
 encoders' headers are off by a frame or two."""
 
 _OGG_MAX_PAGE = 27 + 255 + 255 * 255
@@ -29,7 +29,7 @@ def early_end_note(path: str | os.PathLike, *, decoded_s: float, header_s: float
     'decoded 2.0 s of 45.0 s the header announces; the rest is unreadable'
     """
     missing = header_s - decoded_s
-    if missing > max(TOLERANCE_S, 0.01 * header_s):
+    if missing > TOLERANCE_S + 0.01 * header_s:
         note = f"decoded {decoded_s:.1f} s of {header_s:.1f} s the header announces; the rest is unreadable"
         return f"{note} ({error})" if error else note
     if error:
