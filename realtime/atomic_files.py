@@ -90,7 +90,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 class OutputSet:
-    """Files in one folder that replace their targets together, or not at all.
+    """Files that replace their targets together, or not at all.
 
     Use as a context manager: write each target's content to :meth:`temp`, then
     call :meth:`commit`.  Leaving the block without a commit (an exception, Ctrl-C)
@@ -99,20 +99,23 @@ class OutputSet:
     Parameters
     ----------
     targets : sequence of Path
-        The final paths; all in the same folder, each absent or a regular file.
+        The final paths, each absent or a regular file.
+    root : Path, optional
+        The folder that holds the journal; every target lies in it or below it.
+        Default: the targets' folder (they must then share one).
     """
 
-    def __init__(self, targets: Sequence[Path]) -> None:
+    def __init__(self, targets: Sequence[Path], *, root: Path | None = None) -> None:
         self.targets = [Path(t) for t in targets]
         folders = {t.parent for t in self.targets}
-        if len(folders) != 1:
+        if root is None and len(folders) != 1:
             raise ValueError(f"an OutputSet's files share one folder, got {sorted(map(str, folders))}")
-        self.folder = folders.pop()
+        self.folder = Path(root) if root is not None else folders.pop()
         self._temps: dict[Path, Path] = {}
 
     def __enter__(self) -> "OutputSet":
-        self.folder.mkdir(parents=True, exist_ok=True)
         for t in self.targets:
+            t.parent.mkdir(parents=True, exist_ok=True)
             check_replaceable(t)
         try:
             for t in self.targets:
@@ -135,8 +138,9 @@ class OutputSet:
         with _signals_deferred():
             for tmp in self._temps.values():
                 _fsync(tmp)
-            pairs = [[tmp.name, t.name] for t, tmp in self._temps.items()]
-            journal = hidden_temp(self.targets[0], suffix=JOURNAL_SUFFIX + ".part")
+            pairs = [[os.path.relpath(tmp, self.folder), os.path.relpath(t, self.folder)]
+                     for t, tmp in self._temps.items()]
+            journal = hidden_temp(self.folder / self.targets[0].name, suffix=JOURNAL_SUFFIX + ".part")
             try:
                 journal.write_text(json.dumps(pairs), encoding="utf-8")
                 _fsync(journal)
@@ -146,7 +150,8 @@ class OutputSet:
                 journal.unlink(missing_ok=True)
             _roll_forward(final)
             self._temps.clear()
-            _fsync_folder(self.folder)
+            for folder in {t.parent for t in self.targets} | {self.folder}:
+                _fsync_folder(folder)
 
     def __exit__(self, *exc) -> None:
         self._remove_temps()
@@ -161,7 +166,9 @@ def clean_leftovers(folder: Path) -> int:
     """Finish the renames of a killed run's journals in ``folder``; delete its temporaries.
 
     Call it only while no other process writes into ``folder`` (hold
-    :func:`folder_lock`).  Returns how many leftovers were handled.
+    :func:`folder_lock`), and for a set with a ``root`` on the root before its
+    sub-folders (the root's journals name temporaries in them).  Returns how many
+    leftovers were handled.
     """
     try:
         names = os.listdir(folder)

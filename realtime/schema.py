@@ -86,11 +86,20 @@ def live_row(r: TrackResult) -> dict[str, Any]:
     return row
 
 
+def display_plane(result) -> np.ndarray:
+    """(n, 2) (arousal, valence) of each frame on the display plane, [-1, 1].
+
+    ``pct / 50 - 1`` with a display scale, else the raw values clipped.
+    """
+    pct = result.percentiles
+    return (pct / 50.0 - 1.0) if pct is not None else np.clip(result.frames.values, -1.0, 1.0)
+
+
 def analysis_rows(result) -> Iterator[dict[str, Any]]:
     """Rows (common columns) of an :class:`~emotrack.realtime.analysis.AnalysisResult`."""
     fr = result.frames
     pct = result.percentiles
-    plane = (pct / 50.0 - 1.0) if pct is not None else np.clip(fr.values, -1.0, 1.0)
+    plane = display_plane(result)
     for i in range(len(fr)):
         a, v = float(fr.values[i, 0]), float(fr.values[i, 1])
         silent = bool(fr.silent[i])

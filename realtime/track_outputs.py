@@ -27,30 +27,39 @@ from .analysis import AnalysisResult
 from .atomic_files import OutputSet, check_replaceable, clean_leftovers, folder_lock
 from .output_names import NamedInput
 
-def _write_csv(result: AnalysisResult, path: Path) -> None:
+def _csv_bytes(result: AnalysisResult) -> bytes:
     from .trajectory_files import csv_text
 
-    path.write_text(csv_text(result), encoding="utf-8")
+    return csv_text(result).encode("utf-8")
 
 
-def _write_json(result: AnalysisResult, path: Path) -> None:
+def _json_bytes(result: AnalysisResult) -> bytes:
     from .trajectory_files import json_text
 
-    path.write_text(json_text(result), encoding="utf-8")
+    return json_text(result).encode("utf-8")
 
 
-def _write_png(result: AnalysisResult, path: Path) -> None:
+def _png_bytes(result: AnalysisResult) -> bytes:
+    import io
+
     from .plots import save_png  # matplotlib only when a PNG is asked for
 
-    save_png(result, path)
+    buf = io.BytesIO()
+    save_png(result, buf)
+    return buf.getvalue()
 
 
-WRITERS: dict[str, Callable[[AnalysisResult, Path], None]] = {
-    "csv": _write_csv, "json": _write_json, "png": _write_png}
-"""Format -> function writing that format's content in place at a path."""
+RENDERERS: dict[str, Callable[[AnalysisResult], bytes]] = {
+    "csv": _csv_bytes, "json": _json_bytes, "png": _png_bytes}
+"""Format -> function giving that file's content."""
 
-FORMATS = tuple(WRITERS)
+FORMATS = tuple(RENDERERS)
 """The per-track formats, in the order they are written."""
+
+
+def render(result: AnalysisResult, formats: tuple[str, ...]) -> dict[str, bytes]:
+    """The content of each of ``formats`` for one track (a worker process can do this part)."""
+    return {fmt: RENDERERS[fmt](result) for fmt in formats}
 
 
 class TrackWriter:
@@ -65,8 +74,8 @@ class TrackWriter:
     """
 
     def __init__(self, out_dir: str | os.PathLike, formats: tuple[str, ...]) -> None:
-        bad = [f for f in formats if f not in WRITERS]
-        if bad or not formats:
+        bad = [f for f in formats if f not in RENDERERS]
+        if bad:
             raise ParameterError(f"output formats must be a subset of {FORMATS}, got {formats!r}")
         self.out_dir = Path(out_dir)
         self.formats = tuple(formats)
@@ -99,18 +108,28 @@ class TrackWriter:
         return targets
 
     def write(self, track: NamedInput, result: AnalysisResult) -> list[Path]:
-        """Write every format of ``track`` together; returns the paths written.
+        """Render and write every format of ``track`` together; returns the paths written."""
+        return self.write_rendered(track, render(result, self.formats))
+
+    def write_rendered(self, track: NamedInput, rendered: dict[str, bytes]) -> list[Path]:
+        """Write already rendered files of ``track`` (:func:`render`) together.
 
         On any failure no file of this track changes (only its temporaries are removed).
         """
-        targets = self.check(track)
+        if not rendered:
+            return []
+        targets = {fmt: path for fmt, path in self.check(track).items() if fmt in rendered}
         folder = next(iter(targets.values())).parent
         folder.mkdir(parents=True, exist_ok=True)
+        self.clean(folder)
+        with OutputSet(list(targets.values())) as out:
+            for fmt, path in targets.items():
+                out.temp(path).write_bytes(rendered[fmt])
+            out.commit()
+        return list(targets.values())
+
+    def clean(self, folder: Path) -> None:
+        """Finish or remove a killed run's leftovers in ``folder`` (once per folder and run)."""
         if folder not in self._cleaned:
             clean_leftovers(folder)
             self._cleaned.add(folder)
-        with OutputSet(list(targets.values())) as out:
-            for fmt, path in targets.items():
-                WRITERS[fmt](result, out.temp(path))
-            out.commit()
-        return list(targets.values())

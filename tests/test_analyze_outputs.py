@@ -25,6 +25,7 @@ import soundfile as sf
 from emotrack.model.errors import ParameterError
 from emotrack.realtime.atomic_files import (JOURNAL_SUFFIX, TMP_SUFFIX, OutputSet, clean_leftovers,
                                             folder_lock)
+from emotrack.realtime.catalog.ledger import LEDGER_NAME
 from emotrack.realtime.cli import main
 from emotrack.realtime.output_names import name_inputs, output_path
 from emotrack.realtime.schema import COMMON_COLUMNS
@@ -51,7 +52,8 @@ def visible_sets(out: Path) -> dict[str, set[str]]:
 
 
 def hidden_files(out: Path) -> list[str]:
-    return sorted(p.name for p in out.rglob(".*"))
+    """Hidden files left in ``out`` (temporaries), the run's ledger aside."""
+    return sorted(p.name for p in out.rglob(".*") if p.name != LEDGER_NAME)
 
 
 def assert_complete_set(out: Path, name: str, n_frames: int) -> None:
@@ -126,16 +128,17 @@ def test_disk_full_while_writing_the_json_leaves_the_earlier_files_untouched(
     csv_path.write_text(csv_path.read_text() + "# earlier run\n")
     earlier = {p: p.read_bytes() for p in (csv_path, json_path)}
 
-    real_write_text = pathlib.Path.write_text
+    for method in ("write_text", "write_bytes"):
+        real = getattr(pathlib.Path, method)
 
-    def disk_full_for_json(self, *args, **kwargs):
-        if ".emotrack.json" in self.name:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
-        return real_write_text(self, *args, **kwargs)
+        def disk_full_for_json(self, *args, _real=real, **kwargs):
+            if ".emotrack.json" in self.name:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+            return _real(self, *args, **kwargs)
 
-    monkeypatch.setattr(pathlib.Path, "write_text", disk_full_for_json)
+        monkeypatch.setattr(pathlib.Path, method, disk_full_for_json)
     capsys.readouterr()
-    assert main(argv) == 1
+    assert main([*argv, "--force"]) == 1  # a rerun that analyses the track again
     err = capsys.readouterr().err
     assert "No space left on device" in err and "Traceback" not in err
     assert {p: p.read_bytes() for p in (csv_path, json_path)} == earlier
