@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from ...model.errors import AudioTooShortError, EmotrackError, ParameterError
-from ..termination import terminate_as_interrupt
+from ...model.errors import ParameterError
 from ._model_options import add_model_options, load_tracker_from_args
 
 
@@ -22,10 +22,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and both curves over time), all three or none. A directory argument analyses the audio "
         "files in it (recursively) and mirrors its tree under --out; a file argument is named by "
         "its file name without the extension; two inputs that would get the same name stop the "
-        "run before it starts. One run at a time per --out folder. The exit status is 0 only if "
-        "every file succeeded.",
+        "run before it starts. With --format parquet, a catalog of every frame and track goes to "
+        "OUT/catalog (Parquet). Tracks run in one process per CPU core (--jobs) or on a Ray "
+        "cluster (--cluster); a rerun skips what OUT already holds for the same content and "
+        "model. One run at a time per --out folder. The exit status is 0 only if every file "
+        "succeeded.",
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="audio files or directories")
+    p.add_argument("files", nargs="*", metavar="FILE", help="audio files or directories")
+    p.add_argument("--manifest", action="append", default=[], metavar="LIST",
+                   help="a text or CSV file listing audio files, one per line (a 'path' column in "
+                   "a CSV); relative entries are relative to the manifest's folder. Repeatable")
     add_model_options(p)
     p.add_argument("--mode", choices=("causal", "centered"), default="centered",
                    help="causal: each frame from the audio up to its end only, exactly what a live "
@@ -33,7 +39,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(smoother; default)")
     p.add_argument("--out", metavar="DIR", default=".", help="output directory (default: current)")
     p.add_argument("--format", default="csv,json,png", metavar="LIST",
-                   help="comma-separated subset of csv,json,png (default: all three)")
+                   help="comma-separated subset of csv,json,png,parquet (default: csv,json,png); "
+                   "parquet: the catalog tables in OUT/catalog (needs pyarrow: pip install "
+                   "'emotrack[catalog]')")
+    p.add_argument("--name-by", choices=("path", "id"), default="path",
+                   help="path: outputs mirror the inputs' folders (default); id: named by the "
+                   "track id (content hash), OUT/3f/3f9a....emotrack.csv")
+    p.add_argument("--jobs", type=int, metavar="N", default=None,
+                   help="worker processes (default: one per CPU core; one with CUDA)")
+    p.add_argument("--cluster", metavar="ADDRESS", default=None,
+                   help="run on a Ray cluster: 'auto' (the one started with 'ray start'), "
+                   "HOST:PORT, ray://HOST:10001, or 'local' (a private one on this machine with "
+                   "--jobs CPUs); needs pip install 'emotrack[cluster]'")
+    p.add_argument("--force", action="store_true",
+                   help="analyse every input again, even what OUT already holds")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="try again the files that failed in an earlier run into OUT")
     p.add_argument("--device", default="auto", help="torch device: auto (CUDA if available), cpu, cuda")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar and no per-file lines (the bar is also off when standard "
@@ -45,97 +66,39 @@ def parse_formats(text: str) -> tuple[str, ...]:
     """``"csv,png"`` -> ``("csv", "png")``; unknown names are a ParameterError."""
     from ..track_outputs import FORMATS
 
+    known = (*FORMATS, "parquet")
     names = tuple(dict.fromkeys(s.strip().lower() for s in text.split(",") if s.strip()))
-    bad = [n for n in names if n not in FORMATS]
+    bad = [n for n in names if n not in known]
     if bad or not names:
-        raise ParameterError(f"--format must be a comma-separated subset of {','.join(FORMATS)}, got {text!r}")
+        raise ParameterError(f"--format must be a comma-separated subset of {','.join(known)}, got {text!r}")
     return names
-
-
-def file_summary(result) -> str:
-    """``90 frames (4 silent), mean arousal +0.12 (p64), valence -0.05 (p41)`` for one file."""
-    heard = ~result.silent
-    n_silent = int(result.silent.sum())
-    text = f"{len(result.values)} frames" + (f" ({n_silent} silent)" if n_silent else "")
-    if not heard.any():
-        return text + ", all silent"
-    a, v = result.values[heard].mean(axis=0)
-    pct = result.percentiles
-    if pct is None:
-        return text + f", mean arousal {a:+.2f}, valence {v:+.2f}"
-    pa, pv = pct[heard].mean(axis=0)
-    return text + f", mean arousal {a:+.2f} (p{pa:.0f}), valence {v:+.2f} (p{pv:.0f})"
 
 
 def run(args: argparse.Namespace) -> int:
     from ..analysis import AUDIO_EXTENSIONS
+    from ..catalog.run import RunOptions, run_catalog
+    from ..catalog.work import TrackerSpec
     from ..output_names import name_inputs
-    from ..track_outputs import TrackWriter
 
     formats = parse_formats(args.format)
-    tracks = name_inputs(args.files, extensions=AUDIO_EXTENSIONS)  # refuses clashing names
+    if args.jobs is not None and args.jobs < 1:
+        raise ParameterError(f"--jobs must be at least 1, got {args.jobs}")
+    if "parquet" in formats:
+        from ..catalog.tables import _pyarrow
+
+        _pyarrow()  # missing pyarrow: say so before any work
+    tracks = name_inputs(args.files, extensions=AUDIO_EXTENSIONS, manifests=args.manifest)
     if not tracks:
-        raise ParameterError(f"no audio files found in {args.files}")
+        raise ParameterError(f"no audio files found in {[*args.files, *args.manifest]}")
     tracker = load_tracker_from_args(args)
-    with TrackWriter(args.out, formats) as writer, terminate_as_interrupt():
-        failures = _analyze_all(tracks, writer, tracker, args)
-    if failures:
-        print(f"emotrack: {failures} of {len(tracks)} file(s) failed", file=sys.stderr)
+    spec = TrackerSpec(model=args.model, checkpoint=args.checkpoint, device=args.device,
+                       mode=args.mode)
+    opts = RunOptions(out=Path(args.out), formats=tuple(f for f in formats if f != "parquet"),
+                      table="parquet" in formats, jobs=args.jobs, cluster=args.cluster,
+                      name_by=args.name_by, force=args.force, retry_failed=args.retry_failed,
+                      quiet=args.quiet)
+    report = run_catalog(tracks, spec, tracker, opts)
+    if report.failed:
+        print(f"emotrack: {report.failed} of {len(tracks)} file(s) failed", file=sys.stderr)
         return 1
     return 0
-
-
-def _analyze_all(tracks, writer, tracker, args) -> int:
-    """Analyse every track and write its files; returns the number of failed tracks."""
-    from tqdm import tqdm
-
-    from ..analysis import analyze_file, audio_info
-
-    durations = {}
-    for t in tracks:
-        try:
-            durations[t.path] = audio_info(t.path).duration_s
-        except EmotrackError:
-            durations[t.path] = 0.0  # reported when its turn comes
-    total = sum(durations.values())
-    failures = 0
-    with tqdm(total=round(total, 1), unit="s", unit_scale=False, desc="analysing", leave=False,
-              disable=True if args.quiet else None, file=sys.stderr,
-              bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s audio [{elapsed}<{remaining}]") as bar:
-        for track in tracks:
-            f = track.path
-            done = 0.0
-
-            def progress(seconds: float) -> None:
-                nonlocal done
-                done += seconds
-                bar.update(seconds)
-
-            try:
-                writer.check(track)  # an output name taken by a folder: fail before the work
-                result = analyze_file(f, tracker, mode=args.mode, on_progress=progress)
-                written = writer.write(track, result)
-            except AudioTooShortError as exc:
-                # Not a broken file: it holds less audio than one frame. Say so, write nothing.
-                bar.update(max(0.0, durations[f] - done))
-                tqdm.write(f"emotrack: {f}: 0 frames, no output written ({exc})", file=sys.stderr)
-                continue
-            except EmotrackError as exc:
-                failures += 1
-                bar.update(max(0.0, durations[f] - done))
-                tqdm.write(f"emotrack: error: {f}: {exc}", file=sys.stderr)
-                continue
-            except OSError as exc:  # e.g. output disk full or not writable: earlier files kept
-                failures += 1
-                where = f" '{exc.filename}'" if exc.filename else ""
-                tqdm.write(f"emotrack: error: {f}: cannot write output{where}: "
-                           f"{exc.strerror or exc}", file=sys.stderr)
-                continue
-            bar.update(max(0.0, durations[f] - done))  # a file shorter than its header says
-            note = result.early_end  # the file is not what it claims: said even with --quiet
-            if not args.quiet:
-                tqdm.write(f"{f}: {file_summary(result)} -> {', '.join(str(w) for w in written)}"
-                           + (f"; {note}" if note else ""))
-            elif note:
-                tqdm.write(f"emotrack: warning: {f}: {note}", file=sys.stderr)
-    return failures

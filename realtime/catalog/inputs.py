@@ -1,0 +1,56 @@
+"""Track ids: the content hash that identifies a track wherever its file lies.
+
+A track id is the first 32 hex digits (128 bits) of the SHA-256 of the file's
+bytes.  Hashing reads the whole file, so a file whose path, size and
+modification time the ledger already knows is not read again.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .ledger import Ledger
+
+ID_DIGITS = 32
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """A readable input file: where it is, what it weighs, when it changed, what it holds."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    track_id: str
+
+
+def content_id(path: str | os.PathLike) -> str:
+    """The track id of the file at ``path`` (reads it once, in 1 MiB pieces)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:ID_DIGITS]
+
+
+def identify(paths: list[Path], ledger: Ledger, *, threads: int = 4) -> dict[Path, FileFacts | str]:
+    """Facts of each input file, or a one-line reason when it cannot be read.
+
+    Hashes run in ``threads`` threads (hashlib releases the GIL while hashing).
+    """
+    def one(p: Path) -> FileFacts | str:
+        try:
+            if not p.is_file():
+                return f"audio file not found: '{p}'" if not p.exists() else f"not a regular file: '{p}'"
+            st = p.stat()
+            key = str(p.resolve())
+            known = ledger.known_id(key, st.st_size, st.st_mtime_ns)
+            return FileFacts(key, st.st_size, st.st_mtime_ns, known or content_id(p))
+        except OSError as exc:
+            return f"cannot read '{p}': {exc.strerror or exc}"
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        return dict(zip(paths, pool.map(one, paths)))

@@ -1,0 +1,227 @@
+"""The work for one track, the same in every mode: in-process, a local process, a Ray task.
+
+:func:`run_job` decodes a file, runs the tracker and returns everything the
+coordinator writes: the rendered per-track files, the catalog rows and a summary.
+It never raises for a problem of the track itself (a broken file, a disk error
+while reading): that becomes a failed :class:`TrackOutcome` with a one-line reason.
+
+Each worker process loads the tracker once (:func:`tracker_for`, a per-process
+cache keyed by the :class:`TrackerSpec`) and keeps it for every track it is given.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import resource
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+from ...model.errors import AudioTooShortError, EmotrackError
+
+QUADRANTS = ("happy", "tense", "sad", "calm")
+"""Quadrants of the display plane: (+valence, +arousal), (-, +), (-, -), (+, -)."""
+
+
+@dataclass(frozen=True)
+class TrackerSpec:
+    """How a worker builds its tracker.
+
+    Attributes
+    ----------
+    model, checkpoint, device :
+        Arguments of ``loader`` (:func:`emotrack.model.trackers.load_tracker`).
+    mode : {"causal", "centered"}
+    threads : int
+        Torch threads of each worker, 1 by default: one process per core is faster than
+        threads for tracks this size, and the same count everywhere (this process, local
+        workers, Ray workers) gives bit-identical results (a reduction split over more
+        threads can differ in the last bit).
+    loader : str
+        ``"module:function"`` that returns a tracker from ``(model, checkpoint, device=...)``.
+    """
+
+    model: str | None = None
+    checkpoint: str | None = None
+    device: str = "auto"
+    mode: str = "centered"
+    threads: int = 1
+    loader: str = "emotrack.model.trackers:load_tracker"
+
+
+@dataclass(frozen=True)
+class TrackJob:
+    """One track to analyse: its file, output name, content id and what to produce."""
+
+    path: str
+    name: str
+    track_id: str
+    formats: tuple[str, ...] = ()
+    """Per-track files to render (csv, json, png)."""
+    rows: bool = False
+    """Whether the catalog's frame rows are wanted."""
+
+
+@dataclass
+class TrackOutcome:
+    """What :func:`run_job` gives back.
+
+    ``ok`` False: ``reason`` says why in one line (``too_short``: no frame at all,
+    not a failure).  ``ok`` True: ``rendered`` (format -> bytes), ``rows`` (one dict
+    per frame, the trajectory schema) when asked, ``summary`` (one dict) and ``line``
+    (the per-file text of ``analyze``).
+    """
+
+    job: TrackJob
+    ok: bool
+    reason: str = ""
+    too_short: bool = False
+    rendered: dict[str, bytes] = field(default_factory=dict)
+    rows: list[dict[str, Any]] | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+    line: str = ""
+    early_end: str | None = None
+    worker_pid: int = 0
+    peak_rss_mb: float = 0.0
+
+
+_LOADED: dict[TrackerSpec, Any] = {}
+"""This process's trackers (a worker keeps one for its whole life)."""
+
+
+def tracker_for(spec: TrackerSpec):
+    """The tracker of ``spec``, loaded on first use in this process."""
+    tracker = _LOADED.get(spec)
+    if tracker is None:
+        module, _, name = spec.loader.partition(":")
+        load: Callable = getattr(importlib.import_module(module), name)
+        _set_threads(spec)
+        tracker = _LOADED[spec] = load(spec.model, spec.checkpoint, device=spec.device)
+    return tracker
+
+
+def _set_threads(spec: TrackerSpec) -> None:
+    if spec.threads:
+        import torch
+
+        torch.set_num_threads(spec.threads)
+
+
+def model_key(tracker, mode: str) -> str:
+    """``musicnn-centered-3f9a1c2e``: what results depend on (weights, head, settings, mode).
+
+    A hash of the tracker's :meth:`describe` without the device (the same results on
+    CPU and GPU), so another checkpoint or head gives another key.
+    """
+    import hashlib
+
+    from ...model import json_strict
+
+    facts = {k: v for k, v in tracker.describe().items() if k != "device"}
+    digest = hashlib.sha256(json_strict.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{tracker.name}-{mode}-{digest[:8]}"
+
+
+def run_job(job: TrackJob, spec: TrackerSpec,
+            on_progress: Callable[[float], None] | None = None) -> TrackOutcome:
+    """Analyse one track (see the module docstring)."""
+    from ..analysis import analyze_file
+
+    try:
+        tracker = tracker_for(spec)
+        result = analyze_file(job.path, tracker, mode=spec.mode, on_progress=on_progress)
+        from ..track_outputs import render
+
+        rendered = render(result, job.formats)
+    except AudioTooShortError as exc:
+        return _done(TrackOutcome(job, ok=False, too_short=True, reason=str(exc)))
+    except EmotrackError as exc:
+        return _done(TrackOutcome(job, ok=False, reason=str(exc)))
+    except OSError as exc:
+        where = f"'{exc.filename}': " if exc.filename else ""
+        return _done(TrackOutcome(job, ok=False, reason=f"{where}{exc.strerror or exc}"))
+    rows = None
+    if job.rows:
+        from ..schema import analysis_rows, tags_dict
+
+        rows = list(analysis_rows(result))
+        extras = result.frames.extras
+        if result.extra_names and extras is not None:
+            for row, values in zip(rows, extras):
+                row["tags"] = tags_dict(result.extra_names, values)
+    return _done(TrackOutcome(job, ok=True, rendered=rendered, rows=rows, summary=summarize(result),
+                              line=file_summary(result), early_end=result.early_end))
+
+
+def file_summary(result) -> str:
+    """``90 frames (4 silent), mean arousal +0.12 (p64), valence -0.05 (p41)`` for one file."""
+    heard = ~result.silent
+    n_silent = int(result.silent.sum())
+    text = f"{len(result.values)} frames" + (f" ({n_silent} silent)" if n_silent else "")
+    if not heard.any():
+        return text + ", all silent"
+    a, v = result.values[heard].mean(axis=0)
+    pct = result.percentiles
+    if pct is None:
+        return text + f", mean arousal {a:+.2f}, valence {v:+.2f}"
+    pa, pv = pct[heard].mean(axis=0)
+    return text + f", mean arousal {a:+.2f} (p{pa:.0f}), valence {v:+.2f} (p{pv:.0f})"
+
+
+def summarize(result) -> dict[str, Any]:
+    """One track's summary row: duration, frames, mean/std of the heard frames, time per quadrant."""
+    from ..schema import display_plane
+
+    heard = ~result.silent
+    n = len(result.values)
+    values = result.values[heard]
+    plane = display_plane(result)[heard]
+    row: dict[str, Any] = {
+        "duration_s": float(result.info.duration_s), "frames": n,
+        "silent_share": float(1 - heard.mean()) if n else 0.0,
+        "decoded_to_end": result.early_end is None, "early_end": result.early_end,
+    }
+    for i, dim in enumerate(("arousal", "valence")):
+        row[f"{dim}_mean"] = float(values[:, i].mean()) if len(values) else None
+        row[f"{dim}_std"] = float(values[:, i].std()) if len(values) else None
+    v, a = plane[:, 1], plane[:, 0]
+    shares = {"happy": (v >= 0) & (a >= 0), "tense": (v < 0) & (a >= 0),
+              "sad": (v < 0) & (a < 0), "calm": (v >= 0) & (a < 0)}
+    for q in QUADRANTS:
+        row[f"share_{q}"] = float(shares[q].sum() / n) if n else 0.0
+    return row
+
+
+def _done(outcome: TrackOutcome) -> TrackOutcome:
+    outcome.worker_pid = os.getpid()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    outcome.peak_rss_mb = rss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+    return outcome
+
+
+def adopt(spec: TrackerSpec, tracker) -> None:
+    """Use ``tracker`` (already loaded by this process) for ``spec`` instead of loading another."""
+    _set_threads(spec)
+    _LOADED[spec] = tracker
+
+
+def worker_init() -> None:
+    """Set up a local worker process: Ctrl-C is the coordinator's, and a worker ends with it.
+
+    The coordinator stops its workers itself, but if it is killed (SIGKILL) they
+    would wait for work forever: a daemon thread ends the worker once its parent is gone.
+    """
+    import signal
+    import threading
+    import time
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="emotrack-parent-watch", daemon=True).start()
