@@ -38,7 +38,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .checkpoint import Checkpoint, default_checkpoint_path, load_checkpoint
-from .errors import CheckpointError, DeviceError, ParameterError
+from .errors import CheckpointError, ParameterError
 from .features import FeatureSpec
 
 WINDOW = 60
@@ -222,14 +222,6 @@ def _as_frames(frames: np.ndarray, spec: FeatureSpec) -> np.ndarray:
 
 
 def _resolve_device(device: str) -> str:
-    import torch
+    from .validate import resolve_torch_device
 
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise DeviceError(f"unknown torch device {device!r}; use 'auto', 'cpu' or 'cuda'") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise DeviceError(f"device {device!r} requested but CUDA is not available; use 'cpu' or 'auto'")
-    return str(dev)
+    return resolve_torch_device(device)
