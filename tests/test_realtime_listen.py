@@ -54,19 +54,22 @@ def test_listen_duration_stops_early(fake_model, wav, capsys):
     assert 2 <= len(out) < 6
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["listen", "/no/such/file.mp3", "--no-playback"], "audio file not found"),
-    (["listen", "--source", "file"], "needs a FILE"),
-    (["listen", "--source", "mic", "--device", "no-such-device-xyz"], "no-such-device-xyz"),
-    (["listen", "--source", "mic", "--fast"], "only apply to files"),
-    (["listen", "WAV", "--no-playback", "--checkpoint", "/no/such.ckpt"], "checkpoint not found"),
-    (["listen", "WAV", "--no-playback", "--osc", "localhost"], "HOST:PORT"),
-    (["listen", "WAV", "--no-playback", "--duration", "-1"], "--duration"),
+@pytest.mark.parametrize("argv, message, status", [
+    (["listen", "/no/such/file.mp3", "--no-playback"], "audio file not found", 1),
+    (["listen", "--source", "file"], "needs a FILE", 1),
+    (["listen", "--source", "mic", "--device", "no-such-device-xyz"], "no-such-device-xyz", 1),
+    (["listen", "--source", "mic", "--fast"], "only apply to files", 1),
+    (["listen", "WAV", "--no-playback", "--checkpoint", "/no/such.ckpt"], "checkpoint not found", 1),
+    (["listen", "WAV", "--no-playback", "--osc", "localhost"], "HOST:PORT", 2),  # usage errors
+    (["listen", "WAV", "--no-playback", "--duration", "-1"], "--duration", 2),
 ])
-def test_user_mistakes_are_one_line_errors(argv, message, wav, capsys):
+def test_user_mistakes_are_one_line_errors(argv, message, status, wav, capsys):
     argv = [str(wav) if a == "WAV" else a for a in argv]
-    code = cli.main(argv)
+    try:
+        code = cli.main(argv)
+    except SystemExit as stop:  # argparse's usage errors
+        code = stop.code
     err = capsys.readouterr().err
-    assert code == 1
+    assert code == status
     assert message in err and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("emotrack: error:")

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from ...model.errors import AudioTooShortError, EmotrackError, ParameterError
+from ._options import formats_arg, path_arg, torch_device
 
 FORMATS = ("csv", "json", "png")
 
@@ -21,8 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and both curves over time). A directory argument analyses the audio files in it "
         "(recursively). The exit status is 0 only if every file succeeded.",
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="audio files or directories")
-    p.add_argument("--checkpoint", metavar="CKPT", default=None,
+    p.add_argument("files", nargs="+", metavar="FILE", type=path_arg, help="audio files or directories")
+    p.add_argument("--checkpoint", metavar="CKPT", default=None, type=path_arg,
                    help="model checkpoint (.safetensors); default: the bundled model")
     p.add_argument("--model", choices=("checkpoint", "musicnn"), default="checkpoint",
                    help="checkpoint: the network of --checkpoint (default); musicnn: the musicnn "
@@ -31,10 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", choices=("causal", "centered"), default="centered",
                    help="causal: each frame from the 30 s up to it, exactly what a live run shows; "
                    "centered: average of every 30 s window covering the frame (smoother; default)")
-    p.add_argument("--out", metavar="DIR", default=".", help="output directory (default: current)")
-    p.add_argument("--format", default="csv,json,png", metavar="LIST",
+    p.add_argument("--out", metavar="DIR", default=".", type=path_arg, help="output directory (default: current)")
+    p.add_argument("--format", default="csv,json,png", metavar="LIST", type=formats_arg,
                    help="comma-separated subset of csv,json,png (default: all three)")
-    p.add_argument("--device", default="auto", help="torch device: auto (CUDA if available), cpu, cuda")
+    p.add_argument("--device", default="auto", type=torch_device, help="torch device: auto (CUDA if available), cpu, cuda")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no per-file lines")
     p.set_defaults(handler=run)
 
@@ -57,6 +58,14 @@ def output_stems(files: list[Path]) -> list[str]:
         seen[f.stem] = n
         stems.append(f.stem if n == 1 else f"{f.stem}-{n}")
     return stems
+
+
+def _write(writer, result, path: Path) -> Path:
+    """``writer(result, path)``; a failed write (disk full...) names ``path`` (OutputError)."""
+    from ...model.validate import naming_write_errors
+
+    with naming_write_errors(path, what="output"):
+        return writer(result, path)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -116,13 +125,13 @@ def run(args: argparse.Namespace) -> int:
                 result = analyze_one(f, args.mode, progress)
                 base = out_dir / stem
                 if "csv" in formats:
-                    written.append(write_csv(result, base.with_name(f"{stem}.emotrack.csv")))
+                    written.append(_write(write_csv, result, base.with_name(f"{stem}.emotrack.csv")))
                 if "json" in formats:
-                    written.append(write_json(result, base.with_name(f"{stem}.emotrack.json")))
+                    written.append(_write(write_json, result, base.with_name(f"{stem}.emotrack.json")))
                 if "png" in formats:
                     from ..plots import write_png
 
-                    written.append(write_png(result, base.with_name(f"{stem}.emotrack.png")))
+                    written.append(_write(write_png, result, base.with_name(f"{stem}.emotrack.png")))
             except AudioTooShortError as exc:
                 # Not a broken file: it holds less audio than one frame. Say so, write nothing.
                 bar.update(max(0.0, durations[f] - done))

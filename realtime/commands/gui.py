@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 
-from ...model.errors import AudioFileError, EmotrackError
+from ...model.errors import EmotrackError
+from ...model.validate import check_input_file
+from ._options import int_arg, path_arg, torch_device
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,24 +16,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         "arousal and valence over time, and a source bar (microphones, system audio, files). "
         "Needs the 'gui' extra: pip install 'emotrack[gui]'.",
     )
-    p.add_argument("file", nargs="?", help="audio file to play and analyse at start "
+    p.add_argument("file", nargs="?", type=path_arg, help="audio file to play and analyse at start "
                    "(default: the source used last time)")
-    p.add_argument("--checkpoint", metavar="PATH",
+    p.add_argument("--checkpoint", metavar="PATH", type=path_arg,
                    help="model checkpoint (default: the one shipped in emotrack's assets)")
-    p.add_argument("--device", default="auto", metavar="DEV",
+    p.add_argument("--device", default="auto", metavar="DEV", type=torch_device,
                    help="torch device for the model: auto, cpu, cuda, cuda:1 ... (default: auto)")
     p.add_argument("--no-playback", action="store_true",
                    help="analyse files without playing them (machines without an output device)")
-    p.add_argument("--fps", type=int, default=25, metavar="N",
+    p.add_argument("--fps", type=int_arg(5, 60), default=25, metavar="N",
                    help="redraw rate of the plots, 5-60 (default: 25)")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.file is not None and not os.path.isfile(args.file):
-        raise AudioFileError(f"file {args.file!r} does not exist")
-    if not 5 <= args.fps <= 60:
-        raise EmotrackError(f"--fps {args.fps} is out of range; use 5 to 60")
+    if args.file is not None:
+        check_input_file(args.file)  # missing, a folder, a device...: one line before Qt starts
     try:
         import pyqtgraph  # noqa: F401
         from PyQt6 import QtWidgets  # noqa: F401

@@ -4,9 +4,10 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from pathlib import Path
 
 from ...model.errors import CheckpointError, EmotrackError, ParameterError
+from ...model.validate import MAX_DURATION_S, check_input_file
+from ._options import audio_device, float_arg, osc_target, path_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,30 +20,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="examples: emotrack listen  |  emotrack listen --source system  |  "
         "emotrack listen song.mp3 --csv song.csv  |  emotrack listen --jsonl - --osc 127.0.0.1:9000",
     )
-    p.add_argument("file", nargs="?", metavar="FILE",
+    p.add_argument("file", nargs="?", metavar="FILE", type=path_arg,
                    help="audio file to play and analyse (implies --source file)")
     p.add_argument("--source", choices=("mic", "system", "file"),
                    help="what to listen to (default: file when FILE is given, else mic)")
-    p.add_argument("--device", metavar="NAME|INDEX",
+    p.add_argument("--device", metavar="NAME|INDEX", type=audio_device,
                    help="mic: PortAudio input index or name part (or a PulseAudio source name); "
                    "system: monitor source name; file: output device for playback. "
                    "See 'emotrack devices'")
-    p.add_argument("--checkpoint", metavar="CKPT",
+    p.add_argument("--checkpoint", metavar="CKPT", type=path_arg,
                    help="model checkpoint (default: the one shipped with emotrack)")
-    p.add_argument("--csv", metavar="PATH", help="also write results as CSV")
-    p.add_argument("--jsonl", metavar="PATH|-",
+    p.add_argument("--csv", metavar="PATH", type=path_arg, help="also write results as CSV")
+    p.add_argument("--jsonl", metavar="PATH|-", type=path_arg,
                    help="also write results as JSON lines ('-' = standard output instead of "
                    "the readable lines)")
-    p.add_argument("--osc", metavar="HOST:PORT",
+    p.add_argument("--osc", metavar="HOST:PORT", type=osc_target,
                    help="send each result as OSC message /emotrack/va "
                    "(arousal, valence, time_s, warming_up) over UDP")
-    p.add_argument("--duration", type=float, metavar="S",
-                   help="stop after S seconds of audio")
+    p.add_argument("--duration", type=float_arg(0.0, MAX_DURATION_S, lo_open=True), metavar="S",
+                   help="stop after S seconds of audio (at most 7 days)")
     p.add_argument("--no-playback", action="store_true",
                    help="file: analyse without playing (for machines without audio output)")
     p.add_argument("--fast", action="store_true",
                    help="file with --no-playback: as fast as possible instead of real time")
-    p.add_argument("--record", metavar="WAV",
+    p.add_argument("--record", metavar="WAV", type=path_arg,
                    help="tee the analysed audio to this file (re-analyse it later offline)")
     p.add_argument("--quiet", action="store_true", help="no per-result lines, only the summary")
     p.set_defaults(handler=run)
@@ -57,26 +58,20 @@ def make_source(args: argparse.Namespace):
         if not args.file:
             raise ParameterError("--source file needs a FILE argument")
         return FileSource(args.file, playback=not args.no_playback,
-                          realtime=not args.fast, device=_device(args.device))
+                          realtime=not args.fast, device=args.device)
     if args.file:
         raise ParameterError(f"FILE is only used with --source file, not --source {kind}")
     if args.no_playback or args.fast:
         raise ParameterError("--no-playback and --fast only apply to files")
     if kind == "system":
-        return SystemAudioSource(args.device)
-    return MicSource(_device(args.device))
-
-
-def _device(text: str | None) -> int | str | None:
-    if text is None:
-        return None
-    return int(text) if text.strip().isdigit() else text
+        return SystemAudioSource(None if args.device is None else str(args.device))
+    return MicSource(args.device)
 
 
 def load_predictor(checkpoint: str | None):
     """``Predictor.from_checkpoint`` with one-line errors for a missing model or checkpoint."""
-    if checkpoint is not None and not Path(checkpoint).is_file():
-        raise CheckpointError(f"checkpoint not found: '{checkpoint}'")
+    if checkpoint is not None:
+        check_input_file(checkpoint, what="checkpoint", error=CheckpointError)
     try:
         from ...model.predictor import Predictor
     except ImportError as exc:
@@ -128,8 +123,6 @@ def run(args: argparse.Namespace) -> int:
     from ..engine import Engine, EngineConfig
     from ..outputs import format_line
 
-    if args.duration is not None and not args.duration > 0:
-        raise ParameterError(f"--duration must be a positive number of seconds, got {args.duration}")
     source = make_source(args)
     source.open()  # a bad device or file fails here, before the model loads
     if args.record:
