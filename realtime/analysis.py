@@ -14,10 +14,10 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from ..model.errors import AudioFileError, AudioTooShortError
+from ..model.errors import AudioFileError, AudioTooShortError, EmotrackError
 from ..model.features import FeatureSpec
 from ..model.melstream import MelFrameStream
-from ..model.validate import count_non_finite, decoder_message
+from ..model.validate import check_audio_header, check_input_file, decoder_message, find_sample_fault
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".w64", ".caf")
 """File name endings that a directory argument picks up (formats libsndfile decodes)."""
@@ -82,21 +82,19 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     Raises
     ------
     AudioFileError
-        Missing, not a file, unreadable or undecodable.
+        Missing, not a regular file, unreadable, undecodable, or a header no real
+        recording has (:func:`~emotrack.model.validate.check_audio_header`).
     """
     import soundfile as sf
 
-    path = Path(path)
-    if not path.exists():
-        raise AudioFileError(f"audio file not found: '{path}'")
-    if not path.is_file():
-        raise AudioFileError(f"not a regular file: '{path}'")
+    path = check_input_file(path)
     try:
         info = sf.info(str(path))
     except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError/TypeError
         raise AudioFileError(f"cannot decode '{path}': {decoder_message(exc)}") from None
-    duration = info.frames / info.samplerate if info.samplerate else 0.0
-    return AudioInfo(path, int(info.samplerate), int(info.channels), float(duration), str(info.format))
+    header = check_audio_header(path, sample_rate=info.samplerate, channels=info.channels,
+                                frames=info.frames)
+    return AudioInfo(path, header.sample_rate, header.channels, header.duration_s, str(info.format))
 
 
 def decode_frames(
@@ -151,12 +149,11 @@ def decode_frames(
                 data = f.read(block, dtype="float32", always_2d=True)
                 if not len(data):
                     break
-                bad, first = count_non_finite(data)
-                if bad:
+                fault = find_sample_fault(data)
+                if fault is not None:
                     raise AudioFileError(
-                        f"'{info.path}' contains NaN or infinite samples ({bad} in the block "
-                        f"starting at {n_samples / info.sample_rate:.2f} s, first at "
-                        f"{(n_samples + first) / info.sample_rate:.3f} s); "
+                        f"'{info.path}' contains "
+                        f"{fault.describe(sample_rate=info.sample_rate, offset=n_samples)}; "
                         "clean or re-export the audio")
                 n_samples += len(data)
                 out = stream.push(data)
@@ -166,7 +163,7 @@ def decode_frames(
                     ec.append(es.push(data))
                 if on_progress is not None:
                     on_progress(len(data) / info.sample_rate)
-    except AudioFileError:
+    except EmotrackError:  # a problem of the file or of the features: not a decoder failure
         raise
     except Exception as exc:
         raise AudioFileError(f"cannot decode '{info.path}' after {n_samples / info.sample_rate:.2f} s: "
