@@ -37,7 +37,6 @@ FORMAT_VERSION = 1
 """Version of the checkpoint layout written by :func:`save_checkpoint`."""
 
 SUPPORTED_VERSIONS = (1,)
-DEFAULT_CHECKPOINT_NAME = "default.emotrack.safetensors"
 _META_KEY = "emotrack"
 _MAX_HEADER = 100 * 1024 * 1024  # a real safetensors header is a few kB
 _MAX_META = 1024 * 1024  # the emotrack JSON header: a few kB in real files
@@ -93,17 +92,6 @@ class Checkpoint:
                 f"{self.hparams}: {detail}"
             ) from None
         return model.eval()
-
-
-def default_checkpoint_path() -> Path:
-    """Where the bundled default checkpoint lives (``emotrack/assets/``).
-
-    The file may not exist yet (before a trained model is shipped); loading it
-    then raises :class:`CheckpointError` saying to pass a checkpoint path.
-    """
-    from importlib import resources
-
-    return Path(str(resources.files("emotrack.assets"))) / DEFAULT_CHECKPOINT_NAME
 
 
 def save_checkpoint(
@@ -265,6 +253,7 @@ def load_checkpoint(
     facts = header.get("facts") or {}
     if not isinstance(facts, dict):
         raise CheckpointError(f"checkpoint '{path}': 'facts' must be a JSON object, got {quote(facts)}")
+    check_display_scale(path, facts)
     ckpt = Checkpoint(
         model_name=model_name,
         hparams=dict(header["hparams"]),
@@ -294,7 +283,7 @@ def read_safetensors(path: str | os.PathLike, *, what: str, framework: str = "pt
     from safetensors import safe_open
 
     path = check_input_file(path, what=what, error=CheckpointError)
-    _check_safetensors_framing(path, what)
+    check_safetensors_framing(path, what)
     try:
         with safe_open(str(path), framework=framework, device="cpu") as f:
             metadata = f.metadata() or {}
@@ -302,6 +291,17 @@ def read_safetensors(path: str | os.PathLike, *, what: str, framework: str = "pt
     except Exception as exc:  # safetensors raises its own error types, message is useful
         raise CheckpointError(f"{what} '{path}' is corrupt or truncated: {exc}") from None
     return path, metadata, tensors
+
+
+def check_display_scale(path: Path, facts: dict[str, Any]) -> None:
+    """A ``display_scale`` in a file's facts must be one :class:`DisplayScale` accepts."""
+    from .scale import DisplayScale
+
+    if "display_scale" in facts:
+        try:
+            DisplayScale.from_dict(facts["display_scale"])
+        except ParameterError as exc:
+            raise CheckpointError(f"'{path}' has an unusable display scale: {exc}") from None
 
 
 def check_tensor(path: Path, key: str, t: Any, *, dtype: str, shape: tuple[int, ...], owner: str,
@@ -354,7 +354,7 @@ def create_untrained_checkpoint(
     )
 
 
-def _check_safetensors_framing(path: Path, what: str = "checkpoint") -> None:
+def check_safetensors_framing(path: Path, what: str = "checkpoint") -> None:
     """Refuse anything that is not framed as safetensors before a parser touches it."""
     try:
         size = path.stat().st_size

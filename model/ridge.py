@@ -196,7 +196,7 @@ class RidgeHead:
         CheckpointError
             Missing, corrupt, foreign or inconsistent file, naming it.
         """
-        from .checkpoint import check_tensor, read_safetensors
+        from .checkpoint import check_display_scale, check_tensor, read_safetensors
         from .validate import json_object
 
         path, meta, tensors = read_safetensors(path, what="ridge head", framework="numpy")
@@ -229,4 +229,5 @@ class RidgeHead:
             facts = json_object(meta.get("facts", "{}"), name="its facts")
         except ParameterError as exc:
             raise CheckpointError(f"ridge head '{path}' has malformed facts: {exc}") from None
+        check_display_scale(path, facts)
         return cls(*(tensors[key].astype(np.float64) for key in expected), facts)

@@ -149,7 +149,7 @@ def test_torch_device_is_checked_against_this_machine(monkeypatch, device, messa
     import torch
 
     from emotrack.model.errors import EmotrackError
-    from emotrack.model.predictor import _resolve_device
+    from emotrack.model.trackers import resolve_device as _resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)

@@ -138,6 +138,9 @@ MALFORMED_FIELDS = {
     "format_version true": _header(format_version=True),
     "format_version text": _header(format_version="1"),
     "facts list": _header(facts=[1, 2]),
+    "display scale malformed": _header(facts={"display_scale": [1, 2, 3]}),
+    "display scale nan": _header(facts={"display_scale": {"reference": "x", "arousal_quantiles": [math.nan] * 101,
+                                                          "valence_quantiles": list(range(101))}}),
     "spec_hash number": _header(spec_hash=5),
     "spec not an object": _header(spec="cae"),
     "spec window": _spec(window="nope"),
@@ -216,6 +219,7 @@ BAD_HEADS = {
     "coef huge d": (_head_tensor("coef", lambda a: np.zeros((70_000, 2), np.float32)), "shape"),
     "mean short": (_head_tensor("mean", lambda a: a[:-1].copy()), "shape"),
     "facts list": (lambda m, t: m.update(facts="[1, 2]"), "facts"),
+    "display scale": (lambda m, t: m.update(facts='{"display_scale": 5}'), "display scale"),
     "facts nested": (lambda m, t: m.update(facts="[" * 100_000), "facts"),
 }
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from fixtures_realtime import FakePredictor
+from fixtures_realtime import FakeTracker
 from emotrack.model.errors import DeviceError
 from emotrack.realtime import cli
 from emotrack.realtime.engine import Engine, EngineConfig
@@ -89,7 +89,7 @@ def mono(path) -> np.ndarray:
 def capture_while(server, source, wav, sink, tmp_path, *, after_s: float = 0.6):
     """Run an engine on ``source`` recording what it analyses while paplay plays ``wav``."""
     rec = tmp_path / "captured.wav"
-    engine = Engine(source, FakePredictor(), EngineConfig(record_path=str(rec)))
+    engine = Engine(source, FakeTracker(), EngineConfig(record_path=str(rec)))
     sub = engine.subscribe()
     engine.start()
     try:
@@ -128,14 +128,14 @@ def test_played_file_samples_are_the_analysed_samples(pulse_server, known_wav, t
                                                       monkeypatch):
     """Play through sink ``test`` while capturing its monitor: what was analysed was heard."""
     heard_rec, analysed_rec = tmp_path / "heard.wav", tmp_path / "analysed.wav"
-    listener = Engine(SystemAudioSource("test.monitor"), FakePredictor(),
+    listener = Engine(SystemAudioSource("test.monitor"), FakeTracker(),
                       EngineConfig(record_path=str(heard_rec)))
     heard = listener.subscribe()
     listener.start()
     try:
         assert heard.wait(5.0)
         monkeypatch.setenv("PULSE_SINK", "test")
-        player = Engine(FileSource(known_wav, playback=True, device="pulse"), FakePredictor(),
+        player = Engine(FileSource(known_wav, playback=True, device="pulse"), FakeTracker(),
                         EngineConfig(record_path=str(analysed_rec)))
         played = player.subscribe()
         player.start()
@@ -156,7 +156,7 @@ def test_played_file_samples_are_the_analysed_samples(pulse_server, known_wav, t
 
 
 def test_killed_audio_server_ends_the_run_with_a_clear_error(killable_pulse_server):
-    engine = Engine(SystemAudioSource("test.monitor"), FakePredictor())
+    engine = Engine(SystemAudioSource("test.monitor"), FakeTracker())
     sub = engine.subscribe()
     engine.start()
     got = []

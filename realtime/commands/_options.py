@@ -49,11 +49,30 @@ path_arg = _converter(lambda t: v.as_path_text(t), "path")
 pathlib_arg = _converter(lambda t: Path(v.as_path_text(t)), "path")
 """:data:`path_arg` as a :class:`pathlib.Path`."""
 
-torch_device = _converter(v.valid_torch_device, "torch device")
-"""``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``."""
+def check_torch_device(text: str) -> str:
+    """``text`` if it names a torch device (``auto``, ``cpu``, ``cuda``, ``cuda:N``, ``mps``);
+    else a ParameterError that also points audio devices at ``--input``/``--output``."""
+    try:
+        return v.valid_torch_device(text.strip() if isinstance(text, str) else text)
+    except ParameterError:
+        raise ParameterError(
+            f"{v.quote(text)} is not a torch device: --device chooses where the model runs "
+            "(auto, cpu, cuda, cuda:N, mps). Choose the audio input with --input NAME|INDEX and "
+            "the playback output with --output NAME|INDEX (see 'emotrack devices')") from None
 
-audio_device = _converter(v.valid_audio_device, "audio device")
-"""A PortAudio index (0-1023) or a device/source name (part)."""
+
+torch_device_arg = _converter(check_torch_device, "torch device")
+"""``--device``: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``."""
+
+
+def _audio_device(text: str) -> str:
+    v.valid_audio_device(text)
+    return text.strip()
+
+
+audio_device_arg = _converter(_audio_device, "audio device")
+"""``--input``/``--output``: a PortAudio index (0-1023) or a device/source name (part), kept
+as text (:func:`emotrack.realtime.devices.parse_device` turns an index into an int)."""
 
 
 def _text(max_chars: int) -> Callable[[str], str]:

@@ -1,4 +1,4 @@
-"""What the app remembers between runs (QSettings): source, trail, spans, geometry.
+"""What the app remembers between runs (QSettings): source, model, trail, spans, geometry.
 
 A settings file is outside input like a command line: every value read back is
 checked with the validators of :mod:`emotrack.model.validate` (type, limits), and
@@ -69,6 +69,17 @@ class GuiSettings:
     @source_key.setter
     def source_key(self, key: str) -> None:
         self.q.setValue("source/last", key)
+
+    @property
+    def model(self) -> str:
+        """The tracker chosen in the Model menu last time ("" = none remembered)."""
+        from ...model.trackers import TRACKERS
+
+        return self._checked("model/name", "", lambda v: as_choice(v, choices=TRACKERS))
+
+    @model.setter
+    def model(self, name: str) -> None:
+        self.q.setValue("model/name", name)
 
     @property
     def trail_s(self) -> int:
