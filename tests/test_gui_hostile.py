@@ -8,6 +8,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest
 from PyQt6.QtCore import QByteArray, QSettings
 
+from emotrack.model.trackers import TRACKERS
 from emotrack.realtime.gui.settings import DEFAULT_SERIES_SPAN, DEFAULT_TRAIL_S, GuiSettings
 from fixtures_gui import FakeBackend
 
@@ -20,6 +21,7 @@ HOSTILE_SETTINGS = {
     "files/last_dir": ["x" * 5000, "/dev/null", 7, "/no/such/folder", ["/tmp"]],
     "window/geometry": ["garbage", QByteArray(b"\x00" * 100_000), 5],
     "window/splitter": [QByteArray(b"\x01\x02\x03"), 5, "x"],
+    "model/name": ["x" * 5000, 5, ["musicnn"], "MUSICNN"],
 }
 
 
@@ -39,6 +41,7 @@ def test_hostile_stored_setting_reads_back_as_a_valid_value(tmp_path, key, value
     assert s.series_span == DEFAULT_SERIES_SPAN or key != "view/series_span"
     assert isinstance(s.source_key, str) and len(s.source_key) <= 4112
     assert s.last_dir == "" or os.path.isdir(s.last_dir)
+    assert s.model in ("", *TRACKERS)
     for state in (s.geometry, s.splitter):
         assert state is None or (isinstance(state, QByteArray) and state.size() <= 64 * 1024)
 
