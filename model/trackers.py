@@ -148,3 +148,19 @@ def load_tracker(model: str | None = None, checkpoint: str | os.PathLike | None 
     if checkpoint is None and not path.is_file():
         raise CheckpointError(f"the bundled {model} checkpoint is missing at '{path}'; reinstall emotrack")
     return MelTracker.from_checkpoint(path, device=dev, silence=silence)
+
+
+def use_cores(tracker: Tracker, cores: int | None = None) -> None:
+    """Set up ``tracker`` for offline analysis of long blocks on ``cores`` CPU cores (default: all).
+
+    Torch runs one thread per call; a tracker with patch ``workers`` (musicnn) computes
+    that many patches side by side.  Measured on 2 busy cores: two torch threads per call
+    were 3x slower than one (the threads spin waiting for each other); side-by-side calls
+    never cost more than one thread (tests/bench/bench_model.py).
+    """
+    import torch
+
+    cores = max(1, int(cores or os.cpu_count() or 1))
+    torch.set_num_threads(1)
+    if hasattr(tracker, "workers"):
+        tracker.workers = min(cores, 4)

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from ...model.errors import AudioTooShortError, EmotrackError, ParameterError
+from ...model.trackers import use_cores
 from ._model_options import add_model_options, load_tracker_from_args
 from ._options import formats_arg, path_arg, torch_device_arg
 
@@ -95,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
     if not files:
         raise ParameterError(f"no audio files found in {args.files}")
     tracker = load_tracker_from_args(args)
+    use_cores(tracker)
     out_dir = Path(args.out)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
