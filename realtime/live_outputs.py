@@ -38,11 +38,11 @@ class LiveOutputs:
         try:
             for f in self.files.values():
                 f.create()
-            if "--csv" in self.files:
-                self._writers.append(CsvWriter(self.files["--csv"].part, extra_names))
-            if "--jsonl" in self.files:
-                self._writers.append(JsonlWriter(self.files["--jsonl"].part, extra_names))
-            elif self._jsonl_stdout:
+            for option, writer in (("--csv", CsvWriter), ("--jsonl", JsonlWriter)):
+                if option in self.files:
+                    f = self.files[option]
+                    self._writers.append(writer(f.part, extra_names, label=f.target))
+            if "--jsonl" not in self.files and self._jsonl_stdout:
                 self._writers.append(JsonlWriter("-", extra_names))
         except BaseException:
             self.discard()

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..model.errors import ParameterError
-from ..model.validate import writable_dir
+from ..model.validate import naming_write_errors, writable_dir
 from .analysis import AnalysisResult
 from .atomic_files import OutputSet, check_replaceable, clean_leftovers, folder_lock
 from .output_names import NamedInput
@@ -124,7 +124,8 @@ class TrackWriter:
         self.clean(folder)
         with OutputSet(list(targets.values())) as out:
             for fmt, path in targets.items():
-                out.temp(path).write_bytes(rendered[fmt])
+                with naming_write_errors(path, what="output"):  # disk full: name the output
+                    out.temp(path).write_bytes(rendered[fmt])
             out.commit()
         return list(targets.values())
 

@@ -150,14 +150,23 @@ def test_analyze_defaults_to_musicnn_and_writes_tags_over_time(tmp_path):
 
 
 def test_state_stays_bounded_on_a_long_stream(tracker):
-    """The windows and timbral outputs kept are one patch and a frame, whatever the length."""
+    """The windows and timbral outputs kept are one patch and a frame, however long the stream."""
     sr = 16000
     rng = np.random.default_rng(1)
     tracker.reset(sr)
     sizes = []
-    for _ in range(120):  # one minute in 500 ms blocks
+    for _ in range(60):  # 30 s in 500 ms blocks: five patches' worth
         tracker.push((0.1 * rng.standard_normal(sr // 2)).astype(np.float32))
         sizes.append((tracker._xb.shape[0], tracker._tim.shape[1]))
     assert max(x for x, _ in sizes) <= PATCH_FRAMES + 40
     assert max(t for _, t in sizes) <= PATCH_FRAMES + 40
     assert tracker.features._buf.size <= 8000 + 512
+
+
+def test_parallel_patch_workers_give_the_same_results(tracker, clip):
+    audio, sr = clip
+    one = tracker.analyze([audio], sr)
+    par = MusicnnTracker(tracker.head, model=tracker.net, workers=2)
+    two = par.analyze([audio[:sr * 7], audio[sr * 7:]], sr)
+    np.testing.assert_allclose(two.values, one.values, atol=TOLERANCE, rtol=0)
+    np.testing.assert_allclose(two.extras, one.extras, atol=TOLERANCE, rtol=0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from emotrack.realtime.sources import FileSource, MicSource, SystemAudioSource
 pytestmark = pytest.mark.audio_server
 
 SR = 44100
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -86,10 +88,10 @@ def mono(path) -> np.ndarray:
     return x.mean(axis=1)
 
 
-def capture_while(server, source, wav, sink, tmp_path, *, after_s: float = 0.6):
+def capture_while(server, source, wav, sink, tmp_path, *, after_s: float = 0.6, tracker=None):
     """Run an engine on ``source`` recording what it analyses while paplay plays ``wav``."""
     rec = tmp_path / "captured.wav"
-    engine = Engine(source, FakeTracker(), EngineConfig(record_path=str(rec)))
+    engine = Engine(source, tracker or FakeTracker(), EngineConfig(record_path=str(rec)))
     sub = engine.subscribe()
     engine.start()
     try:
@@ -114,6 +116,36 @@ def test_system_audio_monitor_gives_results_of_what_plays(pulse_server, known_wa
     # the loud chirp shows up as a louder stretch in the frames the model saw
     levels = np.array([r.arousal for r in results])
     assert levels.max() - levels.min() > 0.1
+
+
+def test_default_tracker_live_capture_equals_offline_causal_analysis(pulse_server, tmp_path):
+    """Real music through a real audio server into the default (musicnn) tracker: every live
+    result equals ``analyze --mode causal`` of the audio the engine analysed (its --record tee)."""
+    import torch
+
+    from emotrack.model.musicnn_tracker import TOLERANCE
+    from emotrack.model.trackers import load_tracker
+    from emotrack.realtime.analysis import analyze_file
+
+    torch.set_num_threads(1)  # as listen does
+    demo, sr = sf.read(REPO / "assets" / "demo" / "revelation-excerpt.ogg", dtype="float32")
+    wav = tmp_path / "demo.wav"
+    sf.write(wav, demo[: int(5.0 * sr)], sr)
+    tracker = load_tracker(device="cpu")
+    assert tracker.name == "musicnn"
+    engine, live, rec = capture_while(pulse_server, SystemAudioSource("test.monitor"), wav, "test",
+                                      tmp_path, after_s=1.0, tracker=tracker)
+    assert engine.error is None and len(live) >= 10
+    offline = analyze_file(rec, tracker, mode="causal")
+    n = len(live)
+    assert len(offline.values) >= n
+    np.testing.assert_allclose([[r.arousal, r.valence] for r in live], offline.values[:n],
+                               atol=TOLERANCE, rtol=0)
+    np.testing.assert_allclose([r.extras for r in live], offline.frames.extras[:n], atol=TOLERANCE)
+    assert [r.warming_up for r in live] == list(offline.warming_up[:n])
+    assert [r.silent for r in live] == list(offline.silent[:n])
+    heard = [r for r in live if not r.silent]
+    assert heard and all(r.mood and r.arousal_pct is not None for r in heard)
 
 
 def test_virtual_microphone_by_pulse_source_name(pulse_server, known_wav, tmp_path):

@@ -121,7 +121,7 @@ def test_head_loader_refuses_pickles_and_foreign_files(tmp_path):
     with pytest.raises(CheckpointError, match="not found"):
         RidgeHead.load(tmp_path / "missing.safetensors")
     head = RidgeHead.fit(*_problem()[:2], 1.0)
-    with pytest.raises(CheckpointError, match="dense \(200 values\)"):
+    with pytest.raises(CheckpointError, match=r"dense \(200 values\)"):
         load_head(head.save(tmp_path / "small.safetensors"))
 
 

@@ -27,10 +27,12 @@ def _refuse_non_standard(name: str):
     raise ValueError(f"non-standard JSON constant {name}")
 
 
-def test_train_with_malformed_spec_is_one_line_error(tmp_path, capsys):
-    assert main(["train", "--data", "emomusic", "--out", str(tmp_path / "x")]) == 1
+def test_train_with_malformed_spec_is_one_line_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:  # a value --data refuses: argparse's usage error
+        main(["train", "--data", "emomusic", "--out", str(tmp_path / "x")])
+    assert stop.value.code == 2
     err = capsys.readouterr().err
-    assert err.startswith("emotrack: error:") and "NAME:PATH" in err and "Traceback" not in err
+    assert err.startswith("emotrack: error:") and "NAME:PATH" in err and err.count("\n") == 1
 
 
 def test_train_with_missing_folder_is_one_line_error(tmp_path, capsys):

@@ -137,6 +137,8 @@ class RayTasks:
         self._owned = not ray.is_initialized()
         if self._owned:
             local = address == "local"
+            if not local and address != "auto":
+                _check_reachable(address)
             try:
                 ray.init(address=None if local else address, num_cpus=num_cpus if local else None,
                          include_dashboard=False, log_to_driver=False,
@@ -171,3 +173,19 @@ class RayTasks:
     def close(self) -> None:
         if self._owned and self._ray.is_initialized():
             self._ray.shutdown()
+
+
+def _check_reachable(address: str, *, timeout_s: float = 5.0) -> None:
+    """ParameterError unless a TCP connection to ``[ray://]HOST:PORT`` opens within ``timeout_s``.
+
+    Ray itself retries an unreachable address for minutes; this says so at once.
+    """
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except (OSError, ValueError) as exc:
+        raise ParameterError(f"cannot reach the Ray cluster {address!r}: "
+                             f"{getattr(exc, 'strerror', None) or exc} (is 'ray start --head' "
+                             "running there, and the port open?)") from None

@@ -12,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...model.errors import AudioFileError
+from ...model.validate import check_input_file
 from .ledger import Ledger
 
 ID_DIGITS = 32
@@ -43,12 +45,13 @@ def identify(paths: list[Path], ledger: Ledger, *, threads: int = 4) -> dict[Pat
     """
     def one(p: Path) -> FileFacts | str:
         try:
-            if not p.is_file():
-                return f"audio file not found: '{p}'" if not p.exists() else f"not a regular file: '{p}'"
+            check_input_file(p)  # missing, a folder, a device, a pipe: each said so
             st = p.stat()
             key = str(p.resolve())
             known = ledger.known_id(key, st.st_size, st.st_mtime_ns)
             return FileFacts(key, st.st_size, st.st_mtime_ns, known or content_id(p))
+        except AudioFileError as exc:
+            return str(exc)
         except OSError as exc:
             return f"cannot read '{p}': {exc.strerror or exc}"
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+from ...model.errors import EmotrackError
 from ..output_names import NamedInput, id_name
 from ..termination import terminate_as_interrupt
 from ..track_outputs import TrackWriter
@@ -89,7 +90,7 @@ def run_catalog(tracks: list[NamedInput], spec: TrackerSpec, tracker, opts: RunO
     warn = warn or (lambda line: tqdm.write(line, file=sys.stderr))
     report = RunReport()
     key = model_key(tracker, spec.mode)
-    executor = _cluster(spec, opts)  # an unreachable cluster fails before any other work
+    executor = None
     try:
         with TrackWriter(opts.out, opts.formats) as writer:
             ledger = Ledger(opts.out)
@@ -108,7 +109,10 @@ def run_catalog(tracks: list[NamedInput], spec: TrackerSpec, tracker, opts: RunO
             if report.skipped:
                 warn(f"emotrack: {report.skipped} file(s) skipped: already analysed with the same "
                      f"content and model {key} (--force analyses them again)")
-            executor = executor or _local_executor(spec, opts, tracker, len(jobs))
+            if jobs:  # a cluster is reached only when there is work for it
+                executor = _cluster(spec, opts) or _local_executor(spec, opts, tracker, len(jobs))
+            else:
+                executor = InProcess(spec)
             try:
                 with terminate_as_interrupt(), _progress(jobs, opts.quiet) as bar:
                     if isinstance(executor, InProcess):
@@ -129,8 +133,6 @@ def run_catalog(tracks: list[NamedInput], spec: TrackerSpec, tracker, opts: RunO
 def _plan(t: NamedInput, fact: FileFacts | str, opts: RunOptions, key: str, ledger: Ledger,
           writer: TrackWriter, report: RunReport, tables, warn) -> TrackJob | None:
     """The job of one track, or None when it is skipped or fails before any work."""
-    from ...model.errors import EmotrackError
-
     if isinstance(fact, str):  # missing or unreadable: nothing to hash, nothing to record
         report.failed += 1
         warn(f"emotrack: error: {t.path}: {fact}")
@@ -178,7 +180,11 @@ def _record(outcome: TrackOutcome, track: NamedInput, fact: FileFacts, key: str,
         return
     try:
         written = writer.write_rendered(track, outcome.rendered)
-    except OSError as exc:  # e.g. output disk full: the earlier files of this track are kept
+    except EmotrackError as exc:  # e.g. output disk full: the earlier files of this track are kept
+        report.failed += 1
+        warn(f"emotrack: error: {track.path}: {exc}")
+        return
+    except OSError as exc:  # a rename refused
         report.failed += 1
         where = f" '{exc.filename}'" if exc.filename else ""
         warn(f"emotrack: error: {track.path}: cannot write output{where}: {exc.strerror or exc}")
@@ -260,10 +266,12 @@ def _local_executor(spec: TrackerSpec, opts: RunOptions, tracker, n_jobs: int):
     if processes is None:
         processes = 1 if str(tracker.device).startswith("cuda") else (os.cpu_count() or 1)
     processes = min(processes, n_jobs)
+    cores = os.cpu_count() or 1
     if processes <= 1:
-        adopt(spec, tracker)  # the tracker loaded for the run's key does the work too
-        return InProcess(spec, on_progress=None)
-    return LocalProcesses(spec, processes=processes)
+        here = replace(spec, cores=cores)
+        adopt(here, tracker)  # the tracker loaded for the run's key does the work too
+        return InProcess(here, on_progress=None)
+    return LocalProcesses(replace(spec, cores=max(1, cores // processes)), processes=processes)
 
 
 class _Bar:

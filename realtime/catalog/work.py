@@ -33,11 +33,11 @@ class TrackerSpec:
     model, checkpoint, device :
         Arguments of ``loader`` (:func:`emotrack.model.trackers.load_tracker`).
     mode : {"causal", "centered"}
-    threads : int
-        Torch threads of each worker, 1 by default: one process per core is faster than
-        threads for tracks this size, and the same count everywhere (this process, local
-        workers, Ray workers) gives bit-identical results (a reduction split over more
-        threads can differ in the last bit).
+    cores : int
+        CPU cores each worker may use (:func:`~emotrack.model.trackers.use_cores`: one torch
+        thread per call, and that many musicnn patch workers side by side).  Results do
+        not depend on it: every call runs one torch thread wherever it runs (this
+        process, local workers, Ray workers), so they are bit-identical.
     loader : str
         ``"module:function"`` that returns a tracker from ``(model, checkpoint, device=...)``.
     """
@@ -46,7 +46,7 @@ class TrackerSpec:
     checkpoint: str | None = None
     device: str = "auto"
     mode: str = "centered"
-    threads: int = 1
+    cores: int = 1
     loader: str = "emotrack.model.trackers:load_tracker"
 
 
@@ -96,16 +96,15 @@ def tracker_for(spec: TrackerSpec):
     if tracker is None:
         module, _, name = spec.loader.partition(":")
         load: Callable = getattr(importlib.import_module(module), name)
-        _set_threads(spec)
         tracker = _LOADED[spec] = load(spec.model, spec.checkpoint, device=spec.device)
+        _use_cores(spec, tracker)
     return tracker
 
 
-def _set_threads(spec: TrackerSpec) -> None:
-    if spec.threads:
-        import torch
+def _use_cores(spec: TrackerSpec, tracker) -> None:
+    from ...model.trackers import use_cores
 
-        torch.set_num_threads(spec.threads)
+    use_cores(tracker, spec.cores)
 
 
 def model_key(tracker, mode: str) -> str:
@@ -202,7 +201,7 @@ def _done(outcome: TrackOutcome) -> TrackOutcome:
 
 def adopt(spec: TrackerSpec, tracker) -> None:
     """Use ``tracker`` (already loaded by this process) for ``spec`` instead of loading another."""
-    _set_threads(spec)
+    _use_cores(spec, tracker)
     _LOADED[spec] = tracker
 
 

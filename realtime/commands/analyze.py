@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ...model.errors import ParameterError
 from ._model_options import add_model_options, load_tracker_from_args
+from ._options import formats_arg, int_arg, path_arg, ray_address_arg, torch_device_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,8 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "model. One run at a time per --out folder. The exit status is 0 only if every file "
         "succeeded.",
     )
-    p.add_argument("files", nargs="*", metavar="FILE", help="audio files or directories")
-    p.add_argument("--manifest", action="append", default=[], metavar="LIST",
+    p.add_argument("files", nargs="*", metavar="FILE", type=path_arg,
+                   help="audio files or directories")
+    p.add_argument("--manifest", action="append", default=[], metavar="LIST", type=path_arg,
                    help="a text or CSV file listing audio files, one per line (a 'path' column in "
                    "a CSV); relative entries are relative to the manifest's folder. Repeatable")
     add_model_options(p)
@@ -37,17 +39,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="causal: each frame from the audio up to its end only, exactly what a live "
                    "run shows; centered: average of every causal context covering the frame "
                    "(smoother; default)")
-    p.add_argument("--out", metavar="DIR", default=".", help="output directory (default: current)")
-    p.add_argument("--format", default="csv,json,png", metavar="LIST",
+    p.add_argument("--out", metavar="DIR", default=".", type=path_arg,
+                   help="output directory (default: current)")
+    p.add_argument("--format", default="csv,json,png", metavar="LIST", type=formats_arg,
                    help="comma-separated subset of csv,json,png,parquet (default: csv,json,png); "
                    "parquet: the catalog tables in OUT/catalog (needs pyarrow: pip install "
                    "'emotrack[catalog]')")
     p.add_argument("--name-by", choices=("path", "id"), default="path",
                    help="path: outputs mirror the inputs' folders (default); id: named by the "
                    "track id (content hash), OUT/3f/3f9a....emotrack.csv")
-    p.add_argument("--jobs", type=int, metavar="N", default=None,
+    p.add_argument("--jobs", type=int_arg(1, 4096), metavar="N", default=None,
                    help="worker processes (default: one per CPU core; one with CUDA)")
-    p.add_argument("--cluster", metavar="ADDRESS", default=None,
+    p.add_argument("--cluster", metavar="ADDRESS", default=None, type=ray_address_arg,
                    help="run on a Ray cluster: 'auto' (the one started with 'ray start'), "
                    "HOST:PORT, ray://HOST:10001, or 'local' (a private one on this machine with "
                    "--jobs CPUs); needs pip install 'emotrack[cluster]'")
@@ -55,7 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="analyse every input again, even what OUT already holds")
     p.add_argument("--retry-failed", action="store_true",
                    help="try again the files that failed in an earlier run into OUT")
-    p.add_argument("--device", default="auto", help="torch device: auto (CUDA if available), cpu, cuda")
+    p.add_argument("--device", default="auto", type=torch_device_arg,
+                   help="torch device: auto (CUDA if available), cpu, cuda")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar and no per-file lines (the bar is also off when standard "
                    "error is not a terminal)")
@@ -81,8 +85,6 @@ def run(args: argparse.Namespace) -> int:
     from ..output_names import name_inputs
 
     formats = parse_formats(args.format)
-    if args.jobs is not None and args.jobs < 1:
-        raise ParameterError(f"--jobs must be at least 1, got {args.jobs}")
     if "parquet" in formats:
         from ..catalog.tables import _pyarrow
 

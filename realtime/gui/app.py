@@ -56,7 +56,16 @@ def run_app(*, backend: Backend | None = None, config: BackendConfig | None = No
     install_excepthook(window)
     # Ctrl-C / SIGTERM close the window cleanly (the engine stops, settings are saved);
     # the 25 fps redraw timer returns to Python often enough for the handler to run.
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: window.close())
+    saved = {sig: signal.signal(sig, lambda *_: window.close()) for sig in (signal.SIGINT, signal.SIGTERM)}
     window.show()
-    return int(app.exec())
+    try:
+        return int(app.exec())
+    finally:
+        # Let go of the window (and through it the tracker and its resampler) before the
+        # interpreter shuts down: the hook and the handlers would otherwise keep it alive
+        # until the extension modules are gone, and nanobind (soxr) prints leak reports.
+        sys.excepthook = sys.__excepthook__
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+        window.session.close()
+        window.session.tracker = None

@@ -67,9 +67,10 @@ def ours(audio: np.ndarray, sr: int, block: int, name: str) -> int:
 
     spec = spec_of(name)
     stream = PooledMelStream(spec, sr) if spec.pooled else WindowMelStream(spec, sr)
-    frames = 0
+    push = stream.push
     for i in range(0, audio.size, block):
-        frames += stream.push(audio[i:i + block]).n
+        push(audio[i:i + block])
+    frames = stream.frames_emitted
     return frames + stream.flush().n
 
 
@@ -110,21 +111,24 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--track", type=Path)
     ap.add_argument("--seconds", type=float, default=240.0)
-    ap.add_argument("--block", type=int, default=512)
+    ap.add_argument("--blocks", type=int, nargs="+", default=[512, 0],
+                    help="block sizes in samples; 0 = one 500 ms frame of input per push, what the "
+                    "live engine's feature thread pushes (it reads the ring once per frame)")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--specs", nargs="+", default=list(SPECS), choices=SPECS)
     args = ap.parse_args()
     audio, sr, name = load_track(args.track, args.seconds)
     dur = audio.size / sr
-    print(f"track: {name}, {dur:.1f} s at {sr} Hz; best of {args.repeat} interleaved runs; "
-          f"streaming in {args.block}-sample blocks")
+    print(f"track: {name}, {dur:.1f} s at {sr} Hz; best of {args.repeat} interleaved runs")
     for spec in args.specs:
-        res = measure({"ours": lambda: ours(audio, sr, args.block, spec),
-                       "librosa": lambda: reference(audio, sr, spec)}, args.repeat)
-        (t_o, m_o), (t_r, m_r) = res["ours"], res["librosa"]
-        print(f"{spec:8s} streaming front end: {t_o:.3f} s = {dur / t_o:,.0f}x real time, peak heap "
-              f"{m_o:.1f} MiB | librosa batch (+soxr): {t_r:.3f} s = {dur / t_r:,.0f}x, peak heap "
-              f"{m_r:.1f} MiB | ratio streaming / batch: {t_r / t_o:.2f}x", flush=True)
+        for block in args.blocks:
+            b = block or sr // 2
+            res = measure({"ours": lambda: ours(audio, sr, b, spec),
+                           "librosa": lambda: reference(audio, sr, spec)}, args.repeat)
+            (t_o, m_o), (t_r, m_r) = res["ours"], res["librosa"]
+            print(f"{spec:8s} {b:6d}-sample blocks: streaming {t_o:.3f} s = {dur / t_o:,.0f}x real time, "
+                  f"peak heap {m_o:.1f} MiB | librosa batch (+soxr): {t_r:.3f} s = {dur / t_r:,.0f}x, "
+                  f"peak heap {m_r:.1f} MiB | ratio streaming / batch: {t_r / t_o:.2f}x", flush=True)
 
 
 if __name__ == "__main__":
