@@ -5,7 +5,9 @@ Each configuration runs the real command in a subprocess, into a fresh output fo
 and reports wall time (start-up and model loading included), tracks and audio
 minutes per wall minute, and the peak resident memory (VmHWM) of each process of
 the run (the coordinator, its workers; for Ray also Ray's own daemons, reported
-apart).  "Ray overhead per track" is (Ray wall - 2-process wall) / tracks.
+apart).  "Ray overhead per track" is (Ray wall - 2-process wall) / tracks, with and
+without the time a local Ray takes to start and stop.  It also checks that the three
+runs' frames tables are bit-identical.
 
 Tracks: the first ``--per-genre`` files of each genre of the Emotify dev set
 (one-minute Opus excerpts, 4 genres; /work/shared/data/emotify-dev).  Run::
@@ -109,6 +111,15 @@ def describe_memory(peaks: dict[int, tuple[str, int]]) -> str:
     return text
 
 
+def catalog_frames(out: Path):
+    """The frames table of a run, rows sorted by (track_id, frame_index), run-specific columns dropped."""
+    import pyarrow.dataset as ds
+
+    table = ds.dataset(next((out / "catalog").glob("*/frames"))).to_table()
+    return table.drop_columns(["path", "name"]).sort_by([("track_id", "ascending"),
+                                                         ("frame_index", "ascending")])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--per-genre", type=int, default=5)
@@ -124,18 +135,34 @@ def main() -> None:
         manifest.write_text("".join(f"{f}\n" for f in files))
         configs = [("1 process", ["--jobs", "1"]), ("2 processes", ["--jobs", "2"]),
                    ("Ray, local, 2 CPUs", ["--cluster", "local", "--jobs", "2"])]
-        walls = {}
+        walls, frames = {}, {}
         for label, extra in configs:
             out = Path(tmp) / label.replace(" ", "-").replace(",", "")
             wall, peaks = run(["analyze", "--manifest", str(manifest), "--model", args.model,
                                "--format", "parquet", "--quiet", "--out", str(out), *extra])
             walls[label] = wall
+            frames[label] = catalog_frames(out)
             print(f"{label:>20}: {wall:6.1f} s wall, {len(files) / wall * 60:5.1f} tracks/min, "
                   f"{minutes / wall * 60:5.1f} audio min/min; {describe_memory(peaks)}")
+        first = next(iter(frames.values()))
+        same = all(t.equals(first) for t in frames.values())
+        print(f"frames tables ({first.num_rows} rows, {first.num_columns} columns) bit-identical "
+              f"in the three runs: {'yes' if same else 'NO'}")
     two, ray = walls["2 processes"], walls["Ray, local, 2 CPUs"]
+    start = ray_start_seconds()
     print(f"2 vs 1 process: {walls['1 process'] / two:.2f}x; Ray overhead per track: "
-          f"{(ray - two) / len(files):+.2f} s (start-up included); load average over the last "
-          f"5 minutes: {os.getloadavg()[1]:.2f} (other work on the machine slows every run)")
+          f"{(ray - two) / len(files):+.2f} s with start-up, {(ray - two - start) / len(files):+.2f} s "
+          f"without (starting and stopping a 2-CPU local Ray alone: {start:.1f} s); load average "
+          f"over the last 5 minutes: {os.getloadavg()[1]:.2f} (other work slows every run)")
+
+
+def ray_start_seconds() -> float:
+    """Wall seconds to start and stop a 2-CPU local Ray instance in a fresh process."""
+    code = ("import time; t = time.perf_counter(); import ray; "
+            "ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=40); "
+            "ray.shutdown(); print(time.perf_counter() - t)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":
