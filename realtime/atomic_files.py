@@ -79,7 +79,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     check_replaceable(path)
-    with _signals_deferred():  # created and known together: Ctrl-C cannot leave it behind
+    with signals_deferred():  # created and known together: Ctrl-C cannot leave it behind
         tmp = hidden_temp(path)
     try:
         yield tmp
@@ -119,7 +119,7 @@ class OutputSet:
             check_replaceable(t)
         try:
             for t in self.targets:
-                with _signals_deferred():  # created and registered together
+                with signals_deferred():  # created and registered together
                     self._temps[t] = hidden_temp(t)
         except BaseException:
             self._remove_temps()
@@ -135,7 +135,7 @@ class OutputSet:
 
         Ctrl-C and SIGTERM wait until the set is complete (a few milliseconds).
         """
-        with _signals_deferred():
+        with signals_deferred():
             for tmp in self._temps.values():
                 _fsync(tmp)
             pairs = [[os.path.relpath(tmp, self.folder), os.path.relpath(t, self.folder)]
@@ -233,7 +233,7 @@ class LiveFile:
     def create(self) -> Path:
         """Create the empty part file (exclusively) and return its path."""
         self.part.parent.mkdir(parents=True, exist_ok=True)
-        with _signals_deferred():  # created and remembered together
+        with signals_deferred():  # created and remembered together
             os.close(os.open(self.part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
             self._created = True
         return self.part
@@ -269,8 +269,8 @@ def _roll_forward(journal: Path) -> None:
 
 
 @contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold back SIGINT/SIGTERM/SIGHUP while a set is renamed; deliver them right after.
+def signals_deferred() -> Iterator[None]:
+    """Hold back SIGINT/SIGTERM/SIGHUP within the block (a set being renamed); deliver them after.
 
     Python runs signal handlers in the main thread only, so elsewhere this is a no-op.
     """

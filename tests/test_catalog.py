@@ -246,3 +246,39 @@ def test_the_ledger_survives_a_torn_line(music, tmp_path, tiny_checkpoint, capsy
     capsys.readouterr()
     assert run(music, out, tiny_checkpoint, "--jobs", "1") == 0
     assert "4 file(s) skipped" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_sigterm_loses_no_finished_track_and_the_rerun_completes_the_catalog(tmp_path, tiny_checkpoint):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    songs = tmp_path / "songs"
+    for i in range(12):
+        noise = np.random.default_rng(i).standard_normal(4 * 16000).astype(np.float32) * 0.2
+        songs.mkdir(exist_ok=True)
+        sf.write(songs / f"s{i:02d}.wav", noise, 16000)
+    out = tmp_path / "out"
+    argv = [sys.executable, "-m", "emotrack.realtime.cli", "analyze", str(songs), "--out", str(out),
+            "--checkpoint", str(tiny_checkpoint), "--quiet", "--format", "csv,png,parquet", "--jobs", "2"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240  # a guard against a hung run, not a measurement
+    while time.monotonic() < deadline and proc.poll() is None and len(list(out.glob("*.csv"))) < 3:
+        time.sleep(0.01)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    finished = {p.name.split(".")[0] for p in out.glob("*.csv")}
+    assert 3 <= len(finished) < 12
+    t = tables(out)
+    assert sorted(t["tracks"].column("name").to_pylist()) == sorted(finished)  # every one, once
+    assert set(t["frames"].column("name").to_pylist()) == finished
+    rerun = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{len(finished)} file(s) skipped" in rerun.stderr
+    t = tables(out)
+    assert sorted(t["tracks"].column("name").to_pylist()) == [f"s{i:02d}" for i in range(12)]
+    assert t["frames"].num_rows == 12 * 8

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 from ...model.errors import EmotrackError
+from ..atomic_files import signals_deferred
 from ..output_names import NamedInput, id_name
 from ..termination import terminate_as_interrupt
 from ..track_outputs import TrackWriter
@@ -120,7 +121,9 @@ def run_catalog(tracks: list[NamedInput], spec: TrackerSpec, tracker, opts: RunO
                     for outcome in executor.run(jobs):
                         track, fact = by_path[outcome.job.path]
                         bar.finish(outcome.job.path)
-                        _record(outcome, track, fact, key, writer, recorder, report, opts, say, warn)
+                        with signals_deferred():  # a track's files and rows, or neither
+                            _record(outcome, track, fact, key, writer, recorder, report, opts,
+                                    say, warn)
             finally:
                 executor.close()
                 recorder.flush()
