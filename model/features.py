@@ -310,10 +310,10 @@ def _pooled_full_frames(x: np.ndarray, first_frame: int, spec: FeatureSpec) -> n
         k0 = first_frame + r
         offset, count = _frame_layout(spec, k0 % period)
         m = len(range(r, n_full, period))
-        windows = np.lib.stride_tricks.as_strided(
-            x[r * F + offset:], shape=(m, count, n_fft), strides=(period * F * size, hop * size, size),
-            writeable=False)
-        out[r::period] = log_mel_windows(windows, spec).mean(axis=1)
+        windows = np.ndarray((m, count, n_fft), np.float32, buffer=x, offset=(r * F + offset) * size,
+                             strides=(period * F * size, hop * size, size))
+        # sum / count is what ndarray.mean computes, without its Python-level bookkeeping
+        out[r::period] = np.add.reduce(log_mel_windows(windows, spec), axis=1) / count
     return out
 
 
@@ -345,8 +345,9 @@ def strided_windows(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     """
     x = np.ascontiguousarray(x)
     m = 0 if x.size < n_fft else (x.size - n_fft) // hop + 1
-    return np.lib.stride_tricks.as_strided(x, shape=(m, n_fft), strides=(hop * x.itemsize, x.itemsize),
-                                           writeable=False)
+    out = np.ndarray((m, n_fft), x.dtype, buffer=x, strides=(hop * x.itemsize, x.itemsize))
+    out.flags.writeable = False
+    return out
 
 
 def resample(x: np.ndarray, sr: int, target_sr: int) -> np.ndarray:
