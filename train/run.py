@@ -15,7 +15,7 @@ from ..model.validate import writable_file
 from .cache import FeatureCache
 from .evaluation import (Report, constant_over_annotations, curves_for_plot, development_mean,
                          evaluate_predictions, model_vs_constant, poster_columns, write_report)
-from .items import LoadedDataset, SongItem
+from .items import LoadedDataset, SongItem, SongLabelDataset
 from .readers import load_dataset
 from .songs import evaluation_pool, load_features, split_validation, training_pool
 from .trainer import TrainConfig, train_model
@@ -26,10 +26,21 @@ def _say(msg: str, quiet: bool = False) -> None:
         print(msg, file=sys.stderr)
 
 
-def load_all(specs: list[str], *, spec: FeatureSpec = CAE_SPEC, quiet: bool = False
-             ) -> list[LoadedDataset]:
-    """Read every ``NAME:PATH`` dataset and report what was skipped (never silently)."""
+def load_all(specs: list[str], *, spec: FeatureSpec = CAE_SPEC, quiet: bool = False,
+             song_level: bool = False) -> list[LoadedDataset]:
+    """Read every ``NAME:PATH`` dataset and report what was skipped (never silently).
+
+    Datasets with song-level labels only (Emotify) are refused unless ``song_level``:
+    training and the 2 Hz evaluation need curves.
+    """
     datasets = [load_dataset(s, spec=spec) for s in specs]
+    if not song_level:
+        for text, d in zip(specs, datasets):
+            if isinstance(d, SongLabelDataset):
+                raise ParameterError(
+                    f"{text!r} has song-level labels only (no 2 Hz curves): training and checkpoint "
+                    "evaluation need emomusic, deam or pmemo data; use Emotify for the song-level "
+                    "evaluation of a tracker")
     for d in datasets:
         _say(d.summary(), quiet)
         if d.missing_audio:
