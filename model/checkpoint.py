@@ -36,7 +36,6 @@ FORMAT_VERSION = 1
 """Version of the checkpoint layout written by :func:`save_checkpoint`."""
 
 SUPPORTED_VERSIONS = (1,)
-DEFAULT_CHECKPOINT_NAME = "default.emotrack.safetensors"
 _META_KEY = "emotrack"
 _MAX_HEADER = 100 * 1024 * 1024  # a real safetensors header is a few kB
 
@@ -88,17 +87,6 @@ class Checkpoint:
                 f"{self.hparams}: {detail}"
             ) from None
         return model.eval()
-
-
-def default_checkpoint_path() -> Path:
-    """Where the bundled default checkpoint lives (``emotrack/assets/``).
-
-    The file may not exist yet (before a trained model is shipped); loading it
-    then raises :class:`CheckpointError` saying to pass a checkpoint path.
-    """
-    from importlib import resources
-
-    return Path(str(resources.files("emotrack.assets"))) / DEFAULT_CHECKPOINT_NAME
 
 
 def save_checkpoint(

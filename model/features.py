@@ -230,6 +230,8 @@ def log_mel_windows(windows: np.ndarray, spec: FeatureSpec) -> np.ndarray:
     """
     window, mel = _analysis_kernels(spec)
     lead = windows.shape[:-1]
+    # numpy's rfft, not scipy's: scipy's float32 transform was 1.5x faster here but 0.01 dB off
+    # librosa's (double precision) in quiet bands, numpy's stays within 1e-3 dB (tests)
     stft = np.fft.rfft(windows * window, axis=-1).reshape(-1, spec.n_fft // 2 + 1)
     if spec.power == 2.0:
         spectrum = stft.real**2 + stft.imag**2
@@ -258,8 +260,7 @@ def frames_from_model_rate(
     if not spec.pooled:
         if x.size < spec.n_fft:
             return np.zeros((0, n_mels), np.float32)
-        windows = np.lib.stride_tricks.sliding_window_view(x, spec.n_fft)[:: spec.hop_length]
-        return log_mel_windows(windows, spec)
+        return log_mel_windows(strided_windows(x, spec.n_fft, spec.hop_length), spec)
     F = spec.frame_length
     n_full = x.size // F
     rest = x.size - n_full * F
@@ -312,9 +313,20 @@ def _frame_layout(spec: FeatureSpec, residue: int) -> tuple[int, int]:
 def _pooled_frame(block: np.ndarray, k: int, spec: FeatureSpec) -> np.ndarray:
     """Mean log-mel of the STFT windows of frame ``k`` that fit in ``block``."""
     offset = spec.windows_of_frame(k).start * spec.hop_length - k * spec.frame_length
-    windows = np.lib.stride_tricks.sliding_window_view(block[offset:], spec.n_fft)
-    windows = windows[:: spec.hop_length][: len(spec.windows_of_frame(k))]
-    return log_mel_windows(windows, spec).mean(axis=0)
+    windows = strided_windows(block[offset:], spec.n_fft, spec.hop_length)
+    return log_mel_windows(windows[: len(spec.windows_of_frame(k))], spec).mean(axis=0)
+
+
+def strided_windows(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """Read-only ``(m, n_fft)`` view of every whole window of ``x`` at hop ``hop`` (no copy).
+
+    The same windows as ``sliding_window_view(x, n_fft)[::hop]`` without its per-call checks,
+    which cost more than the FFT of a 500 ms frame.
+    """
+    x = np.ascontiguousarray(x)
+    m = 0 if x.size < n_fft else (x.size - n_fft) // hop + 1
+    return np.lib.stride_tricks.as_strided(x, shape=(m, n_fft), strides=(hop * x.itemsize, x.itemsize),
+                                           writeable=False)
 
 
 def resample(x: np.ndarray, sr: int, target_sr: int) -> np.ndarray:

@@ -105,7 +105,9 @@ class FrameStream(ABC):
 
             self._resampler = soxr.ResampleStream(self.input_sr, self.sample_rate, 1,
                                                   dtype="float32", quality="HQ")
-        self._held: list[np.ndarray] = []
+        # input held until the next frame can complete: one preallocated buffer, so a push
+        # is one copy into it (no allocation, no list, no concatenation)
+        self._hold = np.zeros(max(4096, 2 * self._frame_input()), np.float32)
         self._held_n = 0
         self._buf = np.zeros(0, np.float32)  # model-rate samples from absolute index _buf_start
         self._buf_start = 0
@@ -135,10 +137,15 @@ class FrameStream(ABC):
             x = samples  # fast path for the common block type; finiteness checked per frame
         else:
             x = as_mono_float32(samples)
-        if x.size:
-            self.samples_in += x.size
-            self._held.append(x.copy())
-            self._held_n += x.size
+        n = x.size
+        if n:
+            held = self._held_n
+            end = held + n
+            if end > self._hold.size:
+                self._hold = np.concatenate((self._hold[:held], np.zeros(max(end, 2 * held), np.float32)))
+            self._hold[held:end] = x
+            self._held_n = end
+            self.samples_in += n
         if self._held_n < self._threshold:
             return self._no_batch
         return self._process(final=False)
@@ -191,18 +198,18 @@ class FrameStream(ABC):
             missing += int(self._resampler.delay())
         return max(1, math.ceil(missing / self._ratio))
 
+    def _frame_input(self) -> int:
+        """Input samples per frame (rounded up)."""
+        return math.ceil(self.frame_length / self._ratio)
+
     def _take_held(self, final: bool) -> np.ndarray:
-        if not self._held:
-            x = np.zeros(0, np.float32)
-        else:
-            x = np.concatenate(self._held) if len(self._held) > 1 else self._held[0]
-        self._held.clear()
+        x = self._hold[:self._held_n]
         self._held_n = 0
         if x.size and not np.isfinite(np.add.reduce(x)):
             as_mono_float32(x)  # raises ParameterError saying how many samples are bad
         if self._resampler is not None:
-            x = self._resampler.resample_chunk(x, last=final)
-        return x
+            return self._resampler.resample_chunk(x, last=final)
+        return x.copy()  # the hold buffer is reused
 
     def _process(self, *, final: bool) -> FeatureBatch:
         x = self._take_held(final)

@@ -252,12 +252,22 @@ class ConvGRU(nn.Module):
         self, frame: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """One frame: ``frame`` (B, n_mels) standardised -> ((B, 2), new state)."""
+        out, state = self.steps(frame.unsqueeze(-1), state)
+        return out[:, :, -1], state
+
+    def steps(
+        self, frames: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Consecutive frames: ``frames`` (B, n_mels, n) standardised -> ((B, 2, n), new state).
+
+        Equals ``n`` calls of :meth:`step` (one GRU pass over the ``n`` frames).
+        """
         history, hidden = state
-        window = torch.cat((history, frame.unsqueeze(-1)), dim=-1)  # (B, n_mels, kernel)
-        feats = self.drop(self.act(self.conv(window))).transpose(1, 2)  # (B, 1, C)
+        window = torch.cat((history, frames), dim=-1)  # (B, n_mels, kernel - 1 + n)
+        feats = self.drop(self.act(self.conv(window))).transpose(1, 2)  # (B, n, C)
         seq, hidden = self.gru(feats, hidden)
-        out = torch.tanh(self.out(seq[:, -1]))
-        return out, (window[:, :, 1:], hidden)
+        out = torch.tanh(self.out(seq)).transpose(1, 2)
+        return out, (window[:, :, window.shape[-1] - (self.kernel - 1):], hidden)
 
 
 MODELS: dict[str, type[nn.Module]] = {cls.name: cls for cls in (CAE, FrameMLP, ConvGRU)}

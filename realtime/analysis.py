@@ -1,71 +1,73 @@
-"""Offline analysis of audio files: block-wise decoding -> mel frames -> predictions.
+"""Offline analysis of audio files: block-wise decoding -> a tracker -> results per 500 ms frame.
 
-The file is decoded with soundfile in blocks (never whole in memory) and fed
-through :class:`~emotrack.model.melstream.MelFrameStream`, so the frames are
-exactly those a live run over the same audio would produce (any sample rate,
-any channel count).  Only the mel frames (96 floats per 500 ms) are kept.
+The file is decoded with soundfile in blocks (:class:`~emotrack.model.audio_io.BlockReader`,
+never whole in memory) and pushed through the tracker's own streaming front end
+(:meth:`~emotrack.model.tracker.Tracker.analyze`), the code path of a live run, so
+causal results are exactly what a live run over the same audio shows.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import numpy as np
 
+from ..model.audio_io import AUDIO_EXTENSIONS, AudioInfo, BlockReader, audio_info, expand_inputs
 from ..model.errors import AudioFileError, AudioTooShortError
-from ..model.features import FeatureSpec
-from ..model.melstream import MelFrameStream
-from ..model.validate import count_non_finite, decoder_message
+from ..model.scale import DisplayScale
+from ..model.tracker import FRAME_SECONDS, TrackerFrames
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".w64", ".caf")
-"""File name endings that a directory argument picks up (formats libsndfile decodes)."""
-
-BLOCK_SECONDS = 10.0
-"""Seconds of audio decoded per block."""
-
-
-@dataclass(frozen=True)
-class AudioInfo:
-    """Facts about a decoded file."""
-
-    path: Path
-    sample_rate: int
-    channels: int
-    duration_s: float
-    format: str
+__all__ = ["AUDIO_EXTENSIONS", "AnalysisResult", "AudioInfo", "analyze_file", "audio_info",
+           "expand_inputs"]
 
 
 @dataclass(frozen=True)
 class AnalysisResult:
-    """Predictions for one file.
+    """A tracker's results for one file.
 
     Attributes
     ----------
     info : AudioInfo
+        With the decoded duration.
     mode : {"causal", "centered"}
-    time_s : np.ndarray, shape=(n,)
-        End of each frame, ``(k+1) * frame_seconds`` (when it became complete,
-        the same convention as live ``TrackResult.time_s``).
-    values : np.ndarray, shape=(n, 2), columns (arousal, valence)
-    warming_up : np.ndarray of bool, shape=(n,)
-        Frames predicted from fewer than 60 frames of audio (causal padding).
+    frames : TrackerFrames
+        One row per 500 ms frame: raw (arousal, valence), warming_up, silent, level, extras.
     model : dict
-        Model name, hyper-parameters, checkpoint path and training facts.
-    spec : FeatureSpec
+        The tracker's :meth:`~emotrack.model.tracker.Tracker.describe`.
+    extra_names : tuple of str
+        Names of ``frames.extras`` columns (musicnn: its 50 tags).
+    scale : DisplayScale or None
+        The tracker's display scale (percentiles of a reference set).
+    early_end : str or None
+        Why decoding stopped before the length the header announced (None: it did not).
     """
 
     info: AudioInfo
     mode: str
-    time_s: np.ndarray
-    values: np.ndarray
-    warming_up: np.ndarray
+    frames: TrackerFrames
     model: dict[str, Any] = field(default_factory=dict)
-    spec: FeatureSpec | None = None
-    tags: np.ndarray | None = None
-    """``(n, len(tag_names))`` tag probabilities over time (the musicnn teacher), or None."""
-    tag_names: tuple[str, ...] = ()
+    extra_names: tuple[str, ...] = ()
+    scale: DisplayScale | None = None
+    early_end: str | None = None
+
+    @property
+    def time_s(self) -> np.ndarray:
+        """End of each frame, ``(k+1) * 0.5`` (when it became complete, as live results)."""
+        return self.frames.time_s
+
+    @property
+    def values(self) -> np.ndarray:
+        """(n, 2) raw (arousal, valence)."""
+        return self.frames.values
+
+    @property
+    def warming_up(self) -> np.ndarray:
+        return self.frames.warming_up
+
+    @property
+    def silent(self) -> np.ndarray:
+        return self.frames.silent
 
     @property
     def arousal(self) -> np.ndarray:
@@ -75,209 +77,53 @@ class AnalysisResult:
     def valence(self) -> np.ndarray:
         return self.values[:, 1]
 
+    @property
+    def percentiles(self) -> np.ndarray | None:
+        """(n, 2) percentiles of (arousal, valence) in the reference music, or None without a scale."""
+        return None if self.scale is None else self.scale.percentiles(self.values)
 
-def audio_info(path: str | os.PathLike) -> AudioInfo:
-    """Open ``path`` with soundfile and report rate, channels and duration.
-
-    Raises
-    ------
-    AudioFileError
-        Missing, not a file, unreadable or undecodable.
-    """
-    import soundfile as sf
-
-    path = Path(path)
-    if not path.exists():
-        raise AudioFileError(f"audio file not found: '{path}'")
-    if not path.is_file():
-        raise AudioFileError(f"not a regular file: '{path}'")
-    try:
-        info = sf.info(str(path))
-    except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError/TypeError
-        raise AudioFileError(f"cannot decode '{path}': {decoder_message(exc)}") from None
-    duration = info.frames / info.samplerate if info.samplerate else 0.0
-    return AudioInfo(path, int(info.samplerate), int(info.channels), float(duration), str(info.format))
-
-
-def decode_frames(
-    path: str | os.PathLike,
-    spec: FeatureSpec,
-    *,
-    block_seconds: float = BLOCK_SECONDS,
-    on_progress: Callable[[float], None] | None = None,
-    extra_specs: tuple[FeatureSpec, ...] = (),
-) -> tuple:
-    """Decode a file block by block into mel frames.
-
-    Parameters
-    ----------
-    path : path-like
-    spec : FeatureSpec
-        The model's features.
-    block_seconds : float
-        Audio decoded per block.
-    on_progress : callable, optional
-        Called with the seconds of audio decoded by each block.
-    extra_specs : tuple of FeatureSpec
-        Further feature streams computed in the same pass; their frames are then
-        returned as a list after ``info``.
-
-    Returns
-    -------
-    frames : np.ndarray, shape=(n, spec.n_mels), float32
-    info : AudioInfo
-    extra : list of np.ndarray
-        Only when ``extra_specs`` is given: one frame array per extra spec.
-
-    Raises
-    ------
-    AudioFileError
-        Missing, unreadable or empty file, or NaN/Inf samples.
-    AudioTooShortError
-        The file decodes but is too short for a single frame (a subclass of AudioFileError).
-    """
-    import soundfile as sf
-
-    info = audio_info(path)
-    stream = MelFrameStream(spec, info.sample_rate)
-    extra_streams = [MelFrameStream(s, info.sample_rate) for s in extra_specs]
-    extra_chunks: list[list[np.ndarray]] = [[] for _ in extra_specs]
-    block = max(1, int(block_seconds * info.sample_rate))
-    chunks: list[np.ndarray] = []
-    n_samples = 0
-    try:
-        with sf.SoundFile(str(info.path)) as f:
-            while True:
-                data = f.read(block, dtype="float32", always_2d=True)
-                if not len(data):
-                    break
-                bad, first = count_non_finite(data)
-                if bad:
-                    raise AudioFileError(
-                        f"'{info.path}' contains NaN or infinite samples ({bad} in the block "
-                        f"starting at {n_samples / info.sample_rate:.2f} s, first at "
-                        f"{(n_samples + first) / info.sample_rate:.3f} s); "
-                        "clean or re-export the audio")
-                n_samples += len(data)
-                out = stream.push(data)
-                if len(out):
-                    chunks.append(out)
-                for es, ec in zip(extra_streams, extra_chunks):
-                    ec.append(es.push(data))
-                if on_progress is not None:
-                    on_progress(len(data) / info.sample_rate)
-    except AudioFileError:
-        raise
-    except Exception as exc:
-        raise AudioFileError(f"cannot decode '{info.path}' after {n_samples / info.sample_rate:.2f} s: "
-                             f"{decoder_message(exc)}") from None
-    tail = stream.flush()
-    if len(tail):
-        chunks.append(tail)
-    if n_samples == 0:
-        raise AudioFileError(f"audio file is empty (0 samples): '{info.path}'")
-    frames = np.concatenate(chunks) if chunks else np.zeros((0, spec.n_mels), np.float32)
-    if len(frames) == 0:
-        raise AudioTooShortError(
-            f"audio file is too short: '{info.path}' has {n_samples / info.sample_rate:.3f} s, "
-            f"at least {spec.frame_seconds * spec.min_partial_fraction:g} s are needed for one frame"
-        )
-    duration = n_samples / info.sample_rate  # the decoded length (headers of VBR files can be off)
-    info = AudioInfo(info.path, info.sample_rate, info.channels, duration, info.format)
-    if extra_specs:
-        extra = [np.concatenate([*ec, es.flush()]) for es, ec in zip(extra_streams, extra_chunks)]
-        return frames, info, extra
-    return frames, info
-
-
-def analyze_file_teacher(
-    path: str | os.PathLike,
-    *,
-    mode: str = "causal",
-    head=None,
-    on_progress: Callable[[float], None] | None = None,
-) -> AnalysisResult:
-    """Analyse ``path`` with the musicnn teacher: (arousal, valence) and 50 tags per 500 ms frame.
-
-    Same frame grid and time convention as :func:`analyze_file`; see
-    :mod:`emotrack.model.teacher` for how each frame's 3 s patch is chosen and what
-    ``mode="centered"`` averages.  ``on_progress`` receives 0.5 s per frame computed
-    (decoding is quick, the network is the slow part: ~0.1 s CPU per frame).
-    """
-    from ..model.features import CAE_SPEC
-    from ..model.musicnn import MUSICNN_SPEC
-    from ..model.teacher import HEAD_ASSET, curve_from_logmel, load_head
-
-    head = head if head is not None else load_head()
-    frames, info, (logmel,) = decode_frames(path, CAE_SPEC, extra_specs=(MUSICNN_SPEC,))
-    done = (lambda n: on_progress(n * CAE_SPEC.frame_seconds)) if on_progress is not None else None
-    curve = curve_from_logmel(logmel, len(frames), head=head, mode=mode, progress=done)
-    model = {
-        "name": "musicnn-teacher",
-        "description": "musicnn MSD_musicnn (ISC licence) embedding of the causal 3 s patch ending "
-                       "at each frame end -> ridge head (arousal, valence); tags: musicnn's 50 MSD tags",
-        "head": f"emotrack.assets/{HEAD_ASSET}",
-        "facts": head.facts,
-    }
-    return AnalysisResult(
-        info=info, mode=mode, time_s=curve["times"],
-        values=np.stack([curve["arousal"], curve["valence"]], axis=1),
-        warming_up=curve["warming_up"], model=model, spec=CAE_SPEC,
-        tags=curve["tags"], tag_names=tuple(curve["tag_names"]),
-    )
+    @property
+    def frame_seconds(self) -> float:
+        return FRAME_SECONDS
 
 
 def analyze_file(
     path: str | os.PathLike,
-    predictor,
+    tracker,
     *,
     mode: str = "causal",
     on_progress: Callable[[float], None] | None = None,
+    block_seconds: float | None = None,
 ) -> AnalysisResult:
-    """Decode ``path`` and predict (arousal, valence) for every 500 ms frame.
+    """Decode ``path`` and run ``tracker`` over it: one result per 500 ms frame.
 
     Parameters
     ----------
     path : path-like
-    predictor : emotrack.model.predictor.Predictor
+    tracker : emotrack.model.tracker.Tracker
     mode : {"causal", "centered"}
     on_progress : callable, optional
-        See :func:`decode_frames`.
+        Called with seconds of audio analysed as frames complete (a progress bar).
+    block_seconds : float, optional
+        Audio decoded per block (default :data:`~emotrack.model.audio_io.BLOCK_SECONDS`).
+
+    Raises
+    ------
+    AudioFileError
+        Missing, unreadable, empty or broken file (NaN samples, decoder error).
+    AudioTooShortError
+        The file decodes but holds less audio than one frame.
     """
-    frames, info = decode_frames(path, predictor.spec, on_progress=on_progress)
-    values = predictor.analyze(frames, mode=mode)
-    n = len(values)
-    k = np.arange(n)
-    ck = predictor.checkpoint
-    model = {
-        "name": predictor.model_name,
-        "hparams": ck.hparams,
-        "facts": ck.facts,
-        "format_version": ck.format_version,
-        "device": predictor.device,
-    }
-    return AnalysisResult(
-        info=info,
-        mode=mode,
-        time_s=(k + 1) * predictor.spec.frame_seconds,
-        values=values,
-        warming_up=(k < predictor.window - 1) if mode == "causal" else np.zeros(n, bool),
-        model=model,
-        spec=predictor.spec,
-    )
-
-
-def expand_inputs(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Files named on the command line; a directory contributes its audio files (recursively, sorted).
-
-    Paths that do not exist are kept, so the caller reports them as failures.
-    """
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            found = sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in AUDIO_EXTENSIONS)
-            out.extend(found)
-        else:
-            out.append(p)
-    return out
-
+    reader = BlockReader(path, **({} if block_seconds is None else {"block_seconds": block_seconds}))
+    on_frames = None if on_progress is None else (lambda n: on_progress(n * FRAME_SECONDS))
+    frames = tracker.analyze(iter(reader), reader.info.sample_rate, mode=mode, on_frames=on_frames)
+    info = reader.decoded_info()
+    if reader.samples_read == 0:
+        raise AudioFileError(f"audio file is empty (0 samples): '{info.path}'")
+    if len(frames) == 0:
+        raise AudioTooShortError(
+            f"audio file is too short: '{info.path}' has {info.duration_s:.3f} s, "
+            f"at least {FRAME_SECONDS / 2:g} s are needed for one frame")
+    return AnalysisResult(info=info, mode=mode, frames=frames, model=tracker.describe(),
+                          extra_names=tuple(tracker.extra_names), scale=tracker.scale,
+                          early_end=reader.early_end)

@@ -1,6 +1,6 @@
-"""Audio devices: PortAudio inputs and PulseAudio/PipeWire monitor sources.
+"""Audio devices: PortAudio inputs and outputs, PulseAudio/PipeWire monitor sources.
 
-``emotrack devices`` prints both lists.  PortAudio on Linux usually sees only the
+``emotrack devices`` prints the three lists.  PortAudio on Linux usually sees only the
 ``pulse`` and ``default`` ALSA plugins, not the individual server sources, so
 "system audio" is chosen by opening ``pulse`` with ``PULSE_SOURCE`` naming a
 monitor source (see :func:`list_monitor_sources`).
@@ -16,8 +16,9 @@ from ..model.errors import DeviceError
 
 
 @dataclass(frozen=True)
-class InputDevice:
-    """A PortAudio device with at least one input channel."""
+class PortAudioDevice:
+    """A PortAudio device that can record (:func:`list_input_devices`) or play
+    (:func:`list_output_devices`); ``channels`` counts its channels in that direction."""
 
     index: int
     name: str
@@ -49,27 +50,44 @@ def import_sounddevice():
     return sounddevice
 
 
-def list_input_devices() -> list[InputDevice]:
+def parse_device(text: str | None) -> int | str | None:
+    """A PortAudio device as a user wrote it: an index (``"3"`` -> 3), a name (part), or None."""
+    if text is None:
+        return None
+    return int(text) if text.strip().isdigit() else text
+
+
+def list_input_devices() -> list[PortAudioDevice]:
     """All PortAudio devices that can record, in PortAudio's order."""
+    return _list_devices("input")
+
+
+def list_output_devices() -> list[PortAudioDevice]:
+    """All PortAudio devices that can play (``--output``), in PortAudio's order."""
+    return _list_devices("output")
+
+
+def _list_devices(kind: str) -> list[PortAudioDevice]:
     sd = import_sounddevice()
     try:
         devices = sd.query_devices()
         apis = sd.query_hostapis()
-        default_in = sd.default.device[0]
+        default = sd.default.device[0 if kind == "input" else 1]
     except sd.PortAudioError as exc:
         raise DeviceError(f"PortAudio could not list devices: {exc}") from None
     out = []
     for index, dev in enumerate(devices):
-        if dev["max_input_channels"] <= 0:
+        channels = int(dev[f"max_{kind}_channels"])
+        if channels <= 0:
             continue
         out.append(
-            InputDevice(
+            PortAudioDevice(
                 index=index,
                 name=dev["name"],
                 host_api=apis[dev["hostapi"]]["name"],
-                channels=int(dev["max_input_channels"]),
+                channels=channels,
                 default_samplerate=float(dev["default_samplerate"]),
-                is_default=index == default_in,
+                is_default=index == default,
             )
         )
     return out

@@ -3,9 +3,15 @@
 Threads (DESIGN "Threads")::
 
     audio callback ──RingBuffer──> feature thread ──bounded queue──> inference worker ──> subscriptions
-    (copy + count)                 (MelFrameStream,                   (Predictor, one      (each a bounded
-                                    --record tee)                       inference/frame)     deque; a slow one
-                                                                                             loses its own oldest)
+    (copy + count)                 (tracker stage 1:                  (tracker stage 2:    (each a bounded
+                                    resampling, frames,                network + head,      deque; a slow one
+                                    features; --record tee)            one batch a push)    loses its own oldest)
+
+The engine knows models only through the :class:`~emotrack.model.tracker.Tracker`
+interface: the feature thread calls ``tracker.features.push(block)`` and hands each
+non-empty :class:`~emotrack.model.framing.FeatureBatch` to the worker, which calls
+``tracker.infer(batch)`` -- the same two calls ``Tracker.push`` makes offline, so a
+live run and ``analyze --mode causal`` give the same results.
 
 Back-pressure: the feature thread waits when the frame queue is full, so a model
 slower than real time shows up as ring-buffer overruns (counted), never as a
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import math
 import queue
 import sys
 import threading
@@ -30,7 +37,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..model.errors import AudioFileError, EmotrackError, ParameterError
-from ..model.melstream import MelFrameStream
+from ..model.framing import FeatureBatch, FrameStream
+from ..model.scale import plane_of
+from ..model.tracker import FRAME_SECONDS, TrackerFrames
+from .mood import mood_word
 from .results import TrackResult
 from .ringbuffer import RingBuffer
 from .sources import Source
@@ -54,6 +64,9 @@ class EngineConfig:
         (``--record``); WAV files are written as 32-bit float.
     latency_history : int
         How many recent results the latency percentiles are computed over.
+    max_seconds : float or None
+        Analyse exactly ``floor(2 * max_seconds)`` frames (the audio up to their end), publish
+        every one of them, then end as at the end of a file (``listen --duration``).
     """
 
     ring_seconds: float = 10.0
@@ -61,6 +74,7 @@ class EngineConfig:
     poll_s: float = 0.005
     record_path: str | None = None
     latency_history: int = 4096
+    max_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,9 @@ class EngineMetrics:
     """Frames extracted by the feature thread."""
     results_out: int
     """Results published."""
+    frames_discarded: int
+    """Frames extracted but never published: queued when the run was stopped, or lost to a
+    failing model (``frames_in - results_out`` once the run is over)."""
     callback_overruns: int
     """Audio callbacks flagged by PortAudio (input overflow / output underflow)."""
     ring_overruns: int
@@ -93,6 +110,8 @@ class EngineMetrics:
     source: str
     device: str
     model_name: str
+    silent_frames: int = 0
+    """Published results flagged silent."""
 
     @property
     def cpu_percent(self) -> float:
@@ -167,24 +186,25 @@ class Engine:
     ----------
     source : Source
         Not yet started; :meth:`start` opens it.
-    predictor
-        A ``Predictor`` (``spec``, ``push_frame(frame) -> (arousal, valence, warming_up)``,
-        ``reset()``, ``device``, ``model_name``); it is used by the worker thread only.
+    tracker : emotrack.model.tracker.Tracker
+        Loaded once, reused across runs (:meth:`start` resets it for the source's rate);
+        stage 1 runs in the feature thread, stage 2 in the inference worker.
     config : EngineConfig
 
     Examples
     --------
-    >>> engine = Engine(FileSource("song.mp3"), Predictor.from_checkpoint())  # doctest: +SKIP
+    >>> engine = Engine(FileSource("song.mp3"), load_tracker())  # doctest: +SKIP
     >>> sub = engine.subscribe()
     >>> engine.start(); engine.finished.wait(); engine.stop()
     >>> results = sub.drain()
     """
 
-    def __init__(self, source: Source, predictor, config: EngineConfig | None = None) -> None:
+    def __init__(self, source: Source, tracker, config: EngineConfig | None = None) -> None:
         self.source = source
-        self.predictor = predictor
+        self.tracker = tracker
         self.config = config or EngineConfig()
-        self.spec = predictor.spec
+        self.extra_names: tuple[str, ...] = tuple(getattr(tracker, "extra_names", ()))
+        """Names of each result's ``extras`` (musicnn: its 50 tags)."""
         self.error: BaseException | None = None
         """The exception that ended the run, or None; ``str(error)`` is a readable message."""
         self.error_traceback: str | None = None
@@ -197,14 +217,16 @@ class Engine:
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, self.config.frame_queue))
         self._threads: list[threading.Thread] = []
         self._ring: RingBuffer | None = None
-        self._stream: MelFrameStream | None = None
+        self._stream: FrameStream | None = None
         self._recorder = None
         self._latencies: collections.deque[float] = collections.deque(
             maxlen=self.config.latency_history)
         self._lat_lock = threading.Lock()
         self._frames_in = 0
         self._results_out = 0
+        self._silent_out = 0
         self._samples_in = 0
+        self._sample_limit: int | None = None
         self._t0 = 0.0
         self._cpu0 = 0.0
         self._t_end: float | None = None
@@ -212,7 +234,6 @@ class Engine:
         self._started = False
         self._alive = 0
         self._alive_lock = threading.Lock()
-        self._frames_seg = 0
 
     # --- subscribers -----------------------------------------------------
     def subscribe(self, maxlen: int = 1024) -> Subscription:
@@ -241,8 +262,11 @@ class Engine:
             src.open()
         self._ring = RingBuffer(max(int(self.config.ring_seconds * src.sample_rate), 4096),
                                 src.channels)
-        self._stream = MelFrameStream(self.spec, src.sample_rate)
-        _warm_up_features(self.spec)
+        _warm_up(self.tracker, src.sample_rate)
+        self._stream = self.tracker.features
+        if self.config.max_seconds is not None:
+            frames = int(math.floor(2.0 * self.config.max_seconds + 1e-9))
+            self._sample_limit = math.ceil(frames * FRAME_SECONDS * src.sample_rate)
         if self.config.record_path:
             self._recorder = _open_recorder(self.config.record_path, src.sample_rate,
                                             src.channels)
@@ -297,9 +321,11 @@ class Engine:
         with self._subs_lock:
             dropped = sum(s.dropped for s in self._subs)
         src = self.source
+        over = self.finished.is_set() and not self.running
         return EngineMetrics(
             frames_in=self._frames_in,
             results_out=self._results_out,
+            frames_discarded=(self._frames_in - self._results_out) if over else 0,
             callback_overruns=src.callback_overruns,
             ring_overruns=ring.overrun_frames if ring else 0,
             playback_underruns=getattr(src, "playback_underruns", 0),
@@ -309,10 +335,11 @@ class Engine:
             wall_seconds=(now_t - self._t0) if self._started else 0.0,
             audio_seconds=self._samples_in / src.sample_rate if src.sample_rate else 0.0,
             source_rate=src.sample_rate,
-            model_rate=self.spec.sample_rate,
+            model_rate=self._stream.sample_rate if self._stream is not None else 0,
             source=src.description,
-            device=str(getattr(self.predictor, "device", "?")),
-            model_name=str(getattr(self.predictor, "model_name", "?")),
+            device=str(getattr(self.tracker, "device", "?")),
+            model_name=str(getattr(self.tracker, "name", "?")),
+            silent_frames=self._silent_out,
         )
 
     # --- internals --------------------------------------------------------------
@@ -354,7 +381,7 @@ class Engine:
                 message = src.failure()
                 if message is not None:
                     # take what already arrived, then end
-                    self._process(ring.read(), ring.last_write_time, stream, offset_s)
+                    self._process(ring.read(self._room()), ring.last_write_time, stream, offset_s)
                     raise _SourceFailed(message)
                 # a discontinuity (seek) inside the available audio?
                 mark = src.marks[0] if src.marks else None
@@ -363,20 +390,22 @@ class Engine:
                     if stream.samples_in:
                         stream.reset()
                     offset_s = mark[1]
-                    self._frames_seg = 0
                     if not self._put(_Segment(offset_s)):
                         break
                     continue
                 limit = (mark[0] - ring.frames_read) if mark is not None else None
+                room = self._room()
+                if room is not None:
+                    limit = room if limit is None else min(limit, room)
                 block = ring.read(limit)
                 t_block = ring.last_write_time
                 if len(block):
                     if not self._process(block, t_block, stream, offset_s):
                         break
                     continue
-                if src.exhausted and ring.available == 0 and not src.marks:
-                    tail = stream.flush()
-                    self._emit(tail, time.monotonic(), offset_s)
+                if room == 0 or (src.exhausted and ring.available == 0 and not src.marks):
+                    # the end: of the file, or of --duration (exactly its frames, then stop)
+                    self._emit(stream.flush(), time.monotonic(), offset_s)
                     break
                 self._stop.wait(self._idle_wait(stream, poll))
         except _SourceFailed as exc:
@@ -388,13 +417,20 @@ class Engine:
                 with contextlib.suppress(Exception):
                     self._recorder.close()
             if not self._stop.is_set():
-                # ended on its own (end of file or error): close the source, let the worker finish
+                # ended on its own (end of file, --duration or error): close the source,
+                # let the worker publish everything queued
                 self.source.stop()
                 self._put(_END)
             self._thread_done()
 
+    def _room(self) -> int | None:
+        """Samples the run may still take (``max_seconds``), or None when unlimited."""
+        if self._sample_limit is None:
+            return None
+        return max(0, self._sample_limit - self._samples_in)
+
     @staticmethod
-    def _idle_wait(stream: MelFrameStream, poll: float) -> float:
+    def _idle_wait(stream: FrameStream, poll: float) -> float:
         """Seconds to sleep when the ring is empty: until the next frame can be due.
 
         Polling every ``poll`` seconds all the time cost more CPU than the features and
@@ -405,28 +441,23 @@ class Engine:
         due = stream.samples_until_next_frame() / stream.input_sr
         return min(max(poll, due - poll), 0.1)
 
-    def _process(self, block: np.ndarray, t_block: float, stream: MelFrameStream,
+    def _process(self, block: np.ndarray, t_block: float, stream: FrameStream,
                  offset_s: float) -> bool:
         if not len(block):
             return True
         self._samples_in += len(block)
         if self._recorder is not None:
             self._recorder.write(block)
-        frames = stream.push(block)
-        return self._emit(frames, t_block, offset_s)
+        return self._emit(stream.push(block), t_block, offset_s)
 
-    def _emit(self, frames: np.ndarray, t_block: float, offset_s: float) -> bool:
-        frame_s = self.spec.frame_seconds
-        for frame in frames:
-            k = self._frames_seg
-            self._frames_seg += 1
-            self._frames_in += 1
-            if not self._put((frame, offset_s + (k + 1) * frame_s, t_block)):
-                return False
-        return True
+    def _emit(self, batch: FeatureBatch, t_block: float, offset_s: float) -> bool:
+        if batch.n == 0:
+            return True
+        self._frames_in += batch.n
+        return self._put((batch, offset_s, t_block))
 
     def _inference_loop(self) -> None:
-        predictor = self.predictor
+        tracker = self.tracker
         index = 0
         try:
             with _inference_context():
@@ -440,27 +471,48 @@ class Engine:
                     if self._stop.is_set() or item is _END:
                         break
                     if isinstance(item, _Segment):
-                        predictor.reset()
+                        tracker.reset_network()
                         continue
-                    frame, time_s, t_last = item
-                    arousal, valence, warming = predictor.push_frame(frame)
-                    t_ready = time.monotonic()
-                    result = TrackResult(frame_index=index, time_s=float(time_s),
-                                         arousal=float(arousal), valence=float(valence),
-                                         warming_up=bool(warming), t_last_sample=t_last,
-                                         t_ready=t_ready)
-                    index += 1
-                    with self._lat_lock:
-                        self._latencies.append(1000.0 * (t_ready - t_last))
-                    self._results_out += 1
-                    for sub in self._subs:
-                        sub._offer(result)
+                    batch, offset_s, t_last = item
+                    out = tracker.infer(batch)
+                    if batch.final:
+                        tracker.reset_network()
+                    index = self._publish(out, offset_s, t_last, index)
         except Exception as exc:  # noqa: BLE001 - a failing model ends the run, visibly
             self._fail(exc)
             self._stop.set()
             self.source.stop()
         finally:
             self._thread_done()
+
+    def _publish(self, out: TrackerFrames, offset_s: float, t_last: float, index: int) -> int:
+        """Turn a batch of tracker results into TrackResults for every subscriber."""
+        t_ready = time.monotonic()
+        t_wall = time.time()
+        scale = getattr(self.tracker, "scale", None)
+        pct = scale.percentiles(out.values) if scale is not None else None
+        plane = plane_of(out.values, scale)
+        for i in range(len(out)):
+            silent = bool(out.silent[i])
+            result = TrackResult(
+                frame_index=index, time_s=float(offset_s + out.time_s[i]),
+                arousal=float(out.values[i, 0]), valence=float(out.values[i, 1]),
+                warming_up=bool(out.warming_up[i]), t_last_sample=t_last, t_ready=t_ready,
+                silent=silent,
+                arousal_pct=None if pct is None else float(pct[i, 0]),
+                valence_pct=None if pct is None else float(pct[i, 1]),
+                mood=mood_word(float(plane[i, 1]), float(plane[i, 0]), silent=silent),
+                t_wall=t_wall,
+                extras=None if out.extras is None else tuple(float(x) for x in out.extras[i]),
+                level_db=float(out.level_db[i]))
+            index += 1
+            with self._lat_lock:
+                self._latencies.append(1000.0 * (t_ready - t_last))
+            self._results_out += 1
+            self._silent_out += silent
+            for sub in self._subs:
+                sub._offer(result)
+        return index
 
 
 class _SourceFailed(Exception):
@@ -475,17 +527,20 @@ def _to_device_error(exc: _SourceFailed) -> EmotrackError:
     return DeviceError(str(exc))
 
 
-def _warm_up_features(spec) -> None:
-    """Run one frame of silence through the feature code now, in the caller's thread.
+def _warm_up(tracker, sample_rate: int) -> None:
+    """Reset the tracker for ``sample_rate`` and run one frame of silence through both stages.
 
-    The first frame otherwise pays for importing librosa (numba) and building the
-    mel filterbank, seconds during which the feature thread could not be stopped.
+    The first frame otherwise pays for imports (librosa, numba), filterbanks and the
+    network's first call, seconds during which the threads could not be stopped.
     """
-    MelFrameStream(spec, spec.sample_rate).push(np.zeros(spec.frame_step + spec.n_fft, np.float32))
+    tracker.reset(sample_rate)
+    with _inference_context():
+        tracker.push(np.zeros(sample_rate, np.float32))
+    tracker.reset(sample_rate)
 
 
 def _inference_context():
-    """``torch.inference_mode()`` when torch is loaded (the real Predictor), else a no-op."""
+    """``torch.inference_mode()`` when torch is loaded (a real tracker), else a no-op."""
     torch = sys.modules.get("torch")
     return torch.inference_mode() if torch is not None else contextlib.nullcontext()
 

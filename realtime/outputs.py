@@ -1,7 +1,9 @@
 """Where results go: a readable line, CSV, JSON lines and OSC over UDP.
 
 Every writer has ``write(result)`` and ``close()``; files are flushed after each
-row (2 rows a second), so they are complete whenever the run stops.
+row (2 rows a second), so they are complete whenever the run stops.  CSV and JSON
+lines follow the trajectory schema of :mod:`emotrack.realtime.schema` (the same
+columns as ``emotrack analyze`` writes, plus ``wall_time`` and ``latency_ms``).
 
 OSC: each result is one OSC 1.0 message ``/emotrack/va`` with the float
 arguments ``arousal, valence, time_s`` (the project's output order: arousal
@@ -11,7 +13,6 @@ is a few lines of :mod:`struct` (:func:`osc_message`), so no extra dependency.
 from __future__ import annotations
 
 import csv
-import json
 import socket
 import struct
 import sys
@@ -20,23 +21,22 @@ from typing import IO
 
 from ..model.errors import ParameterError
 from .results import TrackResult
-
-CSV_FIELDS = ("frame_index", "time_s", "arousal", "valence", "quadrant", "warming_up",
-              "latency_ms")
+from .schema import columns, csv_cell, dumps, extra_columns, live_row, tags_dict
 
 
 def format_line(r: TrackResult) -> str:
-    """One human-readable line, e.g. ``  12.5 s  arousal +0.31  valence -0.12  tense``."""
+    """One human-readable line, e.g. ``  12.5 s  arousal +0.31 (p78)  valence -0.12 (p35)  tense``.
+
+    Percentiles (``p78``: more than 78 % of the reference music) appear when the tracker
+    has a display scale; a silent frame says ``(silence)`` instead of a mood word.
+    """
+    def part(name: str, value: float, pct: float | None) -> str:
+        return f"{name} {value:+.2f}" + (f" (p{pct:02.0f})" if pct is not None else "")
+
+    mood = "(silence)" if r.silent else r.mood
     warm = "  (warming up)" if r.warming_up else ""
-    return (f"{r.time_s:7.1f} s  arousal {r.arousal:+.2f}  valence {r.valence:+.2f}  "
-            f"{r.quadrant:<5}{warm}")
-
-
-def _row(r: TrackResult) -> dict:
-    return {"frame_index": r.frame_index, "time_s": round(r.time_s, 3),
-            "arousal": round(r.arousal, 5), "valence": round(r.valence, 5),
-            "quadrant": r.quadrant, "warming_up": int(r.warming_up),
-            "latency_ms": round(r.latency_ms, 3)}
+    return (f"{r.time_s:7.1f} s  {part('arousal', r.arousal, r.arousal_pct)}  "
+            f"{part('valence', r.valence, r.valence_pct)}  {mood:<10}{warm}").rstrip()
 
 
 def _open_text(path: str | Path) -> IO[str]:
@@ -47,17 +47,27 @@ def _open_text(path: str | Path) -> IO[str]:
 
 
 class CsvWriter:
-    """Results as CSV rows with the header :data:`CSV_FIELDS`."""
+    """Results as CSV rows: the live trajectory columns (:func:`~emotrack.realtime.schema.columns`).
 
-    def __init__(self, path: str | Path) -> None:
+    ``extra_names`` are the tracker's extras (e.g. musicnn's 50 tags), written as
+    ``tag_<name>`` columns after the others.
+    """
+
+    def __init__(self, path: str | Path, extra_names: tuple[str, ...] = ()) -> None:
         self.path = Path(path)
+        self._extra = extra_columns(extra_names)
         self._fh = _open_text(path)
-        self._writer = csv.DictWriter(self._fh, fieldnames=CSV_FIELDS)
-        self._writer.writeheader()
+        self._writer = csv.writer(self._fh, lineterminator="\n")
+        self._fields = columns(extra_names, live=True)
+        self._writer.writerow(self._fields)
         self._fh.flush()
 
     def write(self, r: TrackResult) -> None:
-        self._writer.writerow(_row(r))
+        row = live_row(r)
+        cells = [csv_cell(row[c]) for c in self._fields[:len(self._fields) - len(self._extra)]]
+        if self._extra:
+            cells += ([f"{x:.4f}" for x in r.extras] if r.extras is not None else [""] * len(self._extra))
+        self._writer.writerow(cells)
         self._fh.flush()
 
     def close(self) -> None:
@@ -70,15 +80,22 @@ class CsvWriter:
 
 
 class JsonlWriter:
-    """One JSON object per line; ``"-"`` writes to standard output."""
+    """One JSON object per line (the trajectory columns; extras as ``"tags": {name: p}``).
 
-    def __init__(self, path: str | Path) -> None:
+    ``"-"`` writes to standard output.
+    """
+
+    def __init__(self, path: str | Path, extra_names: tuple[str, ...] = ()) -> None:
         self._own = str(path) != "-"
         self.path = Path(path) if self._own else None
+        self.extra_names = tuple(extra_names)
         self._fh = _open_text(path) if self._own else sys.stdout
 
     def write(self, r: TrackResult) -> None:
-        self._fh.write(json.dumps(_row(r)) + "\n")
+        row = live_row(r)
+        if self.extra_names and r.extras is not None:
+            row["tags"] = tags_dict(self.extra_names, r.extras)
+        self._fh.write(dumps(row) + "\n")
         self._fh.flush()
 
     def close(self) -> None:

@@ -25,9 +25,11 @@ QUADRANTS = {
 def write_png(result: AnalysisResult, path: str | os.PathLike, *, dpi: int = 110) -> Path:
     """Draw the report and write it atomically as PNG.
 
-    Left: the trajectory on the valence (x) / arousal (y) plane, both [-1, 1],
+    Left: the trajectory on the valence (x) / arousal (y) display plane, both [-1, 1],
     coloured by time, with start and end marked and the quadrants labelled.
     Right: arousal and valence over time (the causal warm-up, when present, shaded).
+    With a display scale the plane and the curves show ``percentile / 50 - 1`` (the
+    position among the reference music, as in the GUI); silent frames are gaps.
     """
     import matplotlib
 
@@ -36,7 +38,13 @@ def write_png(result: AnalysisResult, path: str | os.PathLike, *, dpi: int = 110
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    t, a, v = result.time_s, result.arousal, result.valence
+    t = result.time_s
+    pct = result.percentiles
+    shown = (pct / 50.0 - 1.0) if pct is not None else np.clip(result.values, -1.0, 1.0)
+    shown = np.where(result.silent[:, None], np.nan, shown)
+    a, v = shown[:, 0], shown[:, 1]
+    scale_note = " (percentile in the reference music: -1 = 0 %, 0 = median, +1 = 100 %)" \
+        if pct is not None else ""
     fig = Figure(figsize=(12, 5.2), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     ax_va, ax_t = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.45]})
@@ -61,10 +69,11 @@ def write_png(result: AnalysisResult, path: str | os.PathLike, *, dpi: int = 110
         ax_va.add_collection(lc)
         cbar = fig.colorbar(lc, ax=ax_va, shrink=0.8, pad=0.02)
         cbar.set_label("time (s)")
-    if len(t):
-        ax_va.plot(v[0], a[0], "o", ms=7, mfc="white", mec="black", label="start")
-        ax_va.plot(v[-1], a[-1], "s", ms=7, color="black", label="end")
-        ax_va.plot(v.mean(), a.mean(), "x", ms=9, mew=2, color="crimson", label="mean")
+    heard = np.flatnonzero(np.isfinite(a))
+    if len(heard):
+        ax_va.plot(v[heard[0]], a[heard[0]], "o", ms=7, mfc="white", mec="black", label="start")
+        ax_va.plot(v[heard[-1]], a[heard[-1]], "s", ms=7, color="black", label="end")
+        ax_va.plot(np.nanmean(v), np.nanmean(a), "x", ms=9, mew=2, color="crimson", label="mean")
         ax_va.legend(loc="lower left", bbox_to_anchor=(0.0, 0.08), fontsize=8, framealpha=0.8)
     ax_va.set_xlabel("valence  (negative \u2190 \u2192 positive)")
     ax_va.set_ylabel("arousal  (calm \u2190 \u2192 energetic)")
@@ -76,14 +85,17 @@ def write_png(result: AnalysisResult, path: str | os.PathLike, *, dpi: int = 110
     ax_t.plot(t, v, color="tab:blue", lw=1.5, label="valence")
     if result.warming_up.any():
         end = t[result.warming_up][-1]
-        ax_t.axvspan(0, end, color="0.85", alpha=0.6, lw=0, label="warming up (< 30 s heard)")
+        ax_t.axvspan(0, end, color="0.85", alpha=0.6, lw=0, label="warming up")
     ax_t.set_xlim(0, max(float(t[-1]) if len(t) else 1.0, 1.0))
     ax_t.set_ylim(-1, 1)
     ax_t.set_xlabel("time (s)")
-    ax_t.set_ylabel("prediction")
+    ax_t.set_ylabel("position on the plane" if pct is not None else "prediction")
     ax_t.grid(True, alpha=0.3)
     ax_t.legend(loc="upper right", fontsize=8, ncols=3)
     ax_t.set_title(f"over time  ({result.mode} mode, {len(t)} frames at 2 Hz)")
+    if scale_note:
+        fig.text(0.5, 0.005, "plane and curves: position among " + result.scale.reference + scale_note,
+                 ha="center", va="bottom", fontsize=8, color="0.35", wrap=True)
 
     model = result.model or {}
     title = f"{result.info.path.name}  \u2014  model '{model.get('name', '?')}'"

@@ -2,6 +2,12 @@
 
 Output order (DESIGN contract 6): the network predicts ``(arousal, valence)``;
 plots put valence on x and arousal on y, both in [-1, 1].
+
+Raw values and the display plane: ``arousal``/``valence`` are the tracker's raw
+values (for the shipped trackers the emoMusic rater scale); ``arousal_pct``/
+``valence_pct`` are their percentiles among the frames of the tracker's reference
+music (None for a checkpoint without a display scale), and :attr:`TrackResult.plane`
+is where the GUI draws the point (:mod:`emotrack.model.scale`).
 """
 from __future__ import annotations
 
@@ -24,15 +30,28 @@ class TrackResult:
         For files this is the position in the file (a seek moves it), for live
         sources the seconds of audio captured since the start.
     arousal, valence : float
-        The prediction, each in [-1, 1].
+        The raw prediction (the tracker's scale).
     warming_up : bool
-        True while fewer than a full window (30 s) of frames has been heard
-        since the start or the last seek; the window is padded meanwhile.
+        True while the tracker's context is still padded (musicnn: the first 3 s,
+        the poster's networks: 30 s) since the start or the last seek.
     t_last_sample : float
         ``time.monotonic()`` when the audio block holding the frame's last
         sample reached the engine (capture callback / playback callback).
     t_ready : float
         ``time.monotonic()`` when the prediction was ready.
+    silent : bool
+        The frame's level is below the silence threshold: no mood word, no point drawn.
+    arousal_pct, valence_pct : float or None
+        Percentiles (0-100) of the raw values among the reference music's frames.
+    mood : str
+        The mood word of the point on the display plane; ``""`` when silent.
+    t_wall : float
+        ``time.time()`` (Unix seconds) when the prediction was ready.
+    extras : tuple of float or None
+        The tracker's extras (musicnn: 50 tag probabilities, names in the engine's
+        ``extra_names``).
+    level_db : float
+        RMS level of the frame's audio in dBFS.
     """
 
     frame_index: int
@@ -42,6 +61,13 @@ class TrackResult:
     warming_up: bool
     t_last_sample: float
     t_ready: float
+    silent: bool = False
+    arousal_pct: float | None = None
+    valence_pct: float | None = None
+    mood: str = ""
+    t_wall: float = 0.0
+    extras: tuple[float, ...] | None = None
+    level_db: float = 0.0
 
     @property
     def latency_ms(self) -> float:
@@ -49,43 +75,15 @@ class TrackResult:
         return 1000.0 * (self.t_ready - self.t_last_sample)
 
     @property
-    def quadrant(self) -> str:
-        """The circumplex quadrant word of this point (see :func:`quadrant`)."""
-        return quadrant(self.valence, self.arousal)
+    def plane(self) -> tuple[float, float]:
+        """``(x, y)`` = (valence, arousal) on the display plane, each in [-1, 1]."""
+        if self.arousal_pct is None or self.valence_pct is None:
+            return (min(1.0, max(-1.0, self.valence)), min(1.0, max(-1.0, self.arousal)))
+        return (self.valence_pct / 50.0 - 1.0, self.arousal_pct / 50.0 - 1.0)
 
     def to_dict(self) -> dict:
-        """Plain JSON-able dict of the fields plus ``quadrant``."""
+        """Plain dict of the fields (``extras`` as a list)."""
         out = dataclasses.asdict(self)
-        out["quadrant"] = self.quadrant
+        if self.extras is not None:
+            out["extras"] = list(self.extras)
         return out
-
-
-#: Quadrant words of Russell's circumplex, keyed by (valence >= 0, arousal >= 0).
-QUADRANT_WORDS = {
-    (True, True): "happy",      # positive valence, high arousal (excited, joyful)
-    (False, True): "tense",     # negative valence, high arousal (angry, anxious)
-    (False, False): "sad",      # negative valence, low arousal (gloomy, tired)
-    (True, False): "calm",      # positive valence, low arousal (relaxed, serene)
-}
-
-
-def quadrant(valence: float, arousal: float) -> str:
-    """One word for the circumplex quadrant of a point.
-
-    Parameters
-    ----------
-    valence, arousal : float in [-1, 1]
-        Note the order: valence (x) first, as on the plot.
-
-    Returns
-    -------
-    str
-        ``"happy"`` (+v, +a), ``"tense"`` (-v, +a), ``"sad"`` (-v, -a) or
-        ``"calm"`` (+v, -a); zero counts as positive.
-
-    Examples
-    --------
-    >>> quadrant(0.5, -0.2)
-    'calm'
-    """
-    return QUADRANT_WORDS[(valence >= 0.0, arousal >= 0.0)]

@@ -300,7 +300,7 @@ class SystemAudioSource(_CaptureSource):
                 "the installed PortAudio offers no WASAPI loopback input (that needs a "
                 "PortAudio build newer than 19.7). Enable 'Stereo Mix' under Sound settings > "
                 "Recording, or install a virtual cable such as VB-CABLE, and choose it with "
-                "'--source mic --device NAME'"))
+                "'--source mic --input NAME'"))
         elif sys.platform == "darwin":
             self._open_named_input(sd, ("blackhole", "soundflower", "loopback"), advice=(
                 "macOS cannot record what it plays without a virtual audio device: install "
@@ -394,6 +394,11 @@ class FileSource(Source):
         as fast as the engine consumes (False, ``--fast``).  Ignored when playing.
     device : int, str or None
         Output device for playback (None: default output).
+    silent_fallback : bool
+        When the output cannot be opened (no sound card, no audio server, an unknown
+        ``device``), analyse at real-time pace without sound, as ``playback=False``
+        does, and say why in :attr:`playback_problem`, instead of raising
+        :class:`DeviceError` from :meth:`start`.
     """
 
     kind = "file"
@@ -405,12 +410,15 @@ class FileSource(Source):
     output_latency_s = 0.15
 
     def __init__(self, path: str | Path, *, playback: bool = True, realtime: bool = True,
-                 device: int | str | None = None) -> None:
+                 device: int | str | None = None, silent_fallback: bool = False) -> None:
         super().__init__()
         self.path = Path(path)
         self.playback = bool(playback)
         self._realtime = bool(realtime) or self.playback
         self.device = device
+        self.silent_fallback = bool(silent_fallback)
+        self.playback_problem: str | None = None
+        """Why playback was asked for but no sound plays (``silent_fallback``); None otherwise."""
         self._file = None
         self._queue: collections.deque = collections.deque()
         self._generation = 0
@@ -447,7 +455,11 @@ class FileSource(Source):
             raise AudioFileError(f"'{self.path}' contains no audio")
         self.sample_rate = int(self._file.samplerate)
         self.channels = int(self._file.channels)
+        self._describe()
+
+    def _describe(self) -> None:
         mode = ("playing" if self.playback else
+                "no sound: no audio output, real-time pace" if self.playback_problem else
                 "not playing, real-time pace" if self._realtime else "not playing, fast")
         self.description = (f"file '{self.path.name}' ({self.sample_rate} Hz, "
                             f"{self.channels} ch, {mode})")
@@ -485,21 +497,43 @@ class FileSource(Source):
                and time.monotonic() < deadline):
             time.sleep(0.002)
         if self.playback:
-            sd = import_sounddevice()
-            try:
-                self._stream = sd.OutputStream(
-                    device=self.device, samplerate=self.sample_rate, channels=self.channels,
-                    dtype="float32", latency=self.output_latency_s, callback=self._callback,
-                    finished_callback=self._on_finished)
-                self._stream.start()
-            except (sd.PortAudioError, ValueError) as exc:
+            problem = self._open_output()
+            if problem is not None and not self.silent_fallback:
                 self.stop()
-                raise DeviceError(f"could not open the audio output for playback ({exc}); "
-                                  "choose another with --device or use --no-playback") from None
-        else:
+                raise DeviceError(f"{problem}; choose another with --output NAME|INDEX "
+                                  "(see 'emotrack devices') or use --no-playback")
+            if problem is not None:  # analyse what would have been played, at its pace
+                self.playback, self._realtime, self.playback_problem = False, True, problem
+                self._describe()
+        if not self.playback:
             pump = threading.Thread(target=self._pump_loop, name="emotrack-pump", daemon=True)
             self._threads.append(pump)
             pump.start()
+
+    def _open_output(self) -> str | None:
+        """Open and start the output stream; None, or why it cannot be opened."""
+        which = "the default audio output" if self.device is None else f"audio output {self.device!r}"
+        try:
+            sd = import_sounddevice()
+        except DeviceError as exc:
+            return f"could not open {which} for playback: {exc}"
+        stream = None
+        try:
+            stream = sd.OutputStream(
+                device=self.device, samplerate=self.sample_rate, channels=self.channels,
+                dtype="float32", latency=self.output_latency_s, callback=self._callback,
+                finished_callback=self._on_finished)
+            stream.start()
+        except (sd.PortAudioError, ValueError) as exc:
+            if stream is not None:
+                with contextlib.suppress(Exception):
+                    stream.close()
+            reason = " ".join(str(exc).split())  # PortAudio's host errors span lines
+            if not _portaudio_names(sd, "output"):
+                reason = "no audio output device found: no sound card and no audio server"
+            return f"could not open {which} for playback ({reason})"
+        self._stream = stream
+        return None
 
     def _close(self) -> None:
         self._quit.set()
@@ -555,7 +589,8 @@ class FileSource(Source):
         return self._emptied and self._decode_failure is None
 
     def _on_finished(self) -> None:
-        if not self._stopped and self._failure is None:
+        # self._stream is None for an output that failed to start (silent_fallback)
+        if not self._stopped and self._failure is None and self._stream is not None:
             self._failure = ("the audio output stream ended unexpectedly "
                              "(device unplugged or audio server stopped)")
 

@@ -9,15 +9,14 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
 from .analysis import AnalysisResult
+from .schema import COMMON_COLUMNS, analysis_rows, columns, csv_cell, dumps, tags_dict
 
-CSV_COLUMNS = ("time_s", "arousal", "valence")
 
 
 @contextlib.contextmanager
@@ -44,45 +43,51 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
 
 
 def csv_text(result: AnalysisResult) -> str:
-    """CSV with a header line ``time_s,arousal,valence`` and one row per 500 ms frame."""
+    """CSV of the trajectory schema (:mod:`emotrack.realtime.schema`): header + one row per frame."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for t, (a, v) in zip(result.time_s, result.values):
-        writer.writerow((f"{t:.3f}", f"{a:.5f}", f"{v:.5f}"))
+    writer.writerow(columns(result.extra_names, live=False))
+    extras = result.frames.extras
+    for i, row in enumerate(analysis_rows(result)):
+        cells = [csv_cell(row[c]) for c in COMMON_COLUMNS]
+        if result.extra_names and extras is not None:
+            cells += [f"{x:.4f}" for x in extras[i]]
+        writer.writerow(cells)
     return buf.getvalue()
 
 
 def json_document(result: AnalysisResult) -> dict:
-    """The JSON document: the frames plus facts about file, model and features.
+    """The JSON document: the frames (trajectory schema) plus facts about file, model and scale.
 
-    When the result carries tags (``--model musicnn``), ``tag_names`` lists them and
-    each frame has ``tags``: the probabilities in that order (4 decimals).
+    When the tracker has extras (musicnn), ``tag_names`` lists them and each frame has
+    ``"tags": {name: probability}``.  Every number is finite or null.
     """
     info = result.info
-    spec = result.spec
+    fr = result.frames
+    frames = list(analysis_rows(result))
+    if result.extra_names and fr.extras is not None:
+        for frame, row in zip(frames, fr.extras):
+            frame["tags"] = tags_dict(result.extra_names, row)
     doc = {
         "file": str(info.path),
         "audio": {"sample_rate": info.sample_rate, "channels": info.channels,
                   "duration_s": round(info.duration_s, 4), "format": info.format},
+        "decoding": {"complete": result.early_end is None, "note": result.early_end},
         "mode": result.mode,
-        "time_convention": "time_s is the end of each 500 ms frame k, (k+1)*frame_seconds, "
-                           "as in live results",
-        "columns": ["time_s", "arousal", "valence"],
-        "frame_seconds": spec.frame_seconds if spec else None,
-        "warming_up_frames": int(result.warming_up.sum()),
+        "time_convention": "time_s is the end of each 500 ms frame k, (k+1)*0.5 s, as in live results",
+        "columns": list(COMMON_COLUMNS),
+        "frame_seconds": result.frame_seconds,
+        "warming_up_frames": int(fr.warming_up.sum()),
+        "silent_frames": int(fr.silent.sum()),
+        "display_scale": None if result.scale is None else {
+            "reference": result.scale.reference,
+            "meaning": "arousal_pct/valence_pct: percentile of the raw value among the frames of "
+                       "the reference music; the plane shows pct/50 - 1"},
         "model": result.model,
-        "feature_spec": spec.to_dict() if spec else None,
-        "feature_spec_hash": spec.hash if spec else None,
-        "frames": [
-            {"time_s": round(float(t), 3), "arousal": round(float(a), 5), "valence": round(float(v), 5)}
-            for t, (a, v) in zip(result.time_s, result.values)
-        ],
+        "frames": frames,
     }
-    if result.tags is not None:
-        doc["tag_names"] = list(result.tag_names)
-        for frame, row in zip(doc["frames"], result.tags):
-            frame["tags"] = [round(float(p), 4) for p in row]
+    if result.extra_names:
+        doc["tag_names"] = list(result.extra_names)
     return doc
 
 
@@ -92,8 +97,8 @@ def write_csv(result: AnalysisResult, path: str | os.PathLike) -> Path:
 
 
 def write_json(result: AnalysisResult, path: str | os.PathLike) -> Path:
-    """Write :func:`json_document` atomically (indented, UTF-8)."""
-    return write_text_atomic(path, json.dumps(json_document(result), indent=1) + "\n")
+    """Write :func:`json_document` atomically (indented, UTF-8, strict JSON)."""
+    return write_text_atomic(path, dumps(json_document(result), indent=1) + "\n")
 
 
 def _umask() -> int:

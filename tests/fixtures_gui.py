@@ -202,6 +202,7 @@ class FakeBackend:
     fail_after: int | None = None
     open_error: str | None = None
     engines: list = field(default_factory=list)
+    loaded: list = field(default_factory=list)
 
     def list_sources(self):
         from emotrack.realtime.gui.backend import SourceChoice, SourceListing
@@ -215,23 +216,23 @@ class FakeBackend:
             listing.problems.append("microphones: no input device (fake)")
         return listing
 
-    def load_predictor(self):
+    def load_tracker(self, model=None, checkpoint=None):
         from emotrack.model.errors import CheckpointError
 
         if self.model_error:
             raise CheckpointError(self.model_error)
+        self.loaded.append(model or checkpoint)
 
-        class _P:
-            model_name = "fake-cae"
+        class _T:
+            name = model or "fake-cae"
             device = "cpu"
-            window = WINDOW
+            warmup_frames = WINDOW - 1
+            extra_names = ()
+            scale = None
 
-            def reset(self):
-                pass
+        return _T()
 
-        return _P()
-
-    def open(self, choice, predictor):
+    def open(self, choice, tracker):
         from emotrack.model.errors import DeviceError
 
         if self.open_error:

@@ -1,4 +1,4 @@
-"""Fixtures of the real-time engine tests: a fake predictor and a PulseAudio server to kill.
+"""Fixtures of the real-time engine tests: a fake tracker and a PulseAudio server to kill.
 
 The shared ``pulse_server`` (tests/conftest.py) lives for the whole session, so
 the fault tests that kill the audio server get their own private one here
@@ -10,12 +10,13 @@ import contextlib
 import os
 import signal
 import time
-from typing import NamedTuple
 
 import numpy as np
 import pytest
 
 from emotrack.model.features import CAE_SPEC
+from emotrack.model.framing import PooledMelStream
+from emotrack.model.tracker import Tracker
 from pulse import missing_tools, start_pulse_server
 
 
@@ -61,45 +62,76 @@ def killable_pulse_server(monkeypatch):
         refresh_portaudio()
 
 
-class FakePrediction(NamedTuple):
-    arousal: float
-    valence: float
-    warming_up: bool
+@pytest.fixture
+def no_audio_server(monkeypatch, tmp_path):
+    """No audio server to reach (PULSE_SERVER points nowhere), as PortAudio enumerates it.
+
+    On a machine without a sound card this leaves PortAudio without any output device.
+    """
+    monkeypatch.setenv("PULSE_SERVER", f"unix:{tmp_path}/no-such-socket")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    refresh_portaudio()
+    try:
+        yield
+    finally:
+        monkeypatch.undo()
+        refresh_portaudio()
 
 
-class FakePredictor:
-    """Stands in for emotrack.model.predictor.Predictor (same duck-typed interface).
+class FakeTracker(Tracker):
+    """A real :class:`~emotrack.model.tracker.Tracker` with a trivial network (no torch).
 
-    Arousal is the frame's mean log-mel level squashed to [-1, 1] and valence the
-    frame index parity, so tests can tell frames apart; ``delay_s`` simulates a
-    slow model.
+    Stage 1 is the CAE's mel frames (PooledMelStream); stage 2 records every frame and
+    answers arousal = the frame's mean log-mel level squashed to [-1, 1] and valence =
+    the parity of the frames seen so far, so tests can tell frames apart; ``delay_s``
+    simulates a slow model (per batch).
     """
 
+    name = "fake"
+    warmup_frames = 59
+
     def __init__(self, spec=CAE_SPEC, *, window: int = 60, delay_s: float = 0.0) -> None:
+        super().__init__()
         self.spec = spec
         self.window = window
-        self.model_name = "fake"
-        self.device = "cpu"
+        self.warmup_frames = window - 1
         self.delay_s = delay_s
         self.frames: list[np.ndarray] = []
         self.resets = 0
-        self._since_reset = 0
 
-    def push_frame(self, frame: np.ndarray) -> FakePrediction:
-        frame = np.asarray(frame, np.float32)
-        assert frame.shape == (self.spec.n_mels,)
-        if self.delay_s:
-            time.sleep(self.delay_s)
-        self.frames.append(frame.copy())
-        self._since_reset += 1
-        return FakePrediction(float(np.tanh(frame.mean() / 100.0)),
-                              float(len(self.frames) % 2), self._since_reset < self.window)
+    @property
+    def model_name(self) -> str:
+        return self.name
 
-    def reset(self) -> None:
+    def _new_features(self, input_sr: int) -> PooledMelStream:
+        return PooledMelStream(self.spec, input_sr)
+
+    def reset(self, input_sr=None) -> None:
+        if input_sr is not None:  # a new stream (the engine's start): forget its warm-up frames
+            self.frames.clear()
+        super().reset(input_sr)
+
+    def reset_network(self) -> None:
         self.resets += 1
-        self._since_reset = 0
+
+    def _infer_values(self, batch):
+        if batch.n == 0:
+            return np.zeros((0, 2), np.float32), None
+        if self.delay_s:
+            time.sleep(self.delay_s * batch.n)
+        out = []
+        for frame in batch.data:
+            assert frame.shape == (self.spec.n_mels,)
+            self.frames.append(np.array(frame, np.float32))
+            out.append((np.tanh(frame.mean() / 100.0), len(self.frames) % 2))
+        return np.array(out, np.float32), None
+
+    def describe(self) -> dict:
+        return {"name": self.name}
+
+
 
 
 @pytest.fixture
-def fake_predictor() -> FakePredictor:
-    return FakePredictor()
+def fake_tracker() -> FakeTracker:
+    return FakeTracker()

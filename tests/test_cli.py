@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import shutil
 import subprocess
 import sys
+import sysconfig
+from pathlib import Path
 
 import pytest
 
@@ -20,11 +22,22 @@ def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
                           env=env if env is not None else dict(os.environ))
 
 
-def test_console_script_is_installed():
-    exe = shutil.which("emotrack")
-    assert exe is not None, "pip install should put an 'emotrack' command on PATH"
-    proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0 and proc.stdout.startswith("emotrack ")
+def installed_console_script() -> Path:
+    """Where installing emotrack into this interpreter's environment puts the ``emotrack`` script.
+
+    In the README's ``.venv`` that is ``.venv/bin/emotrack``, which is not on PATH: looking
+    the command up on PATH would find (or miss) whatever else is installed on the machine.
+    """
+    return Path(sysconfig.get_path("scripts")) / ("emotrack.exe" if os.name == "nt" else "emotrack")
+
+
+def test_console_script_is_installed(tmp_path):
+    exe = installed_console_script()
+    assert exe.is_file(), f"installing emotrack should have created {exe}"
+    proc = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60,
+                          env={"PATH": os.defpath, "HOME": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"emotrack {cli.version()}"
 
 
 def test_help_lists_every_subcommand():
@@ -76,6 +89,17 @@ def test_devices_lists_monitor_sources_of_a_real_server(pulse_server):
     assert proc.returncode == 0, proc.stderr
     assert "test.monitor" in proc.stdout and "micfeed.monitor" in proc.stdout
     assert "pulse" in proc.stdout  # PortAudio's ALSA plugin device reaching the server
+
+
+@pytest.mark.audio_server
+def test_devices_lists_outputs_and_names_the_audio_options(pulse_server):
+    text = run_cli("devices", env=dict(os.environ)).stdout
+    outputs = text.split("Audio outputs")[1]
+    assert "--output INDEX|NAME" in outputs and " pulse " in outputs
+    assert "listen --input INDEX|NAME" in text and "--source system --input NAME" in text
+    assert "--device" not in text  # --device is the torch device, not an audio device
+    report = json.loads(run_cli("devices", "--json", env=dict(os.environ)).stdout)
+    assert "pulse" in [d["name"] for d in report["outputs"]]
 
 
 def test_devices_without_an_audio_server_explains(tmp_path):

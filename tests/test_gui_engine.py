@@ -45,7 +45,7 @@ def test_file_results_reach_the_plots_in_order(make_window, qtbot, tmp_path, tin
     backend = RecordingBackend(BackendConfig(checkpoint=str(tiny_checkpoint), device="cpu",
                                              playback=False, realtime=False))
     w = make_window(backend, autostart=False)
-    assert w.session.ensure_predictor()
+    assert w.session.ensure_tracker()
     w.source_bar.trail.setValue(600)
     w.source_bar.span.setCurrentText("all")
     path = write_music(tmp_path / "chords.wav", 20.0)

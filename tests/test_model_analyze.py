@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from emotrack.model.audio_io import BlockReader
 from emotrack.model.errors import AudioFileError
 from emotrack.model.features import CAE_SPEC, mel_frames
-from emotrack.realtime.analysis import decode_frames, expand_inputs
+from emotrack.model.mel_tracker import MelTracker
+from emotrack.realtime.analysis import analyze_file, expand_inputs
+from emotrack.realtime.schema import COMMON_COLUMNS
 from emotrack.realtime.cli import main
 from emotrack.realtime.trajectory_files import atomic_path
 
@@ -30,28 +33,33 @@ def wav(tmp_path):
     return path
 
 
-def test_block_decoding_equals_offline_frames(wav):
-    frames, info = decode_frames(wav, CAE_SPEC, block_seconds=0.37)
+def test_block_decoding_equals_offline_frames(wav, tiny_checkpoint):
+    reader = BlockReader(wav, block_seconds=0.37)
+    blocks = list(reader)
     whole, sr = sf.read(wav, dtype="float32")
-    expect = mel_frames(whole, sr, CAE_SPEC)
-    assert info.channels == 2 and info.sample_rate == 22050
-    assert frames.shape == expect.shape == (8, 96)
-    np.testing.assert_allclose(frames, expect, atol=1e-3)  # dB; streaming vs one-shot resampler
+    np.testing.assert_array_equal(np.concatenate(blocks), whole)
+    assert reader.info.channels == 2 and reader.info.sample_rate == 22050 and reader.early_end is None
+    tracker = MelTracker.from_checkpoint(tiny_checkpoint)
+    result = analyze_file(wav, tracker, mode="causal", block_seconds=0.37)
+    expect = tracker.predict_frames(mel_frames(whole, sr, CAE_SPEC))
+    assert result.values.shape == expect.shape == (8, 2)
+    np.testing.assert_allclose(result.values, expect, atol=1e-4)  # streaming vs one-shot resampler
 
 
-def test_decode_errors(tmp_path):
+def test_decode_errors(tmp_path, tiny_checkpoint):
+    tracker = MelTracker.from_checkpoint(tiny_checkpoint)
     with pytest.raises(AudioFileError, match="not found"):
-        decode_frames(tmp_path / "missing.wav", CAE_SPEC)
+        analyze_file(tmp_path / "missing.wav", tracker)
     junk = tmp_path / "junk.mp3"
     junk.write_bytes(b"this is not audio" * 50)
     with pytest.raises(AudioFileError, match="cannot decode"):
-        decode_frames(junk, CAE_SPEC)
+        analyze_file(junk, tracker)
     empty = tmp_path / "empty.wav"
     sf.write(empty, np.zeros((0, 1), np.float32), 16000)
     with pytest.raises(AudioFileError, match="empty"):
-        decode_frames(empty, CAE_SPEC)
+        analyze_file(empty, tracker)
     with pytest.raises(AudioFileError, match="not a regular file"):
-        decode_frames(tmp_path, CAE_SPEC)
+        analyze_file(tmp_path, tracker)
 
 
 def test_cli_writes_csv_json_png(wav, tiny_checkpoint, tmp_path, capsys):
@@ -59,15 +67,15 @@ def test_cli_writes_csv_json_png(wav, tiny_checkpoint, tmp_path, capsys):
     rc = main(["analyze", str(wav), "--checkpoint", str(tiny_checkpoint), "--out", str(out),
                "--mode", "causal", "--quiet"])
     assert rc == 0
-    rows = list(csv.reader((out / "tone.emotrack.csv").open()))
-    assert rows[0] == ["time_s", "arousal", "valence"]
-    assert len(rows) == 1 + 8
-    assert [float(r[0]) for r in rows[1:3]] == [0.5, 1.0]
-    values = np.array([[float(r[1]), float(r[2])] for r in rows[1:]])
+    rows = list(csv.DictReader((out / "tone.emotrack.csv").open()))
+    assert tuple(rows[0]) == COMMON_COLUMNS  # a checkpoint network has no extras
+    assert len(rows) == 8
+    assert [float(r["time_s"]) for r in rows[:2]] == [0.5, 1.0]
+    values = np.array([[float(r["arousal"]), float(r["valence"])] for r in rows])
     assert np.abs(values).max() <= 1
     doc = json.loads((out / "tone.emotrack.json").read_text())
     assert doc["mode"] == "causal" and doc["model"]["name"] == "cae"
-    assert doc["feature_spec_hash"] == CAE_SPEC.hash
+    assert doc["model"]["feature_spec"] == CAE_SPEC.to_dict()
     assert doc["warming_up_frames"] == 8
     assert len(doc["frames"]) == 8
     assert doc["frames"][0]["arousal"] == pytest.approx(values[0, 0], abs=1e-4)
@@ -100,12 +108,12 @@ def test_cli_directory_argument(wav, tiny_checkpoint, tmp_path):
     assert rc == 0 and (out / "tone.emotrack.json").exists()
 
 
-def test_cli_without_default_checkpoint(wav, tmp_path, monkeypatch, capsys):
-    import emotrack.model.predictor as predictor_module
-    monkeypatch.setattr(predictor_module, "default_checkpoint_path", lambda: tmp_path / "none.safetensors")
-    rc = main(["analyze", str(wav), "--out", str(tmp_path)])
+def test_cli_without_bundled_checkpoint(wav, tmp_path, monkeypatch, capsys):
+    import emotrack.model.trackers as trackers
+    monkeypatch.setattr(trackers, "bundled_checkpoint", lambda name: tmp_path / "none.safetensors")
+    rc = main(["analyze", str(wav), "--model", "rnn", "--out", str(tmp_path)])
     err = capsys.readouterr().err
-    assert rc == 1 and "--checkpoint" in err and "Traceback" not in err
+    assert rc == 1 and "reinstall" in err and "Traceback" not in err
 
 
 def test_cli_corrupt_checkpoint_and_bad_format(wav, tmp_path, capsys):

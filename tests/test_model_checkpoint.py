@@ -11,7 +11,6 @@ import torch
 from emotrack.model.checkpoint import (
     FORMAT_VERSION,
     create_untrained_checkpoint,
-    default_checkpoint_path,
     load_checkpoint,
     save_checkpoint,
 )
@@ -179,9 +178,13 @@ def test_header_length_lie(tiny_checkpoint, tmp_path):
         load_checkpoint(bad)
 
 
-def test_default_path_is_in_assets():
-    p = default_checkpoint_path()
-    assert p.parent.name == "assets" and p.suffix == ".safetensors"
+def test_bundled_checkpoints_are_in_assets_and_load():
+    from emotrack.model.trackers import bundled_checkpoint
+
+    for name in ("rnn", "cae", "baseline"):
+        p = bundled_checkpoint(name)
+        assert p.parent.name == "models" and p.parent.parent.name == "assets"
+        assert load_checkpoint(p).model_name == name
 
 
 def test_create_untrained_checkpoint_for_each_model(tmp_path):

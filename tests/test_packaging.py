@@ -12,12 +12,25 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
+def wheel_build(tmp_path_factory) -> tuple[Path, str]:
+    """The wheel built from this checkout and the build's verbose log (the backend's warnings)."""
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(REPO)],
-                   check=True, timeout=600, capture_output=True)
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", str(out),
+                           str(REPO)], check=True, timeout=600, capture_output=True, text=True)
     (built,) = out.glob("emotrack-*.whl")
-    return built
+    return built, proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def wheel(wheel_build) -> Path:
+    return wheel_build[0]
+
+
+def asset_files() -> list[str]:
+    """Every file under assets/ (any folder depth), as the wheel should name it."""
+    return sorted(f"emotrack/assets/{p.relative_to(REPO / 'assets').as_posix()}"
+                  for p in (REPO / "assets").rglob("*")
+                  if p.is_file() and "__pycache__" not in p.parts)
 
 
 def test_wheel_claims_no_generic_top_level_names(wheel):
@@ -28,13 +41,22 @@ def test_wheel_claims_no_generic_top_level_names(wheel):
         assert f"emotrack/{sub}/__init__.py" in names
 
 
-def test_wheel_carries_assets_and_entry_point(wheel):
+def test_wheel_carries_every_asset_and_the_entry_point(wheel):
     zf = zipfile.ZipFile(wheel)
     names = zf.namelist()
-    assert "emotrack/assets/demo/revelation-excerpt.ogg" in names
-    assert "emotrack/assets/demo/README.md" in names  # licence and attribution travel with it
+    assets = asset_files()
+    assert "emotrack/assets/demo/README.md" in assets  # licence and attribution travel too
+    assert [a for a in assets if a not in names] == []
     (ep,) = [n for n in names if n.endswith("entry_points.txt")]
     assert "emotrack = emotrack.realtime.cli:main" in zf.read(ep).decode()
+
+
+def test_building_prints_no_packaging_warning(wheel_build):
+    """Asset folders are declared as data: setuptools does not take them for missing packages."""
+    _, log = wheel_build
+    assert "Building wheel" in log or "Created wheel" in log  # the log is the backend's
+    assert "is absent from the `packages` configuration" not in log
+    assert "SetuptoolsDeprecationWarning" not in log
 
 
 def test_installed_wheel_imports_from_its_own_files(wheel, tmp_path):

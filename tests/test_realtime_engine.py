@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 
 from conftest import SHARED
-from fixtures_realtime import FakePredictor
+from fixtures_realtime import FakeTracker
 from emotrack.model.errors import AudioFileError, DeviceError
 from emotrack.model.features import CAE_SPEC, mel_frames
 from emotrack.realtime.engine import Engine, EngineConfig
@@ -41,7 +41,7 @@ def run_to_end(engine: Engine, timeout: float = 60.0) -> None:
 def test_fast_file_gives_exactly_the_offline_frames_in_order():
     if not CLIP.is_file():
         pytest.skip(f"clip not found: {CLIP}")
-    pred = FakePredictor()
+    pred = FakeTracker()
     engine = Engine(FileSource(CLIP, playback=False, realtime=False), pred)
     sub = engine.subscribe(maxlen=10_000)
     run_to_end(engine)
@@ -62,7 +62,7 @@ def test_fast_file_gives_exactly_the_offline_frames_in_order():
 
 
 def test_resampled_stereo_file_matches_offline_and_record_tee_is_the_file(wav, tmp_path):
-    pred = FakePredictor()
+    pred = FakeTracker()
     rec = tmp_path / "rec.wav"
     engine = Engine(FileSource(wav, playback=False, realtime=False), pred,
                     EngineConfig(record_path=str(rec)))
@@ -78,7 +78,7 @@ def test_resampled_stereo_file_matches_offline_and_record_tee_is_the_file(wav, t
 
 
 def test_stop_joins_within_one_second_mid_run(wav):
-    engine = Engine(FileSource(wav, playback=False, realtime=True), FakePredictor(delay_s=0.05))
+    engine = Engine(FileSource(wav, playback=False, realtime=True), FakeTracker(delay_s=0.05))
     sub = engine.subscribe()
     engine.start()
     assert sub.wait(5.0), "no result within 5 s"
@@ -94,7 +94,7 @@ def test_stop_joins_within_one_second_mid_run(wav):
 
 
 def test_slow_subscriber_loses_its_own_oldest_and_counts(wav):
-    engine = Engine(FileSource(wav, playback=False, realtime=False), FakePredictor())
+    engine = Engine(FileSource(wav, playback=False, realtime=False), FakeTracker())
     fast = engine.subscribe(maxlen=1000)
     slow = engine.subscribe(maxlen=4)  # never drained during the run
     run_to_end(engine)
@@ -109,7 +109,7 @@ def test_slow_subscriber_loses_its_own_oldest_and_counts(wav):
 
 def test_seek_restarts_the_analysis_window(wav):
     source = FileSource(wav, playback=False, realtime=True)
-    pred = FakePredictor(window=4)
+    pred = FakeTracker(window=4)
     engine = Engine(source, pred)
     sub = engine.subscribe()
     engine.start()
@@ -132,7 +132,7 @@ def test_seek_restarts_the_analysis_window(wav):
 
 def test_pause_stops_time_and_resume_continues(wav):
     source = FileSource(wav, playback=False, realtime=True)
-    engine = Engine(source, FakePredictor())
+    engine = Engine(source, FakeTracker())
     sub = engine.subscribe()
     engine.start()
     assert sub.wait(5.0)
@@ -152,19 +152,24 @@ def test_pause_stops_time_and_resume_continues(wav):
 
 
 def test_model_failure_ends_the_run_and_keeps_earlier_results(wav):
-    class Failing(FakePredictor):
-        def push_frame(self, frame):
-            if len(self.frames) == 5:
-                raise RuntimeError("boom")
-            return super().push_frame(frame)
+    class Failing(FakeTracker):
+        """Fails on its second batch of frames of the stream (the first one is published)."""
 
-    engine = Engine(FileSource(wav, playback=False, realtime=False), Failing())
+        def _infer_values(self, batch):
+            if batch.n and self.frames:
+                raise RuntimeError("boom")
+            return super()._infer_values(batch)
+
+    tracker = Failing()
+    engine = Engine(FileSource(wav, playback=False, realtime=False), tracker)
     sub = engine.subscribe()
     engine.start()
     assert engine.finished.wait(10.0)
     assert engine.stop()
     assert isinstance(engine.error, RuntimeError) and "boom" in str(engine.error)
-    assert [r.frame_index for r in sub.drain()] == [0, 1, 2, 3, 4]
+    published = [r.frame_index for r in sub.drain()]
+    assert published and published == list(range(len(tracker.frames)))
+    assert engine.metrics().frames_discarded == engine.metrics().frames_in - len(published) > 0
 
 
 def test_decode_error_mid_file_is_an_audio_file_error_and_keeps_results(wav):
@@ -180,7 +185,7 @@ def test_decode_error_mid_file_is_an_audio_file_error_and_keeps_results(wav):
         return real_read(*args, **kwargs)
 
     source._file.read = flaky_read
-    engine = Engine(source, FakePredictor())
+    engine = Engine(source, FakeTracker())
     sub = engine.subscribe()
     engine.start()
     assert engine.finished.wait(10.0)
@@ -198,7 +203,7 @@ def test_missing_and_bad_files_raise_audio_file_error(tmp_path):
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"RIFF0000WAVEjunkjunkjunk")
     with pytest.raises(AudioFileError, match="cannot decode"):
-        Engine(FileSource(bad, playback=False), FakePredictor()).start()
+        Engine(FileSource(bad, playback=False), FakeTracker()).start()
 
 
 def test_unknown_microphone_is_a_device_error():

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from fixtures_realtime import FakePredictor
+from fixtures_realtime import FakeTracker
 from emotrack.realtime.engine import Engine, EngineConfig
 from emotrack.realtime.sources import MicSource, Source, SystemAudioSource
 
@@ -43,7 +43,7 @@ def test_capture_device_removed_mid_stream_keeps_running_on_the_servers_fallback
     server = killable_pulse_server
     module = next(line.split("\t")[0] for line in server.pactl("list", "short", "modules").splitlines()
                   if "module-remap-source" in line and "virtmic" in line)
-    engine = Engine(MicSource("virtmic"), FakePredictor())
+    engine = Engine(MicSource("virtmic"), FakeTracker())
     sub = engine.subscribe()
     engine.start()
     got = collect_until(sub, 2)
@@ -107,7 +107,7 @@ class BurstSource(Source):
 
 def test_bursts_faster_than_real_time_are_reported_as_ring_overruns():
     source = BurstSource()
-    engine = Engine(source, FakePredictor(), EngineConfig(ring_seconds=1.0))
+    engine = Engine(source, FakeTracker(), EngineConfig(ring_seconds=1.0))
     sub = engine.subscribe(maxlen=10_000)
     engine.start()
     assert engine.finished.wait(20.0)
@@ -136,7 +136,7 @@ def test_saturated_cpu_still_gives_complete_results_or_reports_overruns(pulse_se
     rec = tmp_path / "rec.wav"
     hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
     try:
-        engine = Engine(SystemAudioSource("test.monitor"), FakePredictor(),
+        engine = Engine(SystemAudioSource("test.monitor"), FakeTracker(),
                         EngineConfig(record_path=str(rec)))
         sub = engine.subscribe(maxlen=10_000)
         engine.start()

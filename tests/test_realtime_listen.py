@@ -8,14 +8,23 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from fixtures_realtime import FakePredictor
+from fixtures_realtime import FakeTracker
 from emotrack.realtime import cli
 from emotrack.realtime.commands import listen
 
 
 @pytest.fixture
 def fake_model(monkeypatch):
-    monkeypatch.setattr(listen, "load_predictor", lambda checkpoint: FakePredictor())
+    asked = {}
+
+    def load(args):
+        from emotrack.realtime.commands.audio_options import torch_device
+
+        asked["device"] = torch_device(args.device)
+        return FakeTracker()
+
+    monkeypatch.setattr(listen, "load_live_tracker", load)
+    return asked
 
 
 @pytest.fixture
@@ -54,10 +63,21 @@ def test_listen_duration_stops_early(fake_model, wav, capsys):
     assert 2 <= len(out) < 6
 
 
+@pytest.mark.parametrize("options, device", [([], "auto"), (["--device", "cpu"], "cpu")])
+def test_listen_device_is_the_torch_device(fake_model, wav, options, device, capsys):
+    assert cli.main(["listen", str(wav), "--no-playback", "--fast", "--quiet", *options]) == 0
+    assert fake_model["device"] == device
+
+
 @pytest.mark.parametrize("argv, message", [
     (["listen", "/no/such/file.mp3", "--no-playback"], "audio file not found"),
     (["listen", "--source", "file"], "needs a FILE"),
-    (["listen", "--source", "mic", "--device", "no-such-device-xyz"], "no-such-device-xyz"),
+    (["listen", "--source", "mic", "--input", "no-such-device-xyz"], "no-such-device-xyz"),
+    (["listen", "--device", "3"], "--input NAME|INDEX"),  # audio devices have their own names
+    (["listen", "--source", "system", "--output", "speakers"], "playback device for files"),
+    (["listen", "WAV", "--input", "3"], "--output NAME|INDEX"),
+    (["listen", "WAV", "--no-playback", "--output", "speakers"], "--no-playback"),
+    (["listen", "WAV", "--output", "no-such-output-xyz"], "no-such-output-xyz"),
     (["listen", "--source", "mic", "--fast"], "only apply to files"),
     (["listen", "WAV", "--no-playback", "--checkpoint", "/no/such.ckpt"], "checkpoint not found"),
     (["listen", "WAV", "--no-playback", "--osc", "localhost"], "HOST:PORT"),

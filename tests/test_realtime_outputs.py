@@ -11,30 +11,42 @@ import pytest
 from emotrack.model.errors import ParameterError
 from emotrack.realtime.outputs import (CsvWriter, JsonlWriter, OscSender, format_line,
                                        osc_message, parse_host_port)
-from emotrack.realtime.results import TrackResult, quadrant
+from emotrack.realtime.mood import mood_word
+from emotrack.realtime.results import TrackResult
+from emotrack.realtime.schema import COMMON_COLUMNS, LIVE_COLUMNS
 
 
-def result(k: int = 3, a: float = 0.25, v: float = -0.5, warm: bool = True) -> TrackResult:
+def result(k: int = 3, a: float = 0.25, v: float = -0.5, warm: bool = True, *, silent: bool = False,
+           pct=None, extras=None) -> TrackResult:
+    plane = (v, a) if pct is None else (pct[1] / 50 - 1, pct[0] / 50 - 1)
     return TrackResult(frame_index=k, time_s=(k + 1) * 0.5, arousal=a, valence=v,
-                       warming_up=warm, t_last_sample=10.0, t_ready=10.004)
+                       warming_up=warm, t_last_sample=10.0, t_ready=10.004, silent=silent,
+                       arousal_pct=None if pct is None else pct[0],
+                       valence_pct=None if pct is None else pct[1],
+                       mood=mood_word(*plane, silent=silent), t_wall=1_764_669_600.25,
+                       extras=extras, level_db=-20.0 if not silent else -200.0)
 
 
-@pytest.mark.parametrize("v, a, word", [(0.5, 0.5, "happy"), (-0.5, 0.5, "tense"),
-                                        (-0.5, -0.5, "sad"), (0.5, -0.5, "calm"),
-                                        (0.0, 0.0, "happy")])
-def test_quadrant_words(v, a, word):
-    assert quadrant(v, a) == word
+@pytest.mark.parametrize("v, a, word", [(0.7, 0.7, "happy"), (-0.4, 0.9, "tense"),
+                                        (-0.9, -0.3, "sad"), (0.4, -0.9, "calm"),
+                                        (0.05, -0.05, "neutral")])
+def test_mood_words(v, a, word):
+    assert mood_word(v, a) == word
+    assert mood_word(v, a, silent=True) == ""
 
 
 def test_result_dict_and_line():
     r = result()
     d = r.to_dict()
-    assert d["arousal"] == 0.25 and d["valence"] == -0.5 and d["quadrant"] == "tense"
+    assert d["arousal"] == 0.25 and d["valence"] == -0.5 and d["mood"] == r.mood != ""
     assert r.latency_ms == pytest.approx(4.0)
     line = format_line(r)
     assert "2.0 s" in line and "arousal +0.25" in line and "valence -0.50" in line
-    assert "tense" in line and "warming up" in line
+    assert r.mood in line and "warming up" in line
     assert "warming" not in format_line(result(warm=False))
+    with_pct = format_line(result(pct=(78.0, 35.0)))
+    assert "arousal +0.25 (p78)" in with_pct and "valence -0.50 (p35)" in with_pct
+    assert "(silence)" in format_line(result(silent=True))
 
 
 def test_osc_message_bytes_follow_osc_1_0():
@@ -80,11 +92,30 @@ def test_csv_and_jsonl_files(tmp_path):
     cw.close()
     jw.close()
     table = list(csv.DictReader(c.open()))
+    assert tuple(table[0]) == COMMON_COLUMNS + LIVE_COLUMNS
     assert [float(t["arousal"]) for t in table] == [0.0, 0.1, 0.2, 0.3]
     assert [int(t["warming_up"]) for t in table] == [1, 1, 0, 0]
+    assert table[0]["wall_time"] == "2025-12-02T10:00:00.250Z" and table[0]["arousal_pct"] == ""
     lines = [json.loads(x) for x in j.read_text().splitlines()]
     assert [x["time_s"] for x in lines] == [0.5, 1.0, 1.5, 2.0]
-    assert lines[3]["valence"] == -0.3 and lines[3]["quadrant"] == "tense"
+    assert lines[3]["valence"] == -0.3 and lines[3]["mood"] == rows[3].mood
+    assert lines[0]["arousal_pct"] is None and lines[0]["silent"] == 0
+
+
+def test_extras_become_tag_columns_and_a_tags_object(tmp_path):
+    names = ("rock", "female vocalists", "Hip-Hop")
+    r = result(extras=(0.5, 0.25, 0.125), pct=(60.0, 40.0))
+    c, j = tmp_path / "r.csv", tmp_path / "r.jsonl"
+    cw, jw = CsvWriter(c, names), JsonlWriter(j, names)
+    cw.write(r)
+    jw.write(r)
+    cw.close()
+    jw.close()
+    row = next(csv.DictReader(c.open()))
+    assert list(row)[-3:] == ["tag_rock", "tag_female_vocalists", "tag_Hip_Hop"]
+    assert float(row["tag_female_vocalists"]) == 0.25 and float(row["arousal_pct"]) == 60.0
+    line = json.loads(j.read_text())
+    assert line["tags"] == {"rock": 0.5, "female vocalists": 0.25, "Hip-Hop": 0.125}
 
 
 def test_unwritable_output_is_a_parameter_error(tmp_path):

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from fixtures_realtime import FakePredictor
+from fixtures_realtime import FakeTracker
 from emotrack.model.errors import DeviceError
 from emotrack.realtime import cli
 from emotrack.realtime.engine import Engine, EngineConfig
@@ -20,6 +21,7 @@ from emotrack.realtime.sources import FileSource, MicSource, SystemAudioSource
 pytestmark = pytest.mark.audio_server
 
 SR = 44100
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -86,10 +88,10 @@ def mono(path) -> np.ndarray:
     return x.mean(axis=1)
 
 
-def capture_while(server, source, wav, sink, tmp_path, *, after_s: float = 0.6):
+def capture_while(server, source, wav, sink, tmp_path, *, after_s: float = 0.6, tracker=None):
     """Run an engine on ``source`` recording what it analyses while paplay plays ``wav``."""
     rec = tmp_path / "captured.wav"
-    engine = Engine(source, FakePredictor(), EngineConfig(record_path=str(rec)))
+    engine = Engine(source, tracker or FakeTracker(), EngineConfig(record_path=str(rec)))
     sub = engine.subscribe()
     engine.start()
     try:
@@ -116,6 +118,36 @@ def test_system_audio_monitor_gives_results_of_what_plays(pulse_server, known_wa
     assert levels.max() - levels.min() > 0.1
 
 
+def test_default_tracker_live_capture_equals_offline_causal_analysis(pulse_server, tmp_path):
+    """Real music through a real audio server into the default (musicnn) tracker: every live
+    result equals ``analyze --mode causal`` of the audio the engine analysed (its --record tee)."""
+    import torch
+
+    from emotrack.model.musicnn_tracker import TOLERANCE
+    from emotrack.model.trackers import load_tracker
+    from emotrack.realtime.analysis import analyze_file
+
+    torch.set_num_threads(1)  # as listen does
+    demo, sr = sf.read(REPO / "assets" / "demo" / "revelation-excerpt.ogg", dtype="float32")
+    wav = tmp_path / "demo.wav"
+    sf.write(wav, demo[: int(5.0 * sr)], sr)
+    tracker = load_tracker(device="cpu")
+    assert tracker.name == "musicnn"
+    engine, live, rec = capture_while(pulse_server, SystemAudioSource("test.monitor"), wav, "test",
+                                      tmp_path, after_s=1.0, tracker=tracker)
+    assert engine.error is None and len(live) >= 10
+    offline = analyze_file(rec, tracker, mode="causal")
+    n = len(live)
+    assert len(offline.values) >= n
+    np.testing.assert_allclose([[r.arousal, r.valence] for r in live], offline.values[:n],
+                               atol=TOLERANCE, rtol=0)
+    np.testing.assert_allclose([r.extras for r in live], offline.frames.extras[:n], atol=TOLERANCE)
+    assert [r.warming_up for r in live] == list(offline.warming_up[:n])
+    assert [r.silent for r in live] == list(offline.silent[:n])
+    heard = [r for r in live if not r.silent]
+    assert heard and all(r.mood and r.arousal_pct is not None for r in heard)
+
+
 def test_virtual_microphone_by_pulse_source_name(pulse_server, known_wav, tmp_path):
     source = MicSource("virtmic")
     engine, results, rec = capture_while(pulse_server, source, known_wav, "micfeed", tmp_path)
@@ -128,14 +160,14 @@ def test_played_file_samples_are_the_analysed_samples(pulse_server, known_wav, t
                                                       monkeypatch):
     """Play through sink ``test`` while capturing its monitor: what was analysed was heard."""
     heard_rec, analysed_rec = tmp_path / "heard.wav", tmp_path / "analysed.wav"
-    listener = Engine(SystemAudioSource("test.monitor"), FakePredictor(),
+    listener = Engine(SystemAudioSource("test.monitor"), FakeTracker(),
                       EngineConfig(record_path=str(heard_rec)))
     heard = listener.subscribe()
     listener.start()
     try:
         assert heard.wait(5.0)
         monkeypatch.setenv("PULSE_SINK", "test")
-        player = Engine(FileSource(known_wav, playback=True, device="pulse"), FakePredictor(),
+        player = Engine(FileSource(known_wav, playback=True, device="pulse"), FakeTracker(),
                         EngineConfig(record_path=str(analysed_rec)))
         played = player.subscribe()
         player.start()
@@ -156,7 +188,7 @@ def test_played_file_samples_are_the_analysed_samples(pulse_server, known_wav, t
 
 
 def test_killed_audio_server_ends_the_run_with_a_clear_error(killable_pulse_server):
-    engine = Engine(SystemAudioSource("test.monitor"), FakePredictor())
+    engine = Engine(SystemAudioSource("test.monitor"), FakeTracker())
     sub = engine.subscribe()
     engine.start()
     got = []

@@ -2,8 +2,25 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
-from emotrack.realtime.cli import main
+import pytest
+
+from emotrack.realtime.cli import build_parser, main
+
+MODEL_CARD = Path(__file__).resolve().parents[1] / "assets" / "MODEL_CARD.md"
+
+
+@pytest.mark.parametrize("argv", [["train", "--data", "emomusic:D", "--out", "x.safetensors"],
+                                  ["evaluate", "--loso", "--data", "emomusic:D"]])
+def test_train_and_evaluate_default_to_the_model_the_card_recommends(argv, capsys):
+    recommended = re.search(r"\*\*Default model: `(\w+)`", MODEL_CARD.read_text()).group(1)
+    assert build_parser().parse_args(argv).model == recommended
+    with pytest.raises(SystemExit):
+        main([argv[0], "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"default: {recommended}" in text and "MODEL_CARD.md" in text  # and says why
 
 
 def test_train_with_malformed_spec_is_one_line_error(tmp_path, capsys):

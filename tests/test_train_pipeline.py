@@ -79,7 +79,7 @@ def test_training_refuses_overlapping_songs(mini_songs):
 
 def test_short_run_lowers_loss_and_writes_loadable_checkpoint(mini_songs, tmp_path):
     from emotrack.model.checkpoint import load_checkpoint
-    from emotrack.model.predictor import Predictor
+    from emotrack.model.mel_tracker import MelTracker
 
     songs, _ = mini_songs
     out = tmp_path / "m.safetensors"
@@ -93,7 +93,7 @@ def test_short_run_lowers_loss_and_writes_loadable_checkpoint(mini_songs, tmp_pa
     assert ck.facts["validation_songs"] == [songs[2].key]
     np.testing.assert_allclose(ck.norm_mean, result.norm_mean)
     assert (tmp_path / "log.csv").read_text().count("\n") == len(result.history) + 1
-    pred = Predictor.from_checkpoint(out, device="cpu").analyze(songs[0].frames)
+    pred = MelTracker.from_checkpoint(out, device="cpu").predict_frames(songs[0].frames)
     assert pred.shape == (90, 2) and np.all(np.abs(pred) <= 1)
     again = train_model(songs[:2], songs[2:], cfg, spec=CAE_SPEC)
     assert [h["train_loss"] for h in again.history] == losses  # same seed, same run

@@ -60,10 +60,11 @@ def clip_features(sid: str, mini: Path, cache: Path) -> dict[str, np.ndarray]:
     out = cache / f"{sid}-{sha}.npz"
     if not out.is_file():
         from emotrack.model.features import CAE_SPEC, mel_frames
-        from emotrack.model.teacher import teacher_embeddings
+        from emotrack.model.musicnn_tracker import frame_outputs
 
         audio, sr = sf.read(str(path), dtype="float32")
-        dense, tags = teacher_embeddings(audio, sr)
+        out = frame_outputs(audio, sr, ("dense", "tags"))
+        dense, tags = out["dense"], out["tags"]
         cae = mel_frames(audio, sr, CAE_SPEC)
         tmp = cache / f"{sid}-{sha}.tmp.npz"
         np.savez(tmp, dense=dense, tags=tags, cae_frames=cae)
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     from emotrack.model.ridge import RidgeHead, select_alpha_loco
-    from emotrack.model.teacher import HEAD_ASSET
+    from emotrack.model.musicnn_tracker import HEAD_ASSET
 
     args.cache.mkdir(parents=True, exist_ok=True)
     labels = read_labels(args.mini)

@@ -114,9 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from emotrack.model.features import CAE_SPEC, frames_from_model_rate
-    from emotrack.model.musicnn import MUSICNN_SPEC
-    from emotrack.model.teacher import causal_patch_starts, n_frames_of, patch_outputs, to_model_rate
+    from emotrack.model.features import CAE_SPEC, frames_from_model_rate, resample
+    from emotrack.model.musicnn_tracker import MusicnnTracker, frame_outputs
+    from emotrack.model.validate import as_mono_float32
+
+    tracker = MusicnnTracker()
 
     args.cache.mkdir(parents=True, exist_ok=True)
     tracks = [t for root in args.roots for t in find_tracks(root)]
@@ -134,13 +136,13 @@ def main(argv: list[str] | None = None) -> int:
         if not out.is_file():
             t0 = time.process_time()
             audio, sr = load_mix(paths)
-            x = to_model_rate(audio, sr)
+            x = resample(as_mono_float32(audio), sr, CAE_SPEC.sample_rate)
             cae = frames_from_model_rate(x, CAE_SPEC)
-            n = n_frames_of(x.size)
-            assert n == len(cae), (n, len(cae))
+            n = len(cae)
             label_frames = np.arange(args.hop_frames - 1, n, args.hop_frames)
-            logmel = frames_from_model_rate(x, MUSICNN_SPEC)
-            dense, tags = patch_outputs(logmel, causal_patch_starts(n)[label_frames])
+            out = frame_outputs(audio, sr, ("dense", "tags"), tracker=tracker)
+            assert len(out["dense"]) == n, (n, len(out["dense"]))
+            dense, tags = out["dense"][label_frames], out["tags"][label_frames]
             tmp = args.cache / f"{sha}.tmp.npz"
             np.savez(tmp, cae_frames=cae, label_frames=label_frames, dense=dense, tags=tags,
                      cae_spec_hash=CAE_SPEC.hash, duration_s=x.size / CAE_SPEC.sample_rate)

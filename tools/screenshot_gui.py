@@ -34,7 +34,8 @@ def default_clip() -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--file", default=None, help="audio file (default: an emoMusic mini clip)")
-    ap.add_argument("--checkpoint", default=None, help="model checkpoint (default: the bundled one)")
+    ap.add_argument("--model", default=None, help="tracker (default: musicnn)")
+    ap.add_argument("--checkpoint", default=None, help="checkpoint or musicnn head (default: the bundled one)")
     ap.add_argument("--out", default=os.path.join(REPO, "docs", "img", "gui.png"))
     ap.add_argument("--size", default="1100x860", help="window size WxH")
     ap.add_argument("--trail", type=int, default=20, help="trail seconds")
@@ -68,7 +69,7 @@ def main() -> int:
     settings.trail_s = args.trail
     settings.series_span = "1 min"
     path = os.path.abspath(args.file or default_clip())
-    backend = RealBackend(BackendConfig(checkpoint=args.checkpoint, playback=False,
+    backend = RealBackend(BackendConfig(model=args.model, checkpoint=args.checkpoint, playback=False,
                                         realtime=args.until is not None))
     w = MainWindow(backend, settings=settings, autostart=False)
     width, height = (int(v) for v in args.size.split("x"))
@@ -104,6 +105,7 @@ def main() -> int:
             subprocess.run(["import", "-window", "root", args.root_shot], check=False)
             print(f"saved {args.root_shot}")
     w.close()
+    w.session.tracker = None  # free the resampler before the interpreter's shutdown (see gui/app.py)
     return 0
 
 

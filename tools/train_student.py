@@ -17,7 +17,7 @@ their teacher labels.  Training itself is ``emotrack.train.trainer.train_model``
 ``--loco`` runs the honest leave-one-clip-out evaluation: for each held-out clip
 the teacher head is refitted on the other 9 (alpha by leave-one-clip-out), the
 corpus is relabelled with it, a student is trained on corpus + the 9 clips and
-predicts the held-out clip causally through the real checkpoint -> Predictor path.
+predicts the held-out clip causally through the real checkpoint -> MelTracker path.
 Without ``--loco`` it trains the final student on all 10 clips with the shipped head.
 
     nice -n 10 .venv/bin/python tools/train_student.py --model rnn --loco --json /tmp/teacher-cache/loco-rnn.json
@@ -134,9 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    from emotrack.model.predictor import Predictor
+    from emotrack.model.mel_tracker import MelTracker
+    from emotrack.model.musicnn_tracker import load_head
     from emotrack.model.ridge import RidgeHead, select_alpha_loco
-    from emotrack.model.teacher import load_head
 
     cpu0 = time.process_time()
     labels = ev.read_labels(args.mini)
@@ -158,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.fidelity is not None:
         head = load_head()
-        p = Predictor.from_checkpoint(args.fidelity, device="cpu")
-        st = np.concatenate([p.analyze(clips[s]["cae"], mode="causal")[frames] for s in clips])
+        p = MelTracker.from_checkpoint(args.fidelity, device="cpu")
+        st = np.concatenate([p.predict_frames(clips[s]["cae"], mode="causal")[frames] for s in clips])
         te = np.concatenate([head.predict(clips[s]["dense"][frames]) for s in clips])
         for j, name in enumerate(("arousal", "valence")):
             print(f"{args.fidelity.name} {name}: student vs teacher r {np.corrcoef(st[:, j], te[:, j])[0, 1]:+.3f}, "
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             train, val = split_sets(clips, rest, train_tracks, val_tracks, head, args)
             ckpt = Path(tmp) / "fold.safetensors"
             res = train_one(train, val, args, ckpt, dict(facts, held_out=held))
-            pred = Predictor.from_checkpoint(ckpt, device="cpu").analyze(clips[held]["cae"], mode="causal")
+            pred = MelTracker.from_checkpoint(ckpt, device="cpu").predict_frames(clips[held]["cae"], mode="causal")
             preds.append(pred[frames])
             ys.append(clips[held]["labels"])
             gs.append(np.full(ev.N_LABELS, held))

@@ -2,7 +2,7 @@
 
 Each fold trains a fresh model on every other song (validation for early
 stopping carved from those, by song) and predicts the held-out song through
-the real checkpoint -> Predictor path.  The constant reference of a fold is the
+the real checkpoint -> MelTracker path.  The constant reference of a fold is the
 mean rating of that fold's training songs, so neither side sees the held-out
 song's labels.
 """
@@ -33,7 +33,8 @@ def leave_one_song_out(songs: list[SongFeatures], config: TrainConfig, *, spec: 
     """
     from tqdm import tqdm
 
-    from ..model.predictor import Predictor
+    from ..model.mel_tracker import MelTracker
+    from ..model.trackers import resolve_device
 
     preds, targets, consts, folds = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="emotrack-loso-") as tmp:
@@ -47,9 +48,9 @@ def leave_one_song_out(songs: list[SongFeatures], config: TrainConfig, *, spec: 
             result = train_model(train, val, replace(config, progress=False), spec=spec, out=ckpt)
             if result.interrupted:
                 raise KeyboardInterrupt
-            predictor = Predictor.from_checkpoint(ckpt, device=config.device)
+            tracker = MelTracker.from_checkpoint(ckpt, device=resolve_device(config.device))
             it = song.item
-            full = predictor.analyze(song.frames, mode=mode)
+            full = tracker.predict_frames(song.frames, mode=mode)
             preds.append(full[it.first_frame:it.first_frame + it.n_frames].astype(np.float64))
             targets.append(it.targets().astype(np.float64))
             const = target_mean([s.item.targets() for s in train])

@@ -4,12 +4,13 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..model.errors import ParameterError
+from ..model.errors import EmotrackError, ParameterError
 from ..model.features import CAE_SPEC, FeatureSpec
 from ..model.validate import writable_file
 from .cache import FeatureCache
@@ -97,29 +98,70 @@ def train_command(data: list[str], config: TrainConfig, out: Path, *, log_path: 
     return facts
 
 
-def evaluate_command(checkpoint: Path, data: list[str], *, split: str, mode: str,
-                     cache: FeatureCache, device: str = "auto", quiet: bool = False) -> Report:
-    """Score a checkpoint on one split of the datasets, beside the constant and poster figures."""
-    from ..model.predictor import Predictor
+@dataclass(frozen=True)
+class SongPrediction:
+    """A tracker's predictions for every frame of one song (``values`` (n, 2)), item cropped to them."""
 
-    predictor = Predictor.from_checkpoint(checkpoint, device=device)
-    cache = FeatureCache(cache.root, predictor.spec, cache.enabled)
-    datasets = load_all(data, spec=predictor.spec, quiet=quiet)
+    item: SongItem
+    values: np.ndarray
+
+    @property
+    def key(self) -> str:
+        return self.item.key
+
+
+def predict_songs(tracker, items: list[SongItem], *, mode: str, progress: bool = True,
+                  problems: list[str] | None = None) -> list[SongPrediction]:
+    """Run a tracker over each song's audio file (the live code path, as ``analyze``).
+
+    Undecodable songs, and songs whose audio ends before their first rated frame, are
+    reported in ``problems`` and skipped.
+    """
+    from tqdm import tqdm
+
+    from ..model.audio_io import BlockReader
+
+    out = []
+    for item in tqdm(items, desc=f"{tracker.name}", unit="song", disable=not progress, leave=False):
+        try:
+            reader = BlockReader(item.audio_path)
+            frames = tracker.analyze(iter(reader), reader.info.sample_rate, mode=mode)
+        except EmotrackError as exc:
+            if problems is not None:
+                problems.append(f"{item.key}: {exc}; skipped")
+            continue
+        cropped = item.cropped(len(frames))
+        if cropped.n_frames == 0 or np.isnan(cropped.targets()).all():
+            if problems is not None:
+                problems.append(f"{item.key}: audio ({len(frames)} frames) ends before the "
+                                f"first rated frame {item.first_frame}; skipped")
+            continue
+        out.append(SongPrediction(cropped, frames.values))
+    return out
+
+
+def evaluate_command(tracker, data: list[str], *, split: str, mode: str,
+                     quiet: bool = False) -> Report:
+    """Score a tracker on one split of the datasets, beside the constant and poster figures."""
+    datasets = load_all(data, quiet=quiet)
     items: list[SongItem] = [it for d in datasets for it in d.items]
     annotated = evaluation_pool(items, split)
     with_audio = [it for d in datasets for it in evaluation_pool(d.with_audio(), split)]
     missing = [it.key for it in annotated if it not in with_audio]
     problems: list[str] = []
-    songs = load_features(with_audio, cache, progress=not quiet, problems=problems)
+    songs = predict_songs(tracker, with_audio, mode=mode, progress=not quiet, problems=problems)
     if not songs:
         raise ParameterError(f"no song of split {split!r} has audio in {data}: nothing to evaluate "
                              "(the constant predictor still needs annotations only: see the report)")
-    preds, targets = evaluate_predictions(songs, lambda f: predictor.analyze(f, mode=mode))
+    preds = [s.values[s.item.first_frame:s.item.first_frame + s.item.n_frames].astype(np.float64)
+             for s in songs]
+    targets = [s.item.targets().astype(np.float64) for s in songs]
     dev_mean = development_mean(items)
     n_dev = sum(1 for it in items if it.split == "development")
-    columns = model_vs_constant(predictor.model_name, preds, targets, dev_mean,
+    columns = model_vs_constant(tracker.name, preds, targets, dev_mean,
                                 f"mean of the {n_dev} development songs' annotations")
-    trained_mean = predictor.checkpoint.facts.get("train_target_mean")
+    checkpoint = getattr(tracker, "checkpoint", None)
+    trained_mean = checkpoint.facts.get("train_target_mean") if checkpoint is not None else None
     if trained_mean:
         from .evaluation import Column
         from .metrics import constant_predictions, score
@@ -130,8 +172,9 @@ def evaluate_command(checkpoint: Path, data: list[str], *, split: str, mode: str
                               "mean rating of the songs this checkpoint was trained on"))
     columns.append(constant_over_annotations(annotated, dev_mean))
     columns += poster_columns()
-    report = Report(f"{predictor.model_name} on {split} ({', '.join(data)})", columns, facts={
-        "checkpoint": str(checkpoint),
+    described = tracker.describe()
+    report = Report(f"{tracker.name} on {split} ({', '.join(data)})", columns, facts={
+        "model": {k: described.get(k) for k in ("name", "checkpoint", "head") if described.get(k)},
         "prediction mode": mode,
         "songs evaluated": [s.key for s in songs],
         "songs without audio (constant only)": missing,

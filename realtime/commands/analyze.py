@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from ...model.errors import AudioTooShortError, EmotrackError, ParameterError
+from ._model_options import add_model_options, load_tracker_from_args
 
 FORMATS = ("csv", "json", "png")
 
@@ -16,26 +17,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="analyse audio files offline and write CSV/JSON/PNG trajectories",
         description="Predict arousal and valence every 500 ms for each audio file (any format "
         "libsndfile decodes: wav, flac, ogg, opus, mp3...) and write, per file, "
-        "STEM.emotrack.csv (time_s, arousal, valence), STEM.emotrack.json (the same plus model "
-        "and feature facts) and STEM.emotrack.png (the trajectory on the valence-arousal plane "
+        "STEM.emotrack.csv (the trajectory: time, raw arousal and valence, their percentiles "
+        "among the reference music, mood word, warm-up and silence flags, level, and the "
+        "tracker's extras such as musicnn's 50 tags), STEM.emotrack.json (the same plus model "
+        "and file facts) and STEM.emotrack.png (the trajectory on the valence-arousal plane "
         "and both curves over time). A directory argument analyses the audio files in it "
         "(recursively). The exit status is 0 only if every file succeeded.",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files or directories")
-    p.add_argument("--checkpoint", metavar="CKPT", default=None,
-                   help="model checkpoint (.safetensors); default: the bundled model")
-    p.add_argument("--model", choices=("checkpoint", "musicnn"), default="checkpoint",
-                   help="checkpoint: the network of --checkpoint (default); musicnn: the musicnn "
-                   "teacher (ridge head on musicnn embeddings of 3 s patches; ~0.1 s CPU per 500 ms "
-                   "frame), whose JSON also holds musicnn's 50 tags over time")
+    add_model_options(p)
     p.add_argument("--mode", choices=("causal", "centered"), default="centered",
-                   help="causal: each frame from the 30 s up to it, exactly what a live run shows; "
-                   "centered: average of every 30 s window covering the frame (smoother; default)")
+                   help="causal: each frame from the audio up to its end only, exactly what a live "
+                   "run shows; centered: average of every causal context covering the frame "
+                   "(smoother; default)")
     p.add_argument("--out", metavar="DIR", default=".", help="output directory (default: current)")
     p.add_argument("--format", default="csv,json,png", metavar="LIST",
                    help="comma-separated subset of csv,json,png (default: all three)")
     p.add_argument("--device", default="auto", help="torch device: auto (CUDA if available), cpu, cuda")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no per-file lines")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar and no per-file lines (the bar is also off when standard "
+                   "error is not a terminal)")
     p.set_defaults(handler=run)
 
 
@@ -59,10 +60,24 @@ def output_stems(files: list[Path]) -> list[str]:
     return stems
 
 
+def file_summary(result) -> str:
+    """``90 frames (4 silent), mean arousal +0.12 (p64), valence -0.05 (p41)`` for one file."""
+    heard = ~result.silent
+    n_silent = int(result.silent.sum())
+    text = f"{len(result.values)} frames" + (f" ({n_silent} silent)" if n_silent else "")
+    if not heard.any():
+        return text + ", all silent"
+    a, v = result.values[heard].mean(axis=0)
+    pct = result.percentiles
+    if pct is None:
+        return text + f", mean arousal {a:+.2f}, valence {v:+.2f}"
+    pa, pv = pct[heard].mean(axis=0)
+    return text + f", mean arousal {a:+.2f} (p{pa:.0f}), valence {v:+.2f} (p{pv:.0f})"
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ...model.predictor import Predictor
     from ..analysis import analyze_file, audio_info, expand_inputs
     from ..trajectory_files import write_csv, write_json
 
@@ -70,22 +85,7 @@ def run(args: argparse.Namespace) -> int:
     files = expand_inputs(args.files)
     if not files:
         raise ParameterError(f"no audio files found in {args.files}")
-    if args.model == "musicnn":
-        if args.checkpoint is not None:
-            raise ParameterError("--checkpoint cannot be combined with --model musicnn (the teacher "
-                                 "uses its bundled ridge head); drop one of them")
-        from ...model.teacher import load_head
-        from ..analysis import analyze_file_teacher
-
-        head = load_head()
-
-        def analyze_one(f, mode, on_progress):
-            return analyze_file_teacher(f, mode=mode, head=head, on_progress=on_progress)
-    else:
-        predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device)
-
-        def analyze_one(f, mode, on_progress):
-            return analyze_file(f, predictor, mode=mode, on_progress=on_progress)
+    tracker = load_tracker_from_args(args)
     out_dir = Path(args.out)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
 
             written = []
             try:
-                result = analyze_one(f, args.mode, progress)
+                result = analyze_file(f, tracker, mode=args.mode, on_progress=progress)
                 base = out_dir / stem
                 if "csv" in formats:
                     written.append(write_csv(result, base.with_name(f"{stem}.emotrack.csv")))
@@ -142,9 +142,9 @@ def run(args: argparse.Namespace) -> int:
                 tqdm.write(f"emotrack: error: {f}: cannot write output: {exc.strerror or exc}", file=sys.stderr)
                 continue
             if not args.quiet:
-                a, v = result.values.mean(axis=0) if len(result.values) else (0.0, 0.0)
-                tqdm.write(f"{f}: {len(result.values)} frames, mean arousal {a:+.2f}, "
-                           f"valence {v:+.2f} -> {', '.join(str(w) for w in written)}")
+                tqdm.write(f"{f}: {file_summary(result)} -> {', '.join(str(w) for w in written)}")
+            if result.early_end is not None:  # even with --quiet: the file is not what it claims
+                tqdm.write(f"emotrack: warning: {f}: {result.early_end}", file=sys.stderr)
     if failures:
         print(f"emotrack: {failures} of {len(files)} file(s) failed", file=sys.stderr)
         return 1

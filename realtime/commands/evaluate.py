@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the poster's figures. With --loso, train one model per song on all other songs "
         "(leave-one-song-out; for tiny sets) using the training options below.")
     p.add_argument("checkpoint", type=Path, nargs="?", default=None,
-                   help="checkpoint to evaluate (default: the bundled model; ignored with --loso)")
+                   help="checkpoint or musicnn head to evaluate (default: the default tracker, "
+                   "musicnn; ignored with --loso)")
     add_data_options(p)
     p.add_argument("--split", choices=("evaluation", "development", "all"), default="evaluation",
                    help="songs to score (default: evaluation)")
@@ -38,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
         from ...model.validate import writable_dir
 
         writable_dir(args.out, what="report folder")
-    cache = feature_cache(args)
     if args.loso:
+        cache = feature_cache(args)
         from ...train.loso import leave_one_song_out
         from ...train.songs import load_features
 
@@ -50,10 +51,10 @@ def run(args: argparse.Namespace) -> int:
                                     mode=args.mode, progress=not args.quiet)
         work.emit(report, args.out, stem="loso", quiet=args.quiet)
         return 0
-    from ...model.checkpoint import default_checkpoint_path
+    from ...model.trackers import load_tracker
 
-    ckpt = args.checkpoint or default_checkpoint_path()
-    report = work.evaluate_command(ckpt, args.data, split=args.split, mode=args.mode, cache=cache,
+    tracker = load_tracker(None, args.checkpoint, device="auto")
+    report = work.evaluate_command(tracker, args.data, split=args.split, mode=args.mode,
                                    quiet=args.quiet)
     work.emit(report, args.out, stem="evaluation", quiet=args.quiet)
     return 0

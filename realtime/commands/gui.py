@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import os
 
-from ...model.errors import AudioFileError, EmotrackError
+from ...model.errors import AudioFileError, EmotrackError, ParameterError
+from ._model_options import add_model_options
+from .audio_options import add_input_option, add_output_option, add_torch_device_option, torch_device
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,12 +19,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", nargs="?", help="audio file to play and analyse at start "
                    "(default: the source used last time)")
-    p.add_argument("--checkpoint", metavar="PATH",
-                   help="model checkpoint (default: the one shipped in emotrack's assets)")
-    p.add_argument("--device", default="auto", metavar="DEV",
-                   help="torch device for the model: auto, cpu, cuda, cuda:1 ... (default: auto)")
+    add_model_options(p)
+    add_torch_device_option(p)
+    add_input_option(p, help="open this microphone or system-audio source at start instead of "
+                     "the one used last time: a PortAudio input index or name part, a "
+                     "PulseAudio/PipeWire source or monitor name")
+    add_output_option(p)
     p.add_argument("--no-playback", action="store_true",
-                   help="analyse files without playing them (machines without an output device)")
+                   help="analyse files without playing them. Without an audio output the app "
+                   "does this by itself (and says so)")
     p.add_argument("--fps", type=int, default=25, metavar="N",
                    help="redraw rate of the plots, 5-60 (default: 25)")
     p.set_defaults(handler=run)
@@ -31,8 +36,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.file is not None and not os.path.isfile(args.file):
         raise AudioFileError(f"file {args.file!r} does not exist")
+    if args.file is not None and args.input is not None:
+        raise ParameterError(f"give FILE or --input {args.input!r}, not both: the app starts "
+                             "with one source")
+    device = torch_device(args.device)
     if not 5 <= args.fps <= 60:
         raise EmotrackError(f"--fps {args.fps} is out of range; use 5 to 60")
+    from ..gui.display import display_problem
+
+    problem = display_problem()  # before Qt starts: without a display Qt aborts (exit 134)
+    if problem:
+        raise EmotrackError(problem)
     try:
         import pyqtgraph  # noqa: F401
         from PyQt6 import QtWidgets  # noqa: F401
@@ -42,6 +56,6 @@ def run(args: argparse.Namespace) -> int:
     from ..gui.app import run_app
     from ..gui.backend import BackendConfig
 
-    config = BackendConfig(checkpoint=args.checkpoint, device=args.device,
-                           playback=not args.no_playback)
-    return run_app(config=config, initial_file=args.file, fps=args.fps)
+    config = BackendConfig(model=args.model, checkpoint=args.checkpoint, device=device,
+                           playback=not args.no_playback, output=args.output)
+    return run_app(config=config, initial_file=args.file, initial_input=args.input, fps=args.fps)

@@ -4,9 +4,11 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from pathlib import Path
 
-from ...model.errors import CheckpointError, EmotrackError, ParameterError
+from ...model.errors import EmotrackError, ParameterError
+from ..devices import parse_device
+from ._model_options import add_model_options, load_tracker_from_args
+from .audio_options import add_input_option, add_output_option, add_torch_device_option, torch_device
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,8 +16,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "listen",
         help="track live audio from a microphone, system audio or a file, headless",
         description="Track where live music sits on the valence-arousal plane, headless: one "
-        "line per 500 ms frame (time, arousal, valence, quadrant). Ctrl-C ends with a summary. "
-        "The first 30 s are marked 'warming up' (the model's window is still padded).",
+        "line per 500 ms frame (time, raw arousal and valence with their percentile among the "
+        "reference music, and a mood word; '(silence)' below -60 dBFS). Ctrl-C ends with a "
+        "summary. The first frames are marked 'warming up' while the model's context is "
+        "padded (musicnn: 3 s; the poster's networks: 30 s).",
         epilog="examples: emotrack listen  |  emotrack listen --source system  |  "
         "emotrack listen song.mp3 --csv song.csv  |  emotrack listen --jsonl - --osc 127.0.0.1:9000",
     )
@@ -23,12 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="audio file to play and analyse (implies --source file)")
     p.add_argument("--source", choices=("mic", "system", "file"),
                    help="what to listen to (default: file when FILE is given, else mic)")
-    p.add_argument("--device", metavar="NAME|INDEX",
-                   help="mic: PortAudio input index or name part (or a PulseAudio source name); "
-                   "system: monitor source name; file: output device for playback. "
-                   "See 'emotrack devices'")
-    p.add_argument("--checkpoint", metavar="CKPT",
-                   help="model checkpoint (default: the one shipped with emotrack)")
+    add_input_option(p, help="mic: PortAudio input index or name part (or a PulseAudio/PipeWire "
+                     "source name); system: monitor source name (default: the default input, "
+                     "or the default output's monitor)")
+    add_output_option(p)
+    add_torch_device_option(p)
+    add_model_options(p)
     p.add_argument("--csv", metavar="PATH", help="also write results as CSV")
     p.add_argument("--jsonl", metavar="PATH|-",
                    help="also write results as JSON lines ('-' = standard output instead of "
@@ -37,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="send each result as OSC message /emotrack/va "
                    "(arousal, valence, time_s, warming_up) over UDP")
     p.add_argument("--duration", type=float, metavar="S",
-                   help="stop after S seconds of audio")
+                   help="analyse exactly the first S seconds of audio (floor(2*S) frames, every one "
+                   "published and written), then stop")
     p.add_argument("--no-playback", action="store_true",
                    help="file: analyse without playing (for machines without audio output)")
     p.add_argument("--fast", action="store_true",
@@ -56,52 +61,47 @@ def make_source(args: argparse.Namespace):
     if kind == "file":
         if not args.file:
             raise ParameterError("--source file needs a FILE argument")
+        if args.input is not None:
+            raise ParameterError(f"--input {args.input!r} chooses a microphone or system-audio "
+                                 "source; a FILE is played through --output NAME|INDEX")
+        if args.output is not None and args.no_playback:
+            raise ParameterError(f"--output {args.output!r} has no use with --no-playback")
         return FileSource(args.file, playback=not args.no_playback,
-                          realtime=not args.fast, device=_device(args.device))
+                          realtime=not args.fast, device=parse_device(args.output))
     if args.file:
         raise ParameterError(f"FILE is only used with --source file, not --source {kind}")
     if args.no_playback or args.fast:
         raise ParameterError("--no-playback and --fast only apply to files")
+    if args.output is not None:
+        raise ParameterError(f"--output is the playback device for files; --source {kind} is "
+                             "not played. Choose what to capture with --input NAME|INDEX")
     if kind == "system":
-        return SystemAudioSource(args.device)
-    return MicSource(_device(args.device))
+        return SystemAudioSource(args.input)
+    return MicSource(parse_device(args.input))
 
 
-def _device(text: str | None) -> int | str | None:
-    if text is None:
-        return None
-    return int(text) if text.strip().isdigit() else text
-
-
-def load_predictor(checkpoint: str | None):
-    """``Predictor.from_checkpoint`` with one-line errors for a missing model or checkpoint."""
-    if checkpoint is not None and not Path(checkpoint).is_file():
-        raise CheckpointError(f"checkpoint not found: '{checkpoint}'")
-    try:
-        from ...model.predictor import Predictor
-    except ImportError as exc:
-        raise CheckpointError(f"this emotrack installation has no model code ({exc}); "
-                              "reinstall emotrack") from None
-    predictor = Predictor.from_checkpoint(checkpoint, device="auto")
-    if str(predictor.device) == "cpu":
+def load_live_tracker(args: argparse.Namespace):
+    """The tracker the options ask for, set up for live use (one torch thread on CPU)."""
+    tracker = load_tracker_from_args(args)
+    if str(tracker.device) == "cpu":
         # One frame every 500 ms is a tiny batch: torch's intra-op pool only adds wake-ups.
-        # Measured (tests/bench/bench_pipeline.py, docs/realtime.md): 1 thread 5 % CPU and
-        # 7.8 ms median latency, 2 threads 15 % and 43 ms.
+        # Measured (tests/bench/bench_pipeline.py, docs/realtime.md) with the rnn: 1 thread
+        # 5 % CPU and 7.8 ms median latency, 2 threads 15 % and 43 ms.
         import torch
 
         torch.set_num_threads(1)
-    return predictor
+    return tracker
 
 
-def _open_outputs(args: argparse.Namespace) -> list:
+def _open_outputs(args: argparse.Namespace, extra_names: tuple[str, ...]) -> list:
     from ..outputs import CsvWriter, JsonlWriter, OscSender
 
     outputs = []
     try:
         if args.csv:
-            outputs.append(CsvWriter(args.csv))
+            outputs.append(CsvWriter(args.csv, extra_names))
         if args.jsonl:
-            outputs.append(JsonlWriter(args.jsonl))
+            outputs.append(JsonlWriter(args.jsonl, extra_names))
         if args.osc:
             outputs.append(OscSender(args.osc))
     except EmotrackError:
@@ -117,7 +117,8 @@ def summary(m) -> str:
         return "n/a" if math.isnan(v) else f"{v:.1f} ms"
 
     return (f"{m.audio_seconds:.1f} s of audio in {m.wall_seconds:.1f} s from {m.source}; "
-            f"{m.frames_in} frames, {m.results_out} results; overruns: "
+            f"{m.frames_in} frames, {m.results_out} results ({m.silent_frames} silent), "
+            f"{m.frames_discarded} discarded at stop; overruns: "
             f"{m.callback_overruns} callback, {m.ring_overruns} ring samples; "
             f"dropped results {m.dropped_results}; latency p50 {ms(m.latency_ms_p50)}, "
             f"p99 {ms(m.latency_ms_p99)}; CPU {m.cpu_percent:.1f} % of one core "
@@ -130,21 +131,17 @@ def run(args: argparse.Namespace) -> int:
 
     if args.duration is not None and not args.duration > 0:
         raise ParameterError(f"--duration must be a positive number of seconds, got {args.duration}")
+    torch_device(args.device)  # '--device 3' means an audio device: say so before opening any
     source = make_source(args)
     source.open()  # a bad device or file fails here, before the model loads
     if args.record:
         from ...model.validate import writable_file
 
         writable_file(args.record, what="recording")
-    outputs = _open_outputs(args)
-    try:
-        predictor = load_predictor(args.checkpoint)
-    except BaseException:
-        for o in outputs:
-            o.discard()
-        raise
+    tracker = load_live_tracker(args)
+    outputs = _open_outputs(args, tuple(tracker.extra_names))
     show_lines = not args.quiet and args.jsonl != "-"
-    engine = Engine(source, predictor, EngineConfig(record_path=args.record))
+    engine = Engine(source, tracker, EngineConfig(record_path=args.record, max_seconds=args.duration))
     sub = engine.subscribe(maxlen=4096)
 
     def emit(results) -> None:
@@ -154,8 +151,8 @@ def run(args: argparse.Namespace) -> int:
             for o in outputs:
                 o.write(r)
 
-    print(f"emotrack: listening to {source.description} with model {predictor.model_name} "
-          f"on {predictor.device}; Ctrl-C to stop", file=sys.stderr)
+    print(f"emotrack: listening to {source.description} with model {tracker.name} "
+          f"on {tracker.device}; Ctrl-C to stop", file=sys.stderr)
     try:
         engine.start()
     except BaseException:  # the run never started: no output files left behind
@@ -163,11 +160,9 @@ def run(args: argparse.Namespace) -> int:
             o.discard()
         raise
     try:
-        while not engine.finished.is_set():
+        while not engine.finished.is_set():  # --duration ends the run inside the engine
             sub.wait(0.1)
             emit(sub.drain())
-            if args.duration is not None and engine.metrics().audio_seconds >= args.duration:
-                break
     except KeyboardInterrupt:
         pass
     finally:

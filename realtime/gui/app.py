@@ -1,6 +1,7 @@
 """Start the desktop app: QApplication, the window, and an exception hook that never aborts."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import sys
@@ -31,7 +32,8 @@ def install_excepthook(window) -> None:
 
 
 def run_app(*, backend: Backend | None = None, config: BackendConfig | None = None,
-            initial_file: str | None = None, fps: int = 25, argv: list[str] | None = None) -> int:
+            initial_file: str | None = None, initial_input: str | None = None, fps: int = 25,
+            argv: list[str] | None = None) -> int:
     """Open the window and run the Qt event loop; returns the exit status."""
     from PyQt6.QtWidgets import QApplication
 
@@ -43,12 +45,27 @@ def run_app(*, backend: Backend | None = None, config: BackendConfig | None = No
     app.setApplicationName("emotrack")
     app.setApplicationDisplayName("emotrack")
     app.setDesktopFileName("emotrack")
-    window = MainWindow(backend or RealBackend(config), settings=GuiSettings(),
-                        initial_file=initial_file, fps=fps)
+    settings = GuiSettings()
+    if backend is None:
+        config = config or BackendConfig()
+        if config.model is None and config.checkpoint is None and settings.model:
+            config = dataclasses.replace(config, model=settings.model)  # the Model menu's last choice
+        backend = RealBackend(config)
+    window = MainWindow(backend, settings=settings, initial_file=initial_file,
+                        initial_input=initial_input, fps=fps)
     install_excepthook(window)
     # Ctrl-C / SIGTERM close the window cleanly (the engine stops, settings are saved);
     # the 25 fps redraw timer returns to Python often enough for the handler to run.
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: window.close())
+    saved = {sig: signal.signal(sig, lambda *_: window.close()) for sig in (signal.SIGINT, signal.SIGTERM)}
     window.show()
-    return int(app.exec())
+    try:
+        return int(app.exec())
+    finally:
+        # Let go of the window (and through it the tracker and its resampler) before the
+        # interpreter shuts down: the hook and the handlers would otherwise keep it alive
+        # until the extension modules are gone, and nanobind (soxr) prints leak reports.
+        sys.excepthook = sys.__excepthook__
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+        window.session.close()
+        window.session.tracker = None

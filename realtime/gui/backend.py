@@ -1,7 +1,7 @@
 """What the desktop app needs from the rest of emotrack, behind one small seam.
 
 :class:`RealBackend` lists audio sources (:mod:`emotrack.realtime.devices`), loads
-the :class:`~emotrack.model.predictor.Predictor` and builds a source plus an
+a tracker (:func:`emotrack.model.trackers.load_tracker`) and builds a source plus an
 :class:`~emotrack.realtime.engine.Engine` for a :class:`SourceChoice`.  Tests
 give the window a fake backend with the same three methods.  No Qt here.
 """
@@ -62,15 +62,32 @@ class SourceListing:
         return [*self.mics, *self.monitors]
 
 
+def input_choice(name: str, listing: SourceListing) -> SourceChoice:
+    """The live source ``emotrack gui --input NAME`` asks for.
+
+    A listed monitor or microphone of that exact name, else a monitor for a name
+    ending in ``.monitor``, else a microphone (a PortAudio index, a unique part of
+    an input's name, or a PulseAudio/PipeWire source name); opening it reports a
+    name that matches nothing.
+    """
+    for choice in listing.live:
+        if choice.device == name:
+            return choice
+    if name.endswith(".monitor"):
+        return SourceChoice("system", name, f"System audio: {name}")
+    return SourceChoice("mic", name, f"input {name}")
+
+
 class Backend(Protocol):
     """The three things the window asks of emotrack."""
 
     def list_sources(self) -> SourceListing: ...
 
-    def load_predictor(self) -> Any:
-        """A Predictor; raises an EmotrackError (e.g. CheckpointError) if none can be loaded."""
+    def load_tracker(self, model: str | None = None, checkpoint: str | None = None) -> Any:
+        """A tracker (``model``/``checkpoint`` as :func:`~emotrack.model.trackers.load_tracker`;
+        None: the configured default); raises an EmotrackError if none can be loaded."""
 
-    def open(self, choice: SourceChoice, predictor: Any) -> tuple[Any, Any]:
+    def open(self, choice: SourceChoice, tracker: Any) -> tuple[Any, Any]:
         """``(source, engine)`` for ``choice``, not yet started; raises EmotrackError."""
 
 
@@ -78,10 +95,12 @@ class Backend(Protocol):
 class BackendConfig:
     """Options of the real backend (from the ``emotrack gui`` command line)."""
 
-    checkpoint: str | None = None  #: None = the default checkpoint in assets/
+    model: str | None = None  #: tracker name (None = the default, musicnn, or the checkpoint's)
+    checkpoint: str | None = None  #: a checkpoint or musicnn head file (None = the shipped weights)
     device: str = "auto"  #: torch device for the model
     playback: bool = True  #: play files through the output device while analysing
     realtime: bool = True  #: pace files at playback speed (False: as fast as possible)
+    output: str | None = None  #: playback device (PortAudio index or name part); None = default
 
 
 class RealBackend:
@@ -112,12 +131,20 @@ class RealBackend:
                 listing.monitors.append(SourceChoice("system", m.name, f"System audio: {m.description}"))
         return listing
 
-    def load_predictor(self) -> Any:
-        from ...model.predictor import Predictor
+    def load_tracker(self, model: str | None = None, checkpoint: str | None = None) -> Any:
+        from ...model.trackers import load_tracker
 
-        return Predictor.from_checkpoint(self.config.checkpoint, device=self.config.device)
+        if model is None and checkpoint is None:
+            model, checkpoint = self.config.model, self.config.checkpoint
+        tracker = load_tracker(model, checkpoint, device=self.config.device)
+        if str(tracker.device) == "cpu":
+            import torch
 
-    def open(self, choice: SourceChoice, predictor: Any) -> tuple[Any, Any]:
+            torch.set_num_threads(1)  # one frame per 500 ms: a thread pool only adds wake-ups
+        return tracker
+
+    def open(self, choice: SourceChoice, tracker: Any) -> tuple[Any, Any]:
+        from ..devices import parse_device
         from ..engine import Engine
         from ..sources import FileSource, MicSource, SystemAudioSource
 
@@ -128,8 +155,11 @@ class RealBackend:
         elif choice.kind == "file":
             if not choice.device or not os.path.isfile(choice.device):
                 raise EmotrackError(f"file {choice.device!r} does not exist")
+            # Without an audio output the file is still analysed in sync, silently: the
+            # session reports source.playback_problem in the window's banner.
             source = FileSource(choice.device, playback=self.config.playback,
-                                realtime=self.config.realtime)
+                                realtime=self.config.realtime,
+                                device=parse_device(self.config.output), silent_fallback=True)
         else:
             raise EmotrackError(f"unknown source kind {choice.kind!r}")
-        return source, Engine(source, predictor)
+        return source, Engine(source, tracker)

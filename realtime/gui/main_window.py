@@ -6,12 +6,12 @@ import os
 from datetime import datetime
 
 from PyQt6.QtCore import QEvent, Qt, QTimer
-from PyQt6.QtGui import QAction, QKeySequence
+from PyQt6.QtGui import QAction, QActionGroup, QKeySequence
 from PyQt6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                              QSplitter, QToolButton, QVBoxLayout, QWidget)
 
-from .backend import Backend, SourceChoice, SourceListing
-from .circumplex import load_circumplex
+from ..mood import load_circumplex
+from .backend import Backend, SourceChoice, SourceListing, input_choice
 from .plane import PlaneWidget
 from .series import SeriesWidget
 from .session import EngineSession, describe_error
@@ -24,8 +24,14 @@ log = logging.getLogger(__name__)
 
 AUDIO_FILTER = ("Audio files (*.wav *.flac *.ogg *.oga *.opus *.mp3 *.aif *.aiff *.m4a);;"
                 "All files (*)")
-#: Seconds of audio before the CAE's 60-frame window is full (DESIGN contract 5).
-WARMUP_S = 30.0
+MODEL_FILTER = "emotrack model files (*.safetensors);;All files (*)"
+#: The Model menu: tracker name -> label (musicnn first: the default).
+MODEL_LABELS = {
+    "musicnn": "&musicnn (default: knows music)",
+    "rnn": "&rnn (10 Blues clips)",
+    "cae": "&cae (the poster's network, 10 Blues clips)",
+    "baseline": "&baseline (10 Blues clips)",
+}
 
 
 class MessageBanner(QFrame):
@@ -91,6 +97,9 @@ class MainWindow(QMainWindow):
         Remembered choices and geometry.
     initial_file : str, optional
         A file to open at start instead of the remembered source.
+    initial_input : str, optional
+        A microphone or system-audio source to open at start (``--input``; see
+        :func:`~.backend.input_choice`).
     fps : int
         Redraw rate of the plots.
     autostart : bool
@@ -98,7 +107,7 @@ class MainWindow(QMainWindow):
     """
 
     def __init__(self, backend: Backend, *, settings: GuiSettings, initial_file: str | None = None,
-                 fps: int = 25, autostart: bool = True) -> None:
+                 initial_input: str | None = None, fps: int = 25, autostart: bool = True) -> None:
         super().__init__()
         self.setWindowTitle("emotrack")
         self.setAcceptDrops(True)
@@ -108,13 +117,14 @@ class MainWindow(QMainWindow):
         self.listing = SourceListing()
         self._files: list[SourceChoice] = []
         self._initial_file = initial_file
+        self._initial_input = initial_input
         self._last_status = ""
         theme = current_theme()
 
         self.source_bar = SourceBar()
         self.banner = MessageBanner()
         self.plane = PlaneWidget(load_circumplex(), theme)
-        self.series = SeriesWidget(theme, warmup_s=WARMUP_S)
+        self.series = SeriesWidget(theme, warmup_s=3.0)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.plane)
         self.splitter.addWidget(self.series)
@@ -204,22 +214,36 @@ class MainWindow(QMainWindow):
                                    triggered=self.refresh_sources)
         play_menu.addAction(self.act_play)
         play_menu.addAction(self.act_refresh)
+        model_menu = menu.addMenu("&Model")
+        self.model_group = QActionGroup(self)
+        self.model_actions: dict[str, QAction] = {}
+        for name, label in MODEL_LABELS.items():
+            act = QAction(label, self, checkable=True)
+            act.triggered.connect(lambda _checked=False, n=name: self.choose_model(n))
+            self.model_group.addAction(act)
+            model_menu.addAction(act)
+            self.model_actions[name] = act
+        model_menu.addSeparator()
+        model_menu.addAction(QAction("Model &file\u2026", self, triggered=self.choose_model_file))
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(QAction("&About emotrack", self, triggered=self.about))
         self.addAction(self.act_play)
 
     def startup(self) -> None:
         """Load the model, list sources and open the first source (called once shown)."""
-        if not self.session.ensure_predictor():
+        if not self.session.ensure_tracker():
             self.banner.set("model", "error",
-                            f"No model loaded: {self.session.predictor_error}  "
+                            f"No model loaded: {self.session.tracker_error}  "
                             "The window works, but nothing can be analysed until a checkpoint "
                             "is available (see 'emotrack gui --help').")
+        self._model_changed()
         self.refresh_sources()
         choice = None
         if self._initial_file:
             choice = SourceChoice("file", os.path.abspath(self._initial_file),
                                   os.path.basename(self._initial_file))
+        elif self._initial_input:
+            choice = input_choice(self._initial_input, self.listing)
         else:
             remembered = SourceChoice.from_key(self.settings.source_key)
             if remembered is not None and remembered.kind == "file":
@@ -230,7 +254,7 @@ class MainWindow(QMainWindow):
                 choice = next((c for c in self.listing.live if c.key() == remembered.key()), None)
             if choice is None and self.listing.mics:
                 choice = self.listing.mics[0]
-        if choice is not None and self.session.predictor is not None:
+        if choice is not None and self.session.tracker is not None:
             self.open_choice(choice)
         else:
             self._refresh_menu()
@@ -258,6 +282,44 @@ class MainWindow(QMainWindow):
     def _add_file(self, choice: SourceChoice) -> None:
         self._files = [c for c in self._files if c.key() != choice.key()][-4:] + [choice]
 
+    # ------------------------------------------------------------------ model
+    def choose_model(self, name: str | None, checkpoint: str | None = None) -> bool:
+        """Switch to another tracker; the current source restarts with it.  False on failure."""
+        if name is not None and name == self.session.model_name and checkpoint is None:
+            return True
+        self.store.clear()
+        self.statusBar().showMessage(f"Loading model {name or checkpoint}\u2026")
+        message = self.session.set_model(name, checkpoint)
+        self.statusBar().clearMessage()
+        if message:
+            self.banner.set("model", "error", message)
+        else:
+            self.banner.set("model", "error", None)
+            self.settings.model = self.session.model_name or ""
+        self._model_changed()
+        self._refresh_menu()
+        self.transport.setVisible(self.session.is_file)
+        self._update_hint()
+        self.update_status()
+        return message is None
+
+    def choose_model_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a checkpoint or musicnn head",
+                                              self.settings.last_dir, MODEL_FILTER)
+        if path:
+            self.choose_model(None, path)
+
+    def _model_changed(self) -> None:
+        """Reflect the loaded tracker: the checked menu entry, the warm-up span, the axis labels."""
+        tracker = self.session.tracker
+        name = self.session.model_name
+        for key, act in self.model_actions.items():
+            act.setChecked(key == name)
+        self.series.warmup_s = self.session.warmup_s
+        self.plane.extra_names = tuple(getattr(tracker, "extra_names", ()) or ())
+        self.plane.set_scale(getattr(tracker, "scale", None) if tracker is not None else None)
+        self.series.set_scale(getattr(tracker, "scale", None) if tracker is not None else None)
+
     # ------------------------------------------------------------------ sources
     def open_choice(self, choice: SourceChoice) -> bool:
         """Stop the running source and start ``choice``; False (and a message) on failure."""
@@ -267,8 +329,9 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opening {choice.label}\u2026")
         message = self.session.open(choice)
         self.statusBar().clearMessage()
+        self.banner.set("playback", "warning", self.session.no_sound_message)
         if message:
-            topic = "model" if self.session.predictor is None else "engine"
+            topic = "model" if self.session.tracker is None else "engine"
             self.banner.set(topic, "error", message)
         else:
             self.banner.set("engine", "error", None)
@@ -357,7 +420,7 @@ class MainWindow(QMainWindow):
     def _update_hint(self) -> None:
         if self.store.segment_len():
             self.plane.set_hint("")
-        elif self.session.predictor is None and self.session.predictor_error:
+        elif self.session.tracker is None and self.session.tracker_error:
             self.plane.set_hint("no model loaded")
         elif self.session.engine is not None:
             self.plane.set_hint("listening\u2026 the first point appears after 0.5 s of audio")
@@ -370,7 +433,7 @@ class MainWindow(QMainWindow):
         self.status_source.setText(f"Source: {s.choice.label}" if s.engine is not None and s.choice
                                    else "Source: none")
         model = s.model_name
-        device = getattr(s.predictor, "device", None)
+        device = getattr(s.tracker, "device", None)
         self.status_model.setText(f"Model: {model} ({device})" if model else "Model: none")
         m = s.metrics()
         src_rate = getattr(m, "source_rate", None)
@@ -446,7 +509,7 @@ class MainWindow(QMainWindow):
 
         QMessageBox.about(self, "About emotrack",
                           f"<b>emotrack {version()}</b><br>Live music emotion on Russell's "
-                          "valence-arousal plane (2 Hz, 30 s analysis window).<br>"
+                          "valence-arousal plane, twice a second.<br>"
                           f"Model: {self.session.model_name or 'none loaded'}<br>"
                           "Licence: GPL-3.0-or-later")
 

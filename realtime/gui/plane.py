@@ -7,7 +7,7 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QColor, QFont
 from PyQt6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from .circumplex import Circumplex
+from ..mood import Circumplex
 from .theme import Theme, style_plot
 from .trajectory import TrajectoryStore
 
@@ -29,6 +29,9 @@ class PlaneWidget(QWidget):
     def __init__(self, circumplex: Circumplex, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.circumplex = circumplex
+        self.scale = None
+        self.extra_names: tuple[str, ...] = ()
+        """Names of the tracker's extras (musicnn's tags), shown under the mood word."""
         self.trail_s = 20.0
         self._last_key = None
         self._brushes: list = []
@@ -130,6 +133,20 @@ class PlaneWidget(QWidget):
         self.trail_s = float(seconds)
         self._last_key = None
 
+    def set_scale(self, scale) -> None:
+        """Label the axes for the tracker's display scale (percentiles) or its raw values."""
+        self.scale = scale
+        if scale is None:
+            self.plot.setLabel("bottom", "valence  (unpleasant \u2192 pleasant)")
+            self.plot.setLabel("left", "arousal  (calm \u2192 energetic)")
+            self.view.setToolTip("Raw predictions (this model has no reference scale)")
+        else:
+            self.plot.setLabel("bottom", "valence  (unpleasant \u2192 pleasant; centre = median)")
+            self.plot.setLabel("left", "arousal  (calm \u2192 energetic; centre = median)")
+            self.view.setToolTip("Position among " + scale.reference + ": the edge of the square is "
+                                 "the 0th / 100th percentile, the centre the median")
+        self._last_key = None
+
     def set_hint(self, text: str) -> None:
         """A line of grey text in the lower middle of the plane (e.g. 'waiting for audio')."""
         self._hint.setText(text)
@@ -161,6 +178,7 @@ class PlaneWidget(QWidget):
         age = now_s - tr.time_s
         fresh = np.clip(1.0 - age / self.trail_s, 0.0, 1.0)
         keep = fresh > 0
+        keep &= np.isfinite(tr.valence)  # silent frames are not drawn
         levels = np.minimum((fresh[keep] * TRAIL_LEVELS).astype(np.int64), TRAIL_LEVELS - 1)
         x = tr.valence[keep]
         y = tr.arousal[keep]
@@ -170,13 +188,19 @@ class PlaneWidget(QWidget):
         sizes = self._sizes[levels]
         self._trail.setData(x=x, y=y, brush=brushes, pen=self._no_pen, size=sizes)
         self._trail_line.setData(x=x, y=y)
-        t, a, v, warming = latest
-        self._current.setData(x=[v], y=[a], brush=[self._point_brushes[warming]],
+        if latest.silent:
+            self._current.setData([], [])
+            self.header.setText("<span style='font-size:15pt; font-weight:600; color:gray'>silence"
+                                "</span>&nbsp;&nbsp;(below -60 dBFS: no mood, no point)")
+            return True
+        self._current.setData(x=[latest.valence], y=[latest.arousal],
+                              brush=[self._point_brushes[latest.warming_up]],
                               pen=self._point_pen, size=22)
-        word = self.circumplex.nearest(v, a)
-        status = " &middot; <i>warming up</i>" if warming else ""
-        self.header.setText(f"<span style='font-size:15pt; font-weight:600'>{word}</span>"
-                            f"&nbsp;&nbsp;valence {v:+.2f} &middot; arousal {a:+.2f}{status}")
+        status = " &middot; <i>warming up</i>" if latest.warming_up else ""
+        self.header.setText(f"<span style='font-size:15pt; font-weight:600'>{latest.mood}</span>"
+                            f"&nbsp;&nbsp;{_value('valence', latest.raw_valence, latest.valence_pct)}"
+                            f" &middot; {_value('arousal', latest.raw_arousal, latest.arousal_pct)}"
+                            f"{status}{_tags(latest.extras, self.extra_names)}")
         return True
 
     def point_count(self) -> int:
@@ -188,6 +212,20 @@ class PlaneWidget(QWidget):
         d = self._trail.data
         return np.column_stack([d["x"], d["y"]]) if len(d) else np.zeros((0, 2))
 
+
+
+def _value(name: str, raw: float, pct: float) -> str:
+    """``arousal +0.12 (78th pct)`` (no percentile without a display scale)."""
+    return f"{name} {raw:+.2f}" + ("" if pct != pct else f" ({pct:.0f}<sup>th</sup> pct)")
+
+
+def _tags(extras, names, top: int = 3) -> str:
+    """The ``top`` most probable tags of a frame as a second header line ("" without extras)."""
+    if extras is None or not names:
+        return ""
+    best = sorted(zip(extras, names), reverse=True)[:top]
+    return "<br><span style='font-size:9pt'>tags: " + " &middot; ".join(
+        f"{n} {p:.2f}" for p, n in best) + "</span>"
 
 
 class _SquareBox(QWidget):

@@ -69,8 +69,9 @@ class SeriesWidget(QWidget):
             plot.addItem(region)
             plot.addItem(label)
             self._marks.append((region, label))
-        self.arousal_curve = plot.plot([], [], name="arousal")
-        self.valence_curve = plot.plot([], [], name="valence")
+        # silent frames are NaN: gaps in the curves
+        self.arousal_curve = plot.plot([], [], name="arousal", connect="finite")
+        self.valence_curve = plot.plot([], [], name="valence", connect="finite")
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -90,6 +91,11 @@ class SeriesWidget(QWidget):
             for line in region.lines:
                 line.setPen(pg.mkPen(None))
             label.setColor(theme.foreground)
+        self._last_key = None
+
+    def set_scale(self, scale) -> None:
+        """Label the y axis for the tracker's display scale (percentiles) or its raw values."""
+        self.plot.setLabel("left", "raw value" if scale is None else "position (0 = median)")
         self._last_key = None
 
     def set_span(self, span_s: float | None) -> None:
@@ -113,7 +119,7 @@ class SeriesWidget(QWidget):
                 region.setVisible(False)
                 label.setVisible(False)
             return True
-        t_end = latest[0]
+        t_end = latest.time_s
         if self.span_s is None:
             t0 = float(view.time_s[0]) - 0.5 if len(view.time_s) else 0.0
             x0, x1 = t0, max(t_end, t0 + 10.0)
@@ -125,7 +131,7 @@ class SeriesWidget(QWidget):
         for i, (region, label) in enumerate(self._marks):
             if i < len(spans):
                 a, b = spans[i]
-                still = latest[3] and i == len(spans) - 1
+                still = latest.warming_up and i == len(spans) - 1
                 region.setRegion((a, b))
                 label.setText("warming up" if still else "warm-up")
                 label.setPos(max(a, x0), 1.11)
@@ -134,7 +140,7 @@ class SeriesWidget(QWidget):
             else:
                 region.setVisible(False)
                 label.setVisible(False)
-        self._set_header(latest, spans[-1] if spans and latest[3] else None)
+        self._set_header(latest, spans[-1] if spans and latest.warming_up else None)
         return True
 
     def _set_header(self, latest, warm_span=None) -> None:
@@ -144,15 +150,18 @@ class SeriesWidget(QWidget):
                 f"<span style='color:{th.arousal.name()}'>&#9632; arousal</span> &nbsp; "
                 f"<span style='color:{th.valence.name()}'>&#9632; valence</span> &nbsp; (no data yet)")
             return
-        t, a, v, warming = latest
+        t = latest.time_s
         extra = ""
-        if warming and warm_span is not None:
+        if latest.warming_up and warm_span is not None:
             heard = min(t - warm_span[0], self.warmup_s)
-            extra = f" &nbsp; <i>warming up: {heard:.0f} of {self.warmup_s:.0f} s heard</i>"
-        self.header.setText(
-            f"<span style='color:{th.arousal.name()}; font-weight:600'>&#9632; arousal {a:+.2f}</span>"
-            f" &nbsp;&nbsp; <span style='color:{th.valence.name()}; font-weight:600'>&#9632; valence"
-            f" {v:+.2f}</span> &nbsp;&nbsp; at {format_clock(t)}{extra}")
+            extra = f" &nbsp; <i>warming up: {heard:.1f} of {self.warmup_s:.1f} s heard</i>"
+        if latest.silent:
+            values = "<i>silence</i>"
+        else:
+            values = (f"<span style='color:{th.arousal.name()}; font-weight:600'>&#9632; arousal "
+                      f"{latest.arousal:+.2f}</span> &nbsp;&nbsp; <span style='color:"
+                      f"{th.valence.name()}; font-weight:600'>&#9632; valence {latest.valence:+.2f}</span>")
+        self.header.setText(f"{values} &nbsp;&nbsp; at {format_clock(t)}{extra}")
 
     def curve_points(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(time_s, arousal, valence)`` as drawn (for tests)."""

@@ -1,7 +1,8 @@
 """One running analysis: a source, its engine and the subscription the GUI drains.
 
 :class:`EngineSession` owns the life cycle the window would otherwise get wrong:
-the predictor is loaded once and reused, switching source stops the old engine
+the tracker is loaded once and reused (and replaced when the user picks another
+model), switching source stops the old engine
 (its threads join) before the new one starts, and every failure becomes a
 message string instead of an exception in a Qt slot.  Plain Python (no Qt), so
 the window polls it from its redraw timer.
@@ -45,13 +46,13 @@ class EngineSession:
     Parameters
     ----------
     backend : Backend
-        Lists sources, loads the predictor, builds ``(source, engine)``.
+        Lists sources, loads the tracker, builds ``(source, engine)``.
     """
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
-        self.predictor: Any = None
-        self.predictor_error: str | None = None
+        self.tracker: Any = None
+        self.tracker_error: str | None = None
         self.choice: SourceChoice | None = None
         self.source: Any = None
         self.engine: Any = None
@@ -60,36 +61,53 @@ class EngineSession:
         self._finished_reported = False
         self._user_paused = False
 
-    # ------------------------------------------------------------ predictor
-    def ensure_predictor(self) -> bool:
-        """Load the predictor once; False (and :attr:`predictor_error` set) if impossible."""
-        if self.predictor is not None:
+    # ------------------------------------------------------------ tracker
+    def ensure_tracker(self) -> bool:
+        """Load the tracker once; False (and :attr:`tracker_error` set) if impossible."""
+        if self.tracker is not None:
             return True
         try:
-            self.predictor = self.backend.load_predictor()
+            self.tracker = self.backend.load_tracker()
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message
             log.warning("model not loaded: %s", exc)
-            self.predictor_error = describe_error(exc)
+            self.tracker_error = describe_error(exc)
             return False
-        self.predictor_error = None
+        self.tracker_error = None
         return True
+
+    def set_model(self, model: str | None, checkpoint: str | None = None) -> str | None:
+        """Load another tracker and restart the current source with it.
+
+        Returns an error message (the old tracker stays in use) or None.
+        """
+        try:
+            tracker = self.backend.load_tracker(model, checkpoint)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("model %s not loaded: %s", model or checkpoint, exc)
+            return f"Could not load model {model or checkpoint}: {describe_error(exc)}"
+        running = self.engine is not None and self.choice is not None
+        self.close()
+        self.tracker, self.tracker_error = tracker, None
+        return self.open(self.choice) if running else None
 
     @property
     def model_name(self) -> str | None:
-        return getattr(self.predictor, "model_name", None)
+        return getattr(self.tracker, "name", None)
+
+    @property
+    def warmup_s(self) -> float:
+        """Seconds of audio flagged as warming up at the start (tracker-specific)."""
+        return 0.5 * float(getattr(self.tracker, "warmup_frames", 60))
 
     # ------------------------------------------------------------ life cycle
     def open(self, choice: SourceChoice) -> str | None:
         """Stop whatever runs and start ``choice``; returns an error message or None."""
         self.close()
         self.choice = choice
-        if not self.ensure_predictor():
-            return f"No model loaded: {self.predictor_error}"
-        reset = getattr(self.predictor, "reset", None)
-        if callable(reset):
-            reset()
+        if not self.ensure_tracker():
+            return f"No model loaded: {self.tracker_error}"
         try:
-            source, engine = self.backend.open(choice, self.predictor)
+            source, engine = self.backend.open(choice, self.tracker)
             sub = engine.subscribe(maxlen=SUBSCRIPTION_MAXLEN)
             engine.start()
         except Exception as exc:  # noqa: BLE001
@@ -155,6 +173,16 @@ class EngineSession:
     @property
     def is_file(self) -> bool:
         return self.choice is not None and self.choice.kind == "file" and self.source is not None
+
+    @property
+    def no_sound_message(self) -> str | None:
+        """A banner line when the file is analysed without sound (no audio output); else None."""
+        problem = getattr(self.source, "playback_problem", None) if self.is_file else None
+        if not problem:
+            return None
+        return (f"No sound: {problem}. {self.choice.label} is analysed in sync, at playing "
+                "speed, without being heard; choose an output with 'emotrack gui --output "
+                "NAME|INDEX' (see 'emotrack devices').")
 
     @property
     def paused(self) -> bool:

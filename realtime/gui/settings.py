@@ -1,4 +1,4 @@
-"""What the app remembers between runs (QSettings): source, trail, spans, geometry."""
+"""What the app remembers between runs (QSettings): source, model, trail, spans, geometry."""
 from __future__ import annotations
 
 from PyQt6.QtCore import QByteArray, QSettings
@@ -40,6 +40,18 @@ class GuiSettings:
     @source_key.setter
     def source_key(self, key: str) -> None:
         self.q.setValue("source/last", key)
+
+    @property
+    def model(self) -> str:
+        """The tracker chosen in the Model menu last time ("" = none remembered)."""
+        from ...model.trackers import TRACKERS
+
+        value = self._str("model/name")
+        return value if value in TRACKERS else ""
+
+    @model.setter
+    def model(self, name: str) -> None:
+        self.q.setValue("model/name", name)
 
     @property
     def trail_s(self) -> int:

@@ -6,6 +6,12 @@ or any discontinuity in the results' audio time starts a new segment;
 the plots show the current segment only (a seek restarts the 30 s analysis
 window, so the warm-up is shown again), the CSV export holds every segment.
 
+What is drawn are positions on the *display plane* (``TrackResult.plane``: the
+percentiles of the tracker's reference music mapped to [-1, 1], or the raw values
+for a checkpoint without a display scale); silent frames are NaN there, so no
+point or curve is drawn for them.  The raw values, percentiles and flags are kept
+for the CSV export.
+
 Nothing here imports Qt, so the drawing cost can be separated from the data cost
 in tests and benchmarks.  Work per redraw is bounded: the trail is at most
 ``trail_s * frame_rate`` points and the time-series view is decimated to at most
@@ -16,12 +22,33 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import numpy as np
 
-#: Columns of the exported CSV, in order.
-CSV_COLUMNS = ("segment", "frame_index", "time_s", "arousal", "valence", "warming_up")
+from ..schema import COMMON_COLUMNS, common_row, csv_cell
+
+#: Columns of the exported CSV, in order: the segment, then the trajectory schema's columns.
+CSV_COLUMNS = ("segment", *COMMON_COLUMNS)
+
+
+class Latest(NamedTuple):
+    """The newest result of the current segment, as drawn."""
+
+    time_s: float
+    arousal: float
+    """Display-plane y (NaN when silent)."""
+    valence: float
+    """Display-plane x (NaN when silent)."""
+    warming_up: bool
+    silent: bool
+    mood: str
+    raw_arousal: float
+    raw_valence: float
+    arousal_pct: float
+    """NaN without a display scale."""
+    valence_pct: float
+    extras: tuple | None
 
 
 @dataclass(frozen=True)
@@ -64,29 +91,38 @@ class TrajectoryStore:
         self._seg_start = 0
         self._new_segment_pending = False
         self._dropped = 0
+        self._latest_extras = None
 
     def _alloc(self, cap: int) -> None:
         self._frame = np.zeros(cap, np.int64)
         self._time = np.zeros(cap, np.float64)
-        self._arousal = np.zeros(cap, np.float32)
+        self._arousal = np.zeros(cap, np.float32)  # display plane, NaN when silent
         self._valence = np.zeros(cap, np.float32)
+        self._raw = np.zeros((cap, 2), np.float32)
+        self._pct = np.zeros((cap, 2), np.float32)  # NaN without a display scale
+        self._level = np.zeros(cap, np.float32)
         self._warm = np.zeros(cap, bool)
+        self._silent = np.zeros(cap, bool)
+        self._mood = np.zeros(cap, object)
         self._seg = np.zeros(cap, np.int32)
+
+    def _columns(self) -> tuple[np.ndarray, ...]:
+        return (self._frame, self._time, self._arousal, self._valence, self._raw, self._pct,
+                self._level, self._warm, self._silent, self._mood, self._seg)
 
     def _grow(self, need: int) -> None:
         cap = len(self._time)
         if need <= cap:
             return
         new_cap = max(need, 2 * cap)
-        old = (self._frame, self._time, self._arousal, self._valence, self._warm, self._seg)
+        old = self._columns()
         self._alloc(new_cap)
-        for dst, src in zip((self._frame, self._time, self._arousal, self._valence, self._warm,
-                             self._seg), old):
+        for dst, src in zip(self._columns(), old):
             dst[: self._n] = src[: self._n]
 
     def _drop_oldest(self, count: int) -> None:
         keep = self._n - count
-        for arr in (self._frame, self._time, self._arousal, self._valence, self._warm, self._seg):
+        for arr in self._columns():
             arr[:keep] = arr[count: self._n]
         self._n = keep
         self._seg_start = max(0, self._seg_start - count)
@@ -101,6 +137,7 @@ class TrajectoryStore:
         self._new_segment_pending = False
         self._expect = None
         self._dropped = 0
+        self._latest_extras = None
         self.version += 1
 
     def begin_segment(self, expect_time_s: float | None = None) -> None:
@@ -116,10 +153,7 @@ class TrajectoryStore:
         self.version += 1
 
     def append(self, results: Iterable) -> int:
-        """Add results (objects with ``frame_index, time_s, arousal, valence, warming_up``).
-
-        Returns the number added.
-        """
+        """Add :class:`~emotrack.realtime.results.TrackResult` objects; returns the number added."""
         added = 0
         tol = 0.25 * self.frame_seconds
         for r in results:
@@ -142,12 +176,21 @@ class TrajectoryStore:
                 self._drop_oldest(max(1, self.max_points // 2))
             self._grow(self._n + 1)
             i = self._n
+            silent = bool(getattr(r, "silent", False))
+            x, y = r.plane if hasattr(r, "plane") else (r.valence, r.arousal)
             self._frame[i] = int(r.frame_index)
             self._time[i] = t
-            self._arousal[i] = float(r.arousal)
-            self._valence[i] = float(r.valence)
+            self._arousal[i] = np.nan if silent else y
+            self._valence[i] = np.nan if silent else x
+            self._raw[i] = (r.arousal, r.valence)
+            pa, pv = getattr(r, "arousal_pct", None), getattr(r, "valence_pct", None)
+            self._pct[i] = (np.nan, np.nan) if pa is None or pv is None else (pa, pv)
+            self._level[i] = float(getattr(r, "level_db", 0.0))
             self._warm[i] = bool(r.warming_up)
+            self._silent[i] = silent
+            self._mood[i] = str(getattr(r, "mood", ""))
             self._seg[i] = self._segment
+            self._latest_extras = getattr(r, "extras", None)
             self._n += 1
             added += 1
         if added:
@@ -178,12 +221,15 @@ class TrajectoryStore:
         start = self._n if self._new_segment_pending else self._seg_start
         return slice(start, self._n)
 
-    def latest(self):
-        """``(time_s, arousal, valence, warming_up)`` of the newest result of the segment, or None."""
+    def latest(self) -> Latest | None:
+        """The newest result of the segment, or None."""
         if self.segment_len() == 0:
             return None
         i = self._n - 1
-        return float(self._time[i]), float(self._arousal[i]), float(self._valence[i]), bool(self._warm[i])
+        return Latest(float(self._time[i]), float(self._arousal[i]), float(self._valence[i]),
+                      bool(self._warm[i]), bool(self._silent[i]), str(self._mood[i]),
+                      float(self._raw[i, 0]), float(self._raw[i, 1]), float(self._pct[i, 0]),
+                      float(self._pct[i, 1]), self._latest_extras)
 
     def segment_columns(self) -> dict[str, np.ndarray]:
         """Views (not copies) of the current segment's columns."""
@@ -231,8 +277,12 @@ class TrajectoryStore:
         tail = slice(first + full, sl.stop)
 
         def dec(arr: np.ndarray) -> np.ndarray:
-            b = arr[body].reshape(-1, block).mean(axis=1)
-            return np.concatenate([arr[head], b, arr[tail]])
+            blocks = arr[body].reshape(-1, block)
+            heard = np.isfinite(blocks)
+            count = heard.sum(axis=1)
+            total = np.where(heard, blocks, 0.0).sum(axis=1)
+            b = np.where(count > 0, total / np.maximum(count, 1), np.nan)  # silent blocks stay gaps
+            return np.concatenate([arr[head], b.astype(arr.dtype), arr[tail]])
 
         return SeriesView(dec(self._time), dec(self._arousal), dec(self._valence))
 
@@ -253,14 +303,17 @@ class TrajectoryStore:
     def write_csv(self, path) -> int:
         """Write every result held (all segments) as CSV; returns the number of rows.
 
-        Columns: ``segment, frame_index, time_s, arousal, valence, warming_up``
-        (time_s = audio time of the frame's end, in seconds).
+        Columns: ``segment`` then the trajectory schema's common columns
+        (:data:`~emotrack.realtime.schema.COMMON_COLUMNS`: raw values, percentiles,
+        mood, flags; time_s = audio time of the frame's end, in seconds).
         """
         with open(path, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
+            w = csv.writer(fh, lineterminator="\n")
             w.writerow(CSV_COLUMNS)
             for i in range(self._n):
-                w.writerow((int(self._seg[i]), int(self._frame[i]), f"{self._time[i]:.3f}",
-                            f"{self._arousal[i]:.6f}", f"{self._valence[i]:.6f}",
-                            int(self._warm[i])))
+                pct = None if np.isnan(self._pct[i, 0]) else (float(self._pct[i, 0]), float(self._pct[i, 1]))
+                row = common_row(int(self._frame[i]), float(self._time[i]), float(self._raw[i, 0]),
+                                 float(self._raw[i, 1]), pct, str(self._mood[i]), bool(self._warm[i]),
+                                 bool(self._silent[i]), float(self._level[i]))
+                w.writerow([int(self._seg[i]), *(csv_cell(row[c]) for c in COMMON_COLUMNS)])
         return self._n

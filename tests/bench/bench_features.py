@@ -1,17 +1,21 @@
-"""Benchmark: streaming MelFrameStream vs librosa's batch mel spectrogram (issue: foundation).
+"""Benchmark: the trackers' streaming front ends vs librosa's batch mel spectrogram.
 
 Both sides start from the same decoded 4-minute real recording (44.1 kHz) and
-produce 96-band log-mel features at 16 kHz:
+produce 96-band log-mel features at 16 kHz, for both feature specs:
 
-* ours: ``MelFrameStream`` fed 512-sample blocks (soxr streaming resampler,
-  STFT, mel, log, 500 ms pooling);
-* reference: ``soxr.resample`` of the whole signal, then
-  ``librosa.feature.melspectrogram`` (same n_fft/hop/mels) and ``power_to_db``.
+* ``cae``: the poster's 500 ms frames (n_fft 960, hop 480, dB, pooled): ours is
+  :class:`~emotrack.model.framing.PooledMelStream`;
+* ``musicnn``: musicnn's windows (n_fft 512, hop 256, log10(1 + 10^4 x)): ours is
+  :class:`~emotrack.model.framing.WindowMelStream`;
 
-Prints the throughput of each as a multiple of real time, their ratio, and the
-peak Python heap (tracemalloc) of each.  Run::
+ours fed ``--block``-sample blocks (soxr streaming resampler, STFT, mel, log, the
+500 ms frame clock and frame levels), the reference ``soxr.resample`` of the whole
+signal, then ``librosa.feature.melspectrogram`` (same n_fft/hop/mels,
+``center=False``) and the same log.  Prints the throughput of each as a multiple
+of real time, their ratio (measured in the same run, interleaved), and the peak
+Python heap (tracemalloc) of each.  Run::
 
-    python tests/bench/bench_features.py [--track FILE] [--seconds 240] [--repeat 3]
+    python tests/bench/bench_features.py [--track FILE] [--seconds 240] [--repeat 5] [--block 512]
 
 Without ``--track`` it concatenates the emoMusic mini clips (real recordings in
 ``../shared``) to 240 s.
@@ -47,58 +51,84 @@ def load_track(track: Path | None, seconds: float) -> tuple[np.ndarray, int, str
     return np.ascontiguousarray(audio[:n]), sr, name
 
 
-def ours(audio: np.ndarray, sr: int, block: int) -> np.ndarray:
+SPECS = ("cae", "musicnn")
+
+
+def spec_of(name: str):
     from emotrack.model.features import CAE_SPEC
-    from emotrack.model.melstream import MelFrameStream
+    from emotrack.model.musicnn import MUSICNN_SPEC
 
-    stream = MelFrameStream(CAE_SPEC, sr)
-    out = [stream.push(audio[i:i + block]) for i in range(0, audio.size, block)]
-    out.append(stream.flush())
-    return np.concatenate(out)
+    return CAE_SPEC if name == "cae" else MUSICNN_SPEC
 
 
-def reference(audio: np.ndarray, sr: int) -> np.ndarray:
+def ours(audio: np.ndarray, sr: int, block: int, name: str) -> int:
+    """Push ``audio`` in blocks through the tracker's stage 1; returns the frames completed."""
+    from emotrack.model.framing import PooledMelStream, WindowMelStream
+
+    spec = spec_of(name)
+    stream = PooledMelStream(spec, sr) if spec.pooled else WindowMelStream(spec, sr)
+    push = stream.push
+    for i in range(0, audio.size, block):
+        push(audio[i:i + block])
+    frames = stream.frames_emitted
+    return frames + stream.flush().n
+
+
+def reference(audio: np.ndarray, sr: int, name: str) -> np.ndarray:
     import librosa
     import soxr
 
+    spec = spec_of(name)
     y = soxr.resample(audio, sr, 16000, quality="HQ")
-    S = librosa.feature.melspectrogram(y=y, sr=16000, n_fft=960, hop_length=480, center=False,
-                                       n_mels=96, fmin=0.0, fmax=8000.0, norm="slaney")
-    return librosa.power_to_db(S, ref=1.0, amin=1e-10, top_db=None)
+    S = librosa.feature.melspectrogram(y=y, sr=16000, n_fft=spec.n_fft, hop_length=spec.hop_length,
+                                       center=False, n_mels=96, fmin=0.0, fmax=8000.0, norm="slaney")
+    if spec.log == "db":
+        return librosa.power_to_db(S, ref=1.0, amin=1e-10, top_db=None)
+    return np.log10(1.0 + spec.log_gain * S)
 
 
-def measure(fn, repeat: int) -> tuple[float, float]:
-    """Best wall time of ``repeat`` runs and the peak traced heap (MiB) of one run."""
-    fn()  # warm-up: caches, numba compilation, filterbank
-    times = []
+def measure(fns: dict, repeat: int) -> dict[str, tuple[float, float]]:
+    """Best wall time of ``repeat`` interleaved runs and the peak traced heap (MiB) of one run, per name."""
+    for fn in fns.values():
+        fn()  # warm-up: caches, numba compilation, filterbanks
+    times = {k: [] for k in fns}
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    out = {}
+    for k, fn in fns.items():
+        tracemalloc.start()
         fn()
-        times.append(time.perf_counter() - t0)
-    tracemalloc.start()
-    fn()
-    peak = tracemalloc.get_traced_memory()[1] / 2**20
-    tracemalloc.stop()
-    return min(times), peak
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        out[k] = (min(times[k]), peak)
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--track", type=Path)
     ap.add_argument("--seconds", type=float, default=240.0)
-    ap.add_argument("--block", type=int, default=512)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--blocks", type=int, nargs="+", default=[512, 0],
+                    help="block sizes in samples; 0 = one 500 ms frame of input per push, what the "
+                    "live engine's feature thread pushes (it reads the ring once per frame)")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--specs", nargs="+", default=list(SPECS), choices=SPECS)
     args = ap.parse_args()
     audio, sr, name = load_track(args.track, args.seconds)
-    print(f"track: {name}, {audio.size / sr:.1f} s at {sr} Hz; best of {args.repeat}")
-    t_ours, m_ours = measure(lambda: ours(audio, sr, args.block), args.repeat)
-    t_ref, m_ref = measure(lambda: reference(audio, sr), args.repeat)
     dur = audio.size / sr
-    print(f"MelFrameStream ({args.block}-sample blocks): {t_ours:.3f} s = {dur / t_ours:,.0f}x real time, "
-          f"peak heap {m_ours:.1f} MiB")
-    print(f"librosa batch melspectrogram (+soxr):      {t_ref:.3f} s = {dur / t_ref:,.0f}x real time, "
-          f"peak heap {m_ref:.1f} MiB")
-    print(f"throughput ratio streaming / librosa batch: {t_ref / t_ours:.2f}x")
+    print(f"track: {name}, {dur:.1f} s at {sr} Hz; best of {args.repeat} interleaved runs")
+    for spec in args.specs:
+        for block in args.blocks:
+            b = block or sr // 2
+            res = measure({"ours": lambda: ours(audio, sr, b, spec),
+                           "librosa": lambda: reference(audio, sr, spec)}, args.repeat)
+            (t_o, m_o), (t_r, m_r) = res["ours"], res["librosa"]
+            print(f"{spec:8s} {b:6d}-sample blocks: streaming {t_o:.3f} s = {dur / t_o:,.0f}x real time, "
+                  f"peak heap {m_o:.1f} MiB | librosa batch (+soxr): {t_r:.3f} s = {dur / t_r:,.0f}x, "
+                  f"peak heap {m_r:.1f} MiB | ratio streaming / batch: {t_r / t_o:.2f}x", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,19 @@
-"""Benchmark (not a test): offline analysis speed and causal per-frame latency of each model.
+"""Benchmark (not a test): offline analysis speed and live per-frame cost of each tracker.
 
-Run:  .venv/bin/python tests/bench/bench_model.py [--threads 1 2] [--seconds 240] [--format ogg]
+Run:  .venv/bin/python tests/bench/bench_model.py [--threads 1 2] [--seconds 240] [--models musicnn rnn]
 
 Builds a 4-minute real-music track by concatenating emoMusic clips from
-shared/data/emomusic-mini (44.1 kHz), writes it as a compressed file, then for
-each model ("cae", "baseline", "rnn"; untrained weights, speed does not depend
-on training):
-* offline: decode + features + inference with ``analyze_file`` in causal and
-  centered modes, as a multiple of real time (best of ``--repeat`` runs);
-* live: ``Predictor.push_frame`` latency per 500 ms frame (median, p99).
+shared/data/emomusic-mini (44.1 kHz) and writes it as Ogg/Vorbis.  For each tracker
+(the shipped weights):
+
+* offline: ``emotrack analyze``'s work (``analyze_file``: decode + features + network
+  + head) in causal and centered modes, as a multiple of real time (best of ``--repeat``);
+* live: the tracker fed one 500 ms block at a time, as the engine does, CPU time
+  per frame (median and p99 of ``time.process_time`` per push) and its share of one
+  core at 2 frames per second;
+* for musicnn, the reference the tracker replaces: musicnn run on each frame's
+  causal 3 s patch separately (``MusicnnMSD`` on 187 log-mel windows per frame),
+  measured on the same track in one run, and the ratio.
 """
 from __future__ import annotations
 
@@ -22,10 +27,8 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from emotrack.model.checkpoint import create_untrained_checkpoint
-from emotrack.model.features import CAE_SPEC
-from emotrack.model.predictor import Predictor
-from emotrack.realtime.analysis import analyze_file, decode_frames
+from emotrack.model.trackers import load_tracker
+from emotrack.realtime.analysis import analyze_file
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 CLIPS = SHARED / "data" / "emomusic-mini" / "clips_45seconds"
@@ -51,26 +54,46 @@ def make_track(path: Path, seconds: float) -> Path:
     return path
 
 
-def bench_offline(path: Path, predictor: Predictor, mode: str, repeat: int, duration: float) -> float:
+def bench_offline(path: Path, tracker, mode: str, repeat: int, duration: float) -> float:
     best = np.inf
     for _ in range(repeat):
         t0 = time.perf_counter()
-        analyze_file(path, predictor, mode=mode)
+        analyze_file(path, tracker, mode=mode)
         best = min(best, time.perf_counter() - t0)
     return duration / best
 
 
-def bench_step(frames: np.ndarray, predictor: Predictor, n: int) -> tuple[float, float]:
-    predictor.reset()
-    for f in frames[:10]:  # warm up allocations
-        predictor.push_frame(f)
+def bench_live(audio: np.ndarray, sr: int, tracker, n: int) -> tuple[float, float]:
+    """CPU ms per 500 ms block pushed (median, p99), after 10 warm-up frames."""
+    tracker.reset(sr)
+    half = sr // 2
     times = []
-    for f in frames[10:10 + n]:
-        t0 = time.perf_counter()
-        predictor.push_frame(f)
-        times.append(time.perf_counter() - t0)
+    for k in range(n + 10):
+        block = audio[k * half:(k + 1) * half]
+        t0 = time.process_time()
+        tracker.push(block)
+        if k >= 10:
+            times.append(time.process_time() - t0)
     ms = np.array(times) * 1e3
     return float(np.median(ms)), float(np.percentile(ms, 99))
+
+
+def bench_patch_by_patch(audio: np.ndarray, sr: int, tracker, n: int) -> float:
+    """Seconds per frame of musicnn run on each frame's whole causal patch (the naive way)."""
+    from emotrack.model.features import frames_from_model_rate, resample
+    from emotrack.model.musicnn import MUSICNN_SPEC, PATCH_FRAMES
+    from emotrack.model.musicnn_tracker import last_window
+
+    t0 = time.perf_counter()
+    x = resample(audio, sr, 16000)
+    logmel = frames_from_model_rate(x, MUSICNN_SPEC)
+    with torch.inference_mode():
+        for k in range(6, 6 + n):
+            end = int(last_window(k))
+            patch = torch.from_numpy(logmel[end - PATCH_FRAMES + 1:end + 1])[None]
+            dense = tracker.net(patch).dense.numpy()
+            tracker.head.predict(dense)
+    return (time.perf_counter() - t0) / n
 
 
 def main() -> None:
@@ -78,8 +101,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--seconds", type=float, default=240.0)
     ap.add_argument("--format", default="ogg", help="container of the test track (ogg, flac, wav, mp3)")
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--models", nargs="+", default=["cae", "baseline", "rnn"])
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--models", nargs="+", default=["musicnn", "rnn", "cae", "baseline"])
+    ap.add_argument("--live-frames", type=int, default=120)
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -87,27 +111,35 @@ def main() -> None:
         info = sf.info(str(track))
         duration = info.frames / info.samplerate
         t0 = time.perf_counter()
-        frames, _ = decode_frames(track, CAE_SPEC)
-        t_feat = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        sf.read(track, dtype="float32")
+        audio, sr = sf.read(track, dtype="float32")
         t_dec = time.perf_counter() - t0
+        mono = np.ascontiguousarray(audio.mean(axis=1), np.float32)
         print(f"# {platform.processor() or platform.machine()}, torch {torch.__version__}, "
               f"track {duration:.0f} s {args.format} {info.samplerate} Hz {info.channels} ch; "
-              f"decode alone {duration / t_dec:.0f}x, decode+features (first run) {duration / t_feat:.0f}x real time")
-        print("| model | threads | offline causal (x real time) | offline centered (x real time) "
-              "| causal step median (ms) | causal step p99 (ms) |")
+              f"decode alone {duration / t_dec:.0f}x real time")
+        print("| tracker | torch threads | offline causal (x real time) | offline centered (x real time) "
+              "| live CPU per frame, median / p99 (ms) | live share of one core |")
         print("|---|---|---|---|---|---|")
         for name in args.models:
-            ckpt = create_untrained_checkpoint(Path(tmp) / f"{name}.safetensors", name)
-            predictor = Predictor.from_checkpoint(ckpt, device="cpu")
+            tracker = load_tracker(name, device="cpu")
             for threads in args.threads:
                 torch.set_num_threads(threads)
-                causal = bench_offline(track, predictor, "causal", args.repeat, duration)
-                centered = bench_offline(track, predictor, "centered", args.repeat, duration)
-                med, p99 = bench_step(frames, predictor, min(400, len(frames) - 10))
-                print(f"| {name} | {threads} | {causal:.0f} | {centered:.0f} | {med:.2f} | {p99:.2f} |",
-                      flush=True)
+                causal = bench_offline(track, tracker, "causal", args.repeat, duration)
+                centered = bench_offline(track, tracker, "centered", args.repeat, duration)
+                med, p99 = bench_live(mono, sr, tracker, args.live_frames)
+                print(f"| {name} | {threads} | {causal:.0f} | {centered:.0f} | {med:.2f} / {p99:.2f} "
+                      f"| {100 * med / 500:.2f} % |", flush=True)
+            if name == "musicnn":
+                torch.set_num_threads(1)
+                naive = bench_patch_by_patch(mono, sr, tracker, args.live_frames)
+                torch.set_num_threads(max(args.threads))
+                t0 = time.perf_counter()
+                analyze_file(track, tracker, mode="causal")
+                ours = (time.perf_counter() - t0) / (2 * duration)
+                print(f"# musicnn patch by patch (1 thread, features excluded): {1e3 * naive:.1f} ms per "
+                      f"frame = {0.5 / naive:.0f}x real time; the tracker's offline causal analysis "
+                      f"({max(args.threads)} threads, decode included): {1e3 * ours:.1f} ms per frame; "
+                      f"ratio {naive / ours:.1f}x", flush=True)
 
 
 if __name__ == "__main__":

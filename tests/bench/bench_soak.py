@@ -37,13 +37,13 @@ def main() -> int:
     ap.add_argument("--checkpoint", default=None)
     args = ap.parse_args()
     from fixtures_badinput import write_long_wav
-    from emotrack.realtime.commands.listen import load_predictor
+    from emotrack.realtime.commands.listen import load_tracker
     from emotrack.realtime.engine import Engine
     from emotrack.realtime.sources import FileSource
 
     tmp = Path(tempfile.mkdtemp(prefix="emotrack-soak-"))
     wav = write_long_wav(tmp / "soak.wav", args.hours * 3600, sr=16000)
-    predictor = load_predictor(args.checkpoint)
+    predictor = load_tracker(args.checkpoint)
     engine = Engine(FileSource(wav, playback=False, realtime=False), predictor)
     fast, slow = engine.subscribe(maxlen=100_000), engine.subscribe(maxlen=100_000)
     t0, cpu0 = time.monotonic(), time.process_time()

@@ -8,7 +8,7 @@ import pytest
 
 from emotrack.model.errors import CheckpointError, ParameterError
 from emotrack.model.ridge import RidgeHead, loco_predictions, ridge_fit, select_alpha_loco, standardiser
-from emotrack.model.teacher import default_head_path, load_head
+from emotrack.model.musicnn_tracker import default_head_path, load_head
 
 
 def _problem(seed=0, n=120, d=15, groups=6, noise=0.5):
@@ -121,7 +121,7 @@ def test_head_loader_refuses_pickles_and_foreign_files(tmp_path):
     with pytest.raises(CheckpointError, match="not found"):
         RidgeHead.load(tmp_path / "missing.safetensors")
     head = RidgeHead.fit(*_problem()[:2], 1.0)
-    with pytest.raises(CheckpointError, match="200-d"):
+    with pytest.raises(CheckpointError, match=r"dense \(200 values\)"):
         load_head(head.save(tmp_path / "small.safetensors"))
 
 

@@ -1,12 +1,19 @@
-"""Circumplex emotion words (``assets/circumplex.json``) and the word nearest a point."""
+"""Mood words: the circumplex emotion words (``assets/circumplex.json``) and the word nearest a point.
+
+A result's mood is the word nearest its position on the display plane (percentiles of
+the reference music, see :mod:`emotrack.model.scale`), ``"neutral"`` within
+:data:`NEUTRAL_RADIUS` of the centre, and no word at all (``""``) for a silent frame.
+The GUI, ``listen`` and the files all use :func:`mood_word`.
+"""
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
 from importlib import resources
 
-from ...model.errors import ParameterError
+from ..model.errors import ParameterError
 
 
 @dataclass(frozen=True)
@@ -58,3 +65,27 @@ def load_circumplex(path=None) -> Circumplex:
     if not words:
         raise ParameterError(f"circumplex file {path or 'circumplex.json'!s} lists no words")
     return Circumplex(words=words, radius=radius)
+
+
+NEUTRAL_RADIUS = 0.15
+"""Points closer than this to the centre of the display plane are "neutral" (with a display
+scale: within 7.5 percentile points of the reference music's median)."""
+
+
+@functools.lru_cache(maxsize=1)
+def default_circumplex() -> Circumplex:
+    """The packaged circumplex words (read once; immutable)."""
+    return load_circumplex()
+
+
+def mood_word(plane_valence: float, plane_arousal: float, *, silent: bool = False) -> str:
+    """The mood word of a display-plane position; ``""`` for silence.
+
+    >>> mood_word(0.7, 0.6)
+    'happy'
+    >>> mood_word(0.7, 0.6, silent=True)
+    ''
+    """
+    if silent:
+        return ""
+    return default_circumplex().nearest(plane_valence, plane_arousal, neutral_radius=NEUTRAL_RADIUS)

@@ -1,0 +1,144 @@
+"""Reading audio files block by block (soundfile): what offline analysis and evaluation decode.
+
+The file is never held whole in memory: :class:`BlockReader` yields blocks of
+``block_seconds`` that a tracker's stage 1 consumes, so an offline analysis sees
+exactly the blocks of audio a live file source would play.  Errors are one-line
+:class:`~emotrack.model.errors.AudioFileError` messages naming the file; when
+decoding stops before the end the header announces, :attr:`BlockReader.early_end`
+says how much was read and why, so callers can report it instead of silently
+analysing a shorter file.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .errors import AudioFileError
+from .validate import count_non_finite, decoder_message
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".w64", ".caf")
+"""File name endings that a directory argument picks up (formats libsndfile decodes)."""
+
+BLOCK_SECONDS = 10.0
+"""Seconds of audio decoded per block."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """Facts about an audio file (``duration_s`` from the header until it has been decoded)."""
+
+    path: Path
+    sample_rate: int
+    channels: int
+    duration_s: float
+    format: str
+
+
+def audio_info(path: str | os.PathLike) -> AudioInfo:
+    """Open ``path`` with soundfile and report rate, channels and duration (from the header).
+
+    Raises
+    ------
+    AudioFileError
+        Missing, not a file, unreadable or undecodable.
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.exists():
+        raise AudioFileError(f"audio file not found: '{path}'")
+    if not path.is_file():
+        raise AudioFileError(f"not a regular file: '{path}'")
+    try:
+        info = sf.info(str(path))
+    except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError/TypeError
+        raise AudioFileError(f"cannot decode '{path}': {decoder_message(exc)}") from None
+    duration = info.frames / info.samplerate if info.samplerate else 0.0
+    return AudioInfo(path, int(info.samplerate), int(info.channels), float(duration), str(info.format))
+
+
+class BlockReader:
+    """Decode one file in blocks of float32 ``(n, channels)`` samples.
+
+    Parameters
+    ----------
+    path : path-like
+    block_seconds : float
+        Audio per block.
+
+    Attributes
+    ----------
+    info : AudioInfo
+        Header facts (read at construction: a bad file fails here).
+    samples_read : int
+        Frames (per channel) decoded so far.
+    early_end : str or None
+        After iteration: why decoding ended before the length the header announced
+        (None when the whole announced length was read).
+
+    Iterating raises :class:`AudioFileError` for NaN/Inf samples (naming the time)
+    and for a decoder error after the first block (naming how far it got).
+    """
+
+    def __init__(self, path: str | os.PathLike, *, block_seconds: float = BLOCK_SECONDS) -> None:
+        self.info = audio_info(path)
+        self.block = max(1, int(block_seconds * self.info.sample_rate))
+        self.samples_read = 0
+        self.early_end: str | None = None
+
+    @property
+    def seconds_read(self) -> float:
+        return self.samples_read / self.info.sample_rate
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        import soundfile as sf
+
+        info = self.info
+        try:
+            with sf.SoundFile(str(info.path)) as f:
+                while True:
+                    data = f.read(self.block, dtype="float32", always_2d=True)
+                    if not len(data):
+                        break
+                    bad, first = count_non_finite(data)
+                    if bad:
+                        at = self.samples_read / info.sample_rate
+                        raise AudioFileError(
+                            f"'{info.path}' contains NaN or infinite samples ({bad} in the block "
+                            f"starting at {at:.2f} s, first at "
+                            f"{(self.samples_read + first) / info.sample_rate:.3f} s); "
+                            "clean or re-export the audio")
+                    self.samples_read += len(data)
+                    yield data
+        except AudioFileError:
+            raise
+        except Exception as exc:
+            raise AudioFileError(f"cannot decode '{info.path}' after {self.seconds_read:.2f} s: "
+                                 f"{decoder_message(exc)}") from None
+        announced = info.duration_s
+        if self.samples_read and announced - self.seconds_read > 0.05 + 0.01 * announced:
+            self.early_end = (f"decoded {self.seconds_read:.1f} s of the {announced:.1f} s its header "
+                              "announces; the rest is missing or unreadable")
+
+    def decoded_info(self) -> AudioInfo:
+        """:attr:`info` with the decoded duration (headers of VBR files can be off)."""
+        i = self.info
+        return AudioInfo(i.path, i.sample_rate, i.channels, self.seconds_read, i.format)
+
+
+def expand_inputs(paths) -> list[Path]:
+    """Files named on the command line; a directory contributes its audio files (recursively, sorted).
+
+    Paths that do not exist are kept, so the caller reports them as failures.
+    """
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in AUDIO_EXTENSIONS))
+        else:
+            out.append(p)
+    return out

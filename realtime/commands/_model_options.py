@@ -1,0 +1,29 @@
+"""``--model`` and ``--checkpoint``: the options that choose a tracker, shared by every command."""
+from __future__ import annotations
+
+import argparse
+
+from ...model.trackers import DEFAULT_TRACKER, TRACKERS
+
+MODEL_HELP = (
+    "which tracker: musicnn (default; musicnn embeddings of a causal 3 s patch per 500 ms, "
+    "the model that knows music: see assets/MODEL_CARD.md), rnn, cae (the poster's network) or "
+    "baseline (the poster's networks were trained on 10 Blues clips only)")
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    """Add ``--model NAME`` and ``--checkpoint FILE`` to a subcommand."""
+    p.add_argument("--model", choices=TRACKERS, default=None, help=MODEL_HELP)
+    p.add_argument("--checkpoint", metavar="FILE", default=None,
+                   help="a model file: a checkpoint written by 'emotrack train' (rnn/cae/baseline) "
+                   "or a musicnn head; it says which tracker it belongs to (default: the shipped "
+                   f"weights of --model, else of {DEFAULT_TRACKER})")
+
+
+def load_tracker_from_args(args: argparse.Namespace):
+    """The tracker ``--model``/``--checkpoint``/``--device`` ask for (one-line errors)."""
+    from ...model.trackers import load_tracker
+    from .audio_options import torch_device
+
+    device = torch_device(getattr(args, "device", None) or "auto")
+    return load_tracker(args.model, args.checkpoint, device=device)

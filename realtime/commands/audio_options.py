@@ -1,0 +1,43 @@
+"""Device options shared by ``listen`` and ``gui``: audio in, audio out, and the torch device.
+
+The audio devices have names of their own (``--input``, ``--output``) so that
+``--device`` means the same everywhere: the torch device the model runs on.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+
+from ...model.errors import ParameterError
+
+#: What ``--device`` accepts: ``auto`` or a torch device type with an optional index.
+_TORCH_DEVICE = re.compile(r"[a-z]+(:\d+)?")
+
+
+def add_input_option(p: argparse.ArgumentParser, *, help: str) -> None:
+    """``--input NAME|INDEX``: the microphone or system-audio source to capture."""
+    p.add_argument("--input", metavar="NAME|INDEX", help=f"{help}. See 'emotrack devices'")
+
+
+def add_output_option(p: argparse.ArgumentParser) -> None:
+    """``--output NAME|INDEX``: the playback device for files."""
+    p.add_argument("--output", metavar="NAME|INDEX",
+                   help="files: play through this PortAudio output, by index or a unique part of "
+                   "its name (default: the system's default output). See 'emotrack devices'")
+
+
+def add_torch_device_option(p: argparse.ArgumentParser) -> None:
+    """``--device auto|cpu|cuda[:N]``: where the model runs (not an audio device)."""
+    p.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:N]",
+                   help="torch device for the model: auto (CUDA if available, else CPU), cpu, "
+                   "cuda, cuda:1 ... (default: auto). Audio devices are --input and --output")
+
+
+def torch_device(text: str) -> str:
+    """``text`` if it can name a torch device; else a ParameterError pointing at --input/--output."""
+    if not _TORCH_DEVICE.fullmatch(text.strip()):
+        raise ParameterError(
+            f"--device {text!r} is not a torch device; --device chooses where the model runs "
+            "(auto, cpu, cuda, cuda:1 ...). Choose the audio input with --input NAME|INDEX and "
+            "the playback output with --output NAME|INDEX (see 'emotrack devices')")
+    return text.strip()
