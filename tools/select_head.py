@@ -7,7 +7,7 @@ Two steps:
     For the 200 emotify-dev tracks and the 10 emoMusic mini clips, compute once
     and cache (outside the repository, keyed by the file's SHA-256) every
     per-frame musicnn layer a head can read (dense, penultimate, logits, pooled;
-    :mod:`emotrack.train.head_features`), the frame levels (RMS dBFS of each
+    :data:`emotrack.model.musicnn_tracker.INPUTS`), the frame levels (RMS dBFS of each
     500 ms frame at 16 kHz) and the current default rnn's causal predictions.
     About 8 s of CPU per audio minute: run it with ``nice -n 10``.
 
@@ -49,20 +49,28 @@ def file_sha(path: Path) -> str:
 
 
 def cached_features(path: Path, cache: Path) -> dict[str, np.ndarray]:
-    """Head inputs, frame levels and rnn predictions of one audio file (computed once)."""
+    """Head inputs, frame levels and rnn predictions of one audio file (computed once).
+
+    The cache of the figures in assets/MODEL_CARD.md was written by the pre-tracker code
+    (musicnn run through the old teacher's patch code); the musicnn tracker gives the same
+    numbers within 2e-5 (checked on two files) and the same frame levels.
+    """
     out = cache / f"{CACHE_VERSION}-{file_sha(path)}.npz"
     if not out.is_file():
         import soundfile as sf
 
-        from emotrack.model.features import mel_frames
-        from emotrack.train.head_features import musicnn_frame_layers
+        from emotrack.model.musicnn_tracker import INPUTS, frame_outputs
 
         audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
-        layers = musicnn_frame_layers(audio, sr, model=_musicnn())
-        rnn = _rnn()
-        layers["rnn"] = rnn.analyze(mel_frames(audio, sr, rnn.spec), mode="causal")
-        if len(layers["rnn"]) != len(layers["dense"]):
-            raise RuntimeError(f"{path}: {len(layers['rnn'])} rnn frames vs {len(layers['dense'])} musicnn frames")
+        musicnn, rnn = _trackers()
+        layers = frame_outputs(audio, sr, tuple(INPUTS), tracker=musicnn)
+        musicnn.reset(sr)  # stage 1 alone gives the frame levels
+        batches = [musicnn.features.push(audio), musicnn.features.flush()]
+        layers["level_db"] = np.concatenate([b.level_db for b in batches])
+        layers["rnn"] = rnn.analyze([audio], sr, mode="causal").values
+        if not len(layers["rnn"]) == len(layers["level_db"]) == len(layers["dense"]):
+            raise RuntimeError(f"{path}: frame counts differ: rnn {len(layers['rnn'])}, musicnn "
+                               f"{len(layers['dense'])}, levels {len(layers['level_db'])}")
         tmp = out.with_name(out.stem + ".tmp.npz")
         np.savez(tmp, source=str(path), **layers)
         os.replace(tmp, out)
@@ -70,23 +78,21 @@ def cached_features(path: Path, cache: Path) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
-_MODELS: dict[str, object] = {}
+_TRACKERS: list = []
 
 
-def _musicnn():
-    if "musicnn" not in _MODELS:
-        from emotrack.model.musicnn import load_musicnn
+def _trackers():
+    """The musicnn tracker (outputs are read, its head is unused) and the rnn tracker, on CPU."""
+    if not _TRACKERS:
+        from emotrack.model.trackers import load_tracker
 
-        _MODELS["musicnn"] = load_musicnn("cpu")
-    return _MODELS["musicnn"]
+        _TRACKERS.extend((load_tracker("musicnn", device="cpu"), load_tracker("rnn", device="cpu")))
+    return _TRACKERS
 
 
-def _rnn():
-    if "rnn" not in _MODELS:
-        from emotrack.model.predictor import Predictor
-
-        _MODELS["rnn"] = Predictor.from_checkpoint(None, device="cpu")
-    return _MODELS["rnn"]
+def head_input(layers: dict[str, np.ndarray], inputs) -> np.ndarray:
+    """The named musicnn outputs concatenated in order: (n_frames, sum of sizes), float64."""
+    return np.concatenate([np.asarray(layers[name], np.float64) for name in inputs], axis=1)
 
 
 def audio_files(emotify: Path, mini: Path) -> list[Path]:
@@ -158,19 +164,13 @@ class Data:
 
     def song_x(self, inputs) -> np.ndarray:
         """Song-mean head input of every track (counted frames only): (200, d)."""
-        from emotrack.train.head_features import head_input
-
         return np.stack([head_input(t, inputs)[m].mean(axis=0) for t, m in zip(self.tracks, self.counted)])
 
     def frame_x(self, inputs, idx) -> list[np.ndarray]:
         """Head input of the counted frames of tracks ``idx``."""
-        from emotrack.train.head_features import head_input
-
         return [head_input(self.tracks[i], inputs)[self.counted[i]] for i in idx]
 
     def clip_x(self, inputs) -> np.ndarray:
-        from emotrack.train.head_features import head_input
-
         return np.concatenate([head_input(c, inputs) for c in self.clip_frames])
 
 
@@ -307,7 +307,8 @@ def _blank(row, keep: str):
 
 def reference_rows(data: Data, n_boot: int) -> tuple[list, dict]:
     """Constant, loudness alone, the current rnn and the shipped 10-clip head."""
-    from emotrack.model.checkpoint import default_checkpoint_path, load_checkpoint
+    from emotrack.model.checkpoint import load_checkpoint
+    from emotrack.model.trackers import bundled_checkpoint
     from emotrack.model.ridge import RidgeHead, select_alpha_loco
     from emotrack.train.emotify import score_songs, song_mean
     from evaluate_teacher import constant_loco, nested_loco
@@ -333,7 +334,7 @@ def reference_rows(data: Data, n_boot: int) -> tuple[list, dict]:
     loco["loudness alone"] = [rmse_r(lp[:, j], y[:, j]) for j in (0, 1)]
     # the current rnn (trained on 6 of the 10 clips: its 10-clip figures are its LOSO facts)
     preds["current rnn"] = {sid: song_mean(t["rnn"], t["level_db"]) for sid, t in zip(data.ids, data.tracks)}
-    facts_rnn = load_checkpoint(default_checkpoint_path()).facts["evaluation_loso_10_clips"]["rnn"]
+    facts_rnn = load_checkpoint(bundled_checkpoint("rnn")).facts["evaluation_loso_10_clips"]["rnn"]
     loco["current rnn"] = [(facts_rnn[d]["rmse"], facts_rnn[d]["r_frames"]) for d in ("arousal", "valence")]
     # the old shipped head: refitted on the 10 clips as tools/evaluate_teacher.py --write-head did
     # (equal to the old asset within 1e-8); 10-clip figures by nested leave-one-clip-out refits
@@ -347,7 +348,7 @@ def reference_rows(data: Data, n_boot: int) -> tuple[list, dict]:
         "constant": "always (0, 0): no ranking; 10-clip figure: mean of the 9 other clips",
         "loudness alone": "mean frame level (dBFS) as both arousal and valence; 10 clips: a line on "
                           "the level of the causal 3 s, fitted on the 9 other clips",
-        "current rnn": "assets/default.emotrack.safetensors, causal; 10-clip figures: its checkpoint's "
+        "current rnn": "assets/models/rnn.emotrack.safetensors, causal; 10-clip figures: its checkpoint's "
                        "leave-one-song-out facts (10 rnn models)",
         "shipped 10-clip head": "the old assets/teacher/musicnn_va_head.safetensors (ridge on dense, "
                                 "fitted on the 10 clips; refitted here, equal within 1e-8); 10 clips: "
@@ -452,7 +453,6 @@ def write_head(data: Data, spec: str, oof: dict, cand_facts: dict, levels: dict,
     from emotrack.model.ridge import RidgeHead
     from emotrack.model.scale import DisplayScale
     from emotrack.train.emotify import score_songs
-    from emotrack.train.head_features import head_input
 
     name, ta, tv = spec.split(":")
     if name not in INPUT_SETS or ta not in AROUSAL_TARGETS or tv not in VALENCE_TARGETS:
@@ -474,10 +474,11 @@ def write_head(data: Data, spec: str, oof: dict, cand_facts: dict, levels: dict,
         "tracker": "musicnn",
         "inputs": list(inputs),
         "input_description": "musicnn MSD layers of the causal 3 s patch ending at each 500 ms frame's end, "
-                             "concatenated in this order (emotrack.train.head_features)",
+                             "concatenated in this order (emotrack.model.musicnn_tracker.INPUTS)",
         "outputs": ["arousal", "valence"],
         "trained_on": "Emotify dev: 200 one-minute tracks (50 each classical, rock, electronic, pop), "
                       "song-level labels; features = mean over frames k >= 6 not below -60 dBFS",
+        "training_songs": [s.key for s in data.songs],
         "targets": {"arousal": ta, "valence": tv},
         "target_definitions": target_definitions(data),
         "alpha": fit["alpha"][cols].tolist(),

@@ -26,7 +26,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..model.errors import ParameterError
-from ..model.teacher import WARMUP_FRAMES
+from ..model.musicnn_tracker import WARMUP_FRAMES
 from ..model.tracker import SilenceConfig, TrackerFrames
 from .items import SongLabelDataset, SongLabels
 from .song_metrics import (N_BOOT, Estimate, bootstrap_partial_spearman, bootstrap_spearman,
@@ -64,12 +64,23 @@ def song_mean(values: np.ndarray, level_db: np.ndarray, *, first: int = WARMUP_F
     return values[mask].mean(axis=0)
 
 
+def kept_frames(frames: TrackerFrames, *, first: int = WARMUP_FRAMES) -> np.ndarray:
+    """Mask of a tracker's frames that a song-level figure uses: ``k >= first``, not flagged silent."""
+    return (frames.index >= first) & ~frames.silent
+
+
 def song_prediction(frames: TrackerFrames, *, first: int = WARMUP_FRAMES) -> np.ndarray:
-    """A tracker's song-level (arousal, valence): mean over frames ``k >= first`` not flagged silent."""
-    keep = (frames.index >= first) & ~frames.silent
+    """A tracker's song-level (arousal, valence): the mean over :func:`kept_frames` (NaN if none)."""
+    keep = kept_frames(frames, first=first)
     if not keep.any():
         return np.full(2, np.nan)
     return frames.values[keep].astype(np.float64).mean(axis=0)
+
+
+def song_level_db(frames: TrackerFrames, *, first: int = WARMUP_FRAMES) -> float:
+    """Mean frame level (dBFS) over :func:`kept_frames`: the "loudness alone" predictor."""
+    keep = kept_frames(frames, first=first)
+    return float(frames.level_db[keep].astype(np.float64).mean()) if keep.any() else float("nan")
 
 
 @dataclass
@@ -101,6 +112,13 @@ class EmotifyReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"title": self.title, "facts": self.facts, "rows": [r.to_dict() for r in self.rows]}
+
+    curves: list = field(default_factory=list)
+    """No curves (song-level labels); kept so :func:`~emotrack.train.evaluation.write_report` takes it."""
+
+    def markdown(self) -> str:
+        """The report as Markdown (:func:`format_emotify_report`)."""
+        return format_emotify_report(self)
 
     def row(self, name: str) -> EmotifyRow:
         """The row of one model (KeyError if absent)."""
@@ -172,6 +190,20 @@ def emotify_report(song_predictions: Mapping[str, np.ndarray], labels: SongLabel
         "song prediction": f"mean of the causal frame results over frames k >= {WARMUP_FRAMES} "
                            f"that are not silent (< {SilenceConfig().threshold_dbfs:g} dBFS)",
     })
+
+
+def cross_validated_row(name: str, facts: Mapping[str, Any]) -> EmotifyRow | None:
+    """The row a head's facts record from its cross-validation (``facts["cv_emotify"]``), if any."""
+    cv = facts.get("cv_emotify") if isinstance(facts, Mapping) else None
+    if not isinstance(cv, Mapping):
+        return None
+    try:
+        est = {key: Estimate(**{k: float(cv[key][k]) for k in ("value", "low", "high")}, n=int(cv[key]["n"]))
+               for key, _ in COLUMNS}
+    except (KeyError, TypeError, ValueError):
+        return None
+    return EmotifyRow(name, est["arousal"].n, **est,
+                      note=str(cv.get("protocol", "cross-validated figures recorded in the head file")))
 
 
 def format_emotify_report(report: EmotifyReport, *, digits: int = 2) -> str:
