@@ -90,3 +90,35 @@ def test_report_table_has_one_line_per_model_with_intervals_and_extras():
     d = report.to_dict()
     assert d["rows"][0]["arousal"]["value"] == pytest.approx(1.0)
     assert d["rows"][0]["valence_partial"]["value"] == pytest.approx(1.0)
+
+
+def test_evaluate_cli_on_emotify_prints_the_song_level_table(emotify_root, tmp_path, capsys):
+    import json
+
+    from emotrack.realtime.cli import main
+
+    rc = main(["evaluate", "--data", f"emotify:{emotify_root}", "--out", str(tmp_path / "rep"), "--quiet"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    rows = [ln.split(" | ")[0].lstrip("| ") for ln in out.splitlines() if ln.startswith("| ")][1:]
+    # the fixture's tracks 1, 101, 201, 301 are emotify-dev ids the shipped head was fitted on
+    assert rows[0] == "musicnn (in-sample: head fitted on 4 of these songs)"
+    assert rows[1:] == ["musicnn, cross-validated (from its head file)", "constant", "loudness alone", "rnn"]
+    assert "in-sample warning" in out
+    report = json.loads((tmp_path / "rep" / "evaluation.json").read_text())
+    loud = next(r for r in report["rows"] if r["name"] == "loudness alone")
+    # tracks get louder 1 < 101 < 201 < 301; arousal_proxy ranks them 1 < 101 < 301 < 201: one swap
+    assert loud["n_songs"] == 4 and loud["arousal"]["value"] == pytest.approx(0.8)
+    assert (tmp_path / "rep" / "evaluation.md").read_text().startswith("## musicnn on song-level labels")
+
+
+def test_evaluate_cli_model_option_and_refusals(emotify_root, capsys):
+    from emotrack.realtime.cli import main
+
+    assert main(["evaluate", "--model", "rnn", "--data", f"emotify:{emotify_root}", "--quiet"]) == 0
+    rows = [ln.split(" | ")[0].lstrip("| ") for ln in capsys.readouterr().out.splitlines()
+            if ln.startswith("| ")][1:]
+    assert rows == ["rnn", "constant", "loudness alone"]  # the reference is the model itself
+    assert main(["evaluate", "--loso", "--model", "musicnn", "--data", f"emotify:{emotify_root}"]) == 1
+    assert "tools/select_head.py" in capsys.readouterr().err
+    assert main(["evaluate", "--data", f"emotify:{emotify_root}", "--data", "emomusic:" + str(emotify_root)]) == 1
