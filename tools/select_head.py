@@ -406,6 +406,27 @@ def candidate_rows(data: Data, n_boot: int) -> tuple[list, dict, dict]:
     return rows, facts, oof
 
 
+def describe_valence(data: Data, oof: dict) -> dict:
+    """What each cross-validated valence output follows: its rho with the predicted arousal, its
+    rank partial correlation with GEMS terms given arousal_proxy, and its partial within genre."""
+    from emotrack.train.song_metrics import partial_spearman, spearman
+
+    lab, a_true = data.labels, data.labels["arousal_proxy"]
+    out = {}
+    for name, pred in oof.items():
+        for target in ("valence_fa", "valence_fa_resid"):
+            v = pred[:, TARGETS.index(target)]
+            out[f"{name}: {target}"] = {
+                "rho_with_predicted_arousal": spearman(v, pred[:, TARGETS.index("arousal_proxy")]),
+                "partial_given_arousal_proxy": {g: partial_spearman(v, lab[g], a_true) for g in (
+                    "joyful_activation", "tenderness", "calmness", "tension", "sadness", "power")},
+                "partial_within_genre": {g: partial_spearman(v[data.genres == g], lab["valence_fa"][data.genres == g],
+                                                             a_true[data.genres == g])
+                                         for g in np.unique(data.genres).tolist()},
+            }
+    return out
+
+
 def level_quantiles(data: Data) -> dict:
     """Frame level (RMS dBFS, 500 ms at 16 kHz) quantiles over emotify-dev and the 10 clips."""
     from emotrack.model.tracker import SilenceConfig
@@ -542,11 +563,17 @@ def evaluate_command(args: argparse.Namespace) -> int:
     print(text)
     levels = level_quantiles(data)
     print(json.dumps(levels, indent=1))
+    valence = describe_valence(data, oof)
+    print("valence outputs (cross-validated song predictions):")
+    for key, d in valence.items():
+        print(f"  {key}: rho with predicted arousal {d['rho_with_predicted_arousal']:+.2f}; partial given "
+              "arousal_proxy " + ", ".join(f"{g} {r:+.2f}" for g, r in d["partial_given_arousal_proxy"].items())
+              + "; partial within genre " + ", ".join(f"{g} {r:+.2f}" for g, r in d["partial_within_genre"].items()))
     if args.write_head:
         write_head(data, args.write_head, oof, cand_facts, levels, n_boot=args.n_boot, out=args.head_out)
     if args.json:
         args.json.write_text(json.dumps({"report": report.to_dict(), "reference_facts": ref_facts,
-                                         "candidates": cand_facts, "levels": levels,
+                                         "candidates": cand_facts, "levels": levels, "valence": valence,
                                          "markdown": text}, indent=1, default=float))
         print("wrote", args.json, file=sys.stderr)
     return 0
