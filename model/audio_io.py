@@ -18,7 +18,7 @@ from typing import Iterator
 import numpy as np
 
 from .errors import AudioFileError
-from .validate import count_non_finite, decoder_message
+from .validate import check_audio_header, check_input_file, decoder_message, find_sample_fault
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".w64", ".caf")
 """File name endings that a directory argument picks up (formats libsndfile decodes)."""
@@ -44,21 +44,19 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     Raises
     ------
     AudioFileError
-        Missing, not a file, unreadable or undecodable.
+        Missing, not a regular file (a device, a pipe, a folder), unreadable, undecodable,
+        or a header no real recording has (:func:`~emotrack.model.validate.check_audio_header`).
     """
     import soundfile as sf
 
-    path = Path(path)
-    if not path.exists():
-        raise AudioFileError(f"audio file not found: '{path}'")
-    if not path.is_file():
-        raise AudioFileError(f"not a regular file: '{path}'")
+    path = check_input_file(path)
     try:
         info = sf.info(str(path))
     except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError/TypeError
         raise AudioFileError(f"cannot decode '{path}': {decoder_message(exc)}") from None
-    duration = info.frames / info.samplerate if info.samplerate else 0.0
-    return AudioInfo(path, int(info.samplerate), int(info.channels), float(duration), str(info.format))
+    header = check_audio_header(path, sample_rate=info.samplerate, channels=info.channels,
+                                frames=info.frames)
+    return AudioInfo(path, header.sample_rate, header.channels, header.duration_s, str(info.format))
 
 
 class BlockReader:
@@ -80,7 +78,7 @@ class BlockReader:
         After iteration: why decoding ended before the length the header announced
         (None when the whole announced length was read).
 
-    Iterating raises :class:`AudioFileError` for NaN/Inf samples (naming the time)
+    Iterating raises :class:`AudioFileError` for NaN/Inf or huge samples (naming the time)
     and for a decoder error after the first block (naming how far it got).
     """
 
@@ -104,13 +102,11 @@ class BlockReader:
                     data = f.read(self.block, dtype="float32", always_2d=True)
                     if not len(data):
                         break
-                    bad, first = count_non_finite(data)
-                    if bad:
-                        at = self.samples_read / info.sample_rate
+                    fault = find_sample_fault(data)
+                    if fault is not None:
                         raise AudioFileError(
-                            f"'{info.path}' contains NaN or infinite samples ({bad} in the block "
-                            f"starting at {at:.2f} s, first at "
-                            f"{(self.samples_read + first) / info.sample_rate:.3f} s); "
+                            f"'{info.path}' contains "
+                            f"{fault.describe(sample_rate=info.sample_rate, offset=self.samples_read)}; "
                             "clean or re-export the audio")
                     self.samples_read += len(data)
                     yield data

@@ -31,6 +31,7 @@ import numpy as np
 
 from .errors import CheckpointError, ParameterError
 from .features import CAE_SPEC, FeatureSpec
+from .validate import check_input_file, json_object, quote
 
 FORMAT_VERSION = 1
 """Version of the checkpoint layout written by :func:`save_checkpoint`."""
@@ -38,6 +39,10 @@ FORMAT_VERSION = 1
 SUPPORTED_VERSIONS = (1,)
 _META_KEY = "emotrack"
 _MAX_HEADER = 100 * 1024 * 1024  # a real safetensors header is a few kB
+_MAX_META = 1024 * 1024  # the emotrack JSON header: a few kB in real files
+MIN_NORM_STD = 1e-3
+"""Smallest normalisation std accepted (in the features' units, e.g. dB): a std of ~0
+turns every feature into +-inf after standardisation."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,7 @@ def save_checkpoint(
     state_dict : mapping of parameter name -> torch.Tensor
     spec : FeatureSpec
     norm_mean, norm_std : array-like, shape=(spec.n_mels,)
-        Standardisation statistics (``std`` > 0).
+        Standardisation statistics (``std`` >= :data:`MIN_NORM_STD`).
     facts : dict, optional
         JSON-able training facts; ``saved_at`` (UTC ISO date) and
         ``emotrack_version`` are added when missing.
@@ -128,8 +133,8 @@ def save_checkpoint(
         raise ParameterError(
             f"norm_mean/norm_std must have shape ({spec.n_mels},), got {mean.shape} and {std.shape}"
         )
-    if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()):
-        raise ParameterError("norm_mean/norm_std must be finite and norm_std > 0")
+    if not (np.isfinite(mean).all() and np.isfinite(std).all() and (std >= MIN_NORM_STD).all()):
+        raise ParameterError(f"norm_mean/norm_std must be finite and norm_std >= {MIN_NORM_STD:g}")
     facts = dict(facts or {})
     facts.setdefault("saved_at", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     facts.setdefault("emotrack_version", _emotrack_version())
@@ -171,6 +176,12 @@ def load_checkpoint(
 ) -> Checkpoint:
     """Read and validate a checkpoint without executing anything from it.
 
+    Every field is checked before anything is built: the header's types and limits
+    (:func:`~emotrack.model.networks.check_hparams`, :class:`FeatureSpec`), then every
+    tensor's dtype (no silent casts), finiteness and shape against the model that the
+    hyper-parameters describe (built on torch's ``meta`` device, which allocates
+    nothing).  So loading costs about twice the file's size, whatever its header claims.
+
     Parameters
     ----------
     path : path-like
@@ -184,24 +195,12 @@ def load_checkpoint(
     CheckpointError
         Missing, unreadable, truncated or non-safetensors file (pickles
         included), unknown format version, malformed header, feature or model
-        mismatch, or weights that do not fit the model.
+        mismatch, weights of the wrong dtype or shape, non-finite weights or
+        normalisation, a normalisation std below :data:`MIN_NORM_STD`.
     """
-    from safetensors import safe_open
+    from .networks import check_hparams, state_shapes
 
-    path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"checkpoint file not found: '{path}'")
-    if path.is_dir():
-        raise CheckpointError(f"checkpoint path is a directory, not a file: '{path}'")
-    _check_safetensors_framing(path)
-    try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            metadata = f.metadata() or {}
-            tensors = {key: f.get_tensor(key) for key in f.keys()}
-    except CheckpointError:
-        raise
-    except Exception as exc:  # safetensors raises its own error types, message is useful
-        raise CheckpointError(f"checkpoint '{path}' is corrupt or truncated: {exc}") from None
+    path, metadata, tensors = read_safetensors(path, what="checkpoint")
     header = _parse_header(path, metadata)
     try:
         spec = FeatureSpec.from_dict(header["spec"])
@@ -215,22 +214,46 @@ def load_checkpoint(
             f"but {expect_spec.name!r} (hash {expect_spec.hash}) is required"
         )
     model_name = header["model_name"]
+    try:
+        hparams = check_hparams(model_name, header["hparams"])
+    except ParameterError as exc:
+        raise CheckpointError(f"checkpoint '{path}': its model does not match this emotrack version: "
+                              f"{exc}") from None
     if expect_model is not None and model_name != expect_model:
         raise CheckpointError(
             f"checkpoint '{path}' holds model {model_name!r}, expected {expect_model!r}"
         )
     if "norm.mean" not in tensors or "norm.std" not in tensors:
         raise CheckpointError(f"checkpoint '{path}' lacks normalisation statistics (norm.mean/norm.std)")
-    mean = tensors.pop("norm.mean").numpy().astype(np.float32)
-    std = tensors.pop("norm.std").numpy().astype(np.float32)
-    if mean.shape != (spec.n_mels,) or std.shape != (spec.n_mels,):
+    mean_t, std_t = tensors.pop("norm.mean"), tensors.pop("norm.std")
+    for key, t in (("norm.mean", mean_t), ("norm.std", std_t)):
+        check_tensor(path, key, t, dtype="float32", shape=(spec.n_mels,),
+                     owner=f"its FeatureSpec ({spec.n_mels} mel bands)")
+    mean, std = mean_t.numpy(), std_t.numpy()
+    if not (std >= MIN_NORM_STD).all():
         raise CheckpointError(
-            f"checkpoint '{path}': normalisation statistics have shape {mean.shape}/{std.shape}, "
-            f"but its FeatureSpec has {spec.n_mels} mel bands"
+            f"checkpoint '{path}': normalisation std {float(std.min()):.3g} is (nearly) zero "
+            f"(at least {MIN_NORM_STD:g} is needed; standardising by it gives infinite features)")
+    n_mels = header["hparams"].get("n_mels", 96)
+    if n_mels != spec.n_mels:
+        raise CheckpointError(
+            f"checkpoint '{path}': model expects {n_mels} mel bands but its FeatureSpec has {spec.n_mels}"
         )
-    if not (np.isfinite(std).all() and (std > 0).all() and np.isfinite(mean).all()):
-        raise CheckpointError(f"checkpoint '{path}': normalisation statistics are not finite/positive")
     state_dict = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    expected = state_shapes(model_name, hparams)
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"checkpoint weights do not fit model {model_name!r} with hparams {header['hparams']} "
+            f"('{path}'): missing {missing[:5]}, unexpected {unexpected[:5]}")
+    for key, (shape, dtype) in expected.items():
+        check_tensor(path, f"model.{key}", state_dict[key], dtype=str(dtype).removeprefix("torch."),
+                     shape=shape, owner=f"model {model_name!r} with hparams {header['hparams']}")
+    facts = header.get("facts") or {}
+    if not isinstance(facts, dict):
+        raise CheckpointError(f"checkpoint '{path}': 'facts' must be a JSON object, got {quote(facts)}")
+    check_display_scale(path, facts)
     ckpt = Checkpoint(
         model_name=model_name,
         hparams=dict(header["hparams"]),
@@ -238,16 +261,66 @@ def load_checkpoint(
         spec=spec,
         norm_mean=mean,
         norm_std=std,
-        facts=dict(header.get("facts") or {}),
-        format_version=int(header["format_version"]),
+        facts=dict(facts),
+        format_version=header["format_version"],
     )
-    n_mels = ckpt.hparams.get("n_mels", 96)
-    if n_mels != spec.n_mels:
-        raise CheckpointError(
-            f"checkpoint '{path}': model expects {n_mels} mel bands but its FeatureSpec has {spec.n_mels}"
-        )
     ckpt.build_model()  # weights must fit: fail at load time, not at first prediction
     return ckpt
+
+
+def read_safetensors(path: str | os.PathLike, *, what: str, framework: str = "pt"
+                     ) -> tuple[Path, dict[str, str], dict[str, Any]]:
+    """(path, string metadata, tensors) of a safetensors file, never unpickling anything.
+
+    The file must be a readable regular file framed as safetensors; reading it costs
+    its size (the tensors) plus the parsed header.
+
+    Raises
+    ------
+    CheckpointError
+        Naming the file and ``what`` it should have been.
+    """
+    from safetensors import safe_open
+
+    path = check_input_file(path, what=what, error=CheckpointError)
+    check_safetensors_framing(path, what)
+    try:
+        with safe_open(str(path), framework=framework, device="cpu") as f:
+            metadata = f.metadata() or {}
+            tensors = {key: f.get_tensor(key) for key in f.keys()}
+    except Exception as exc:  # safetensors raises its own error types, message is useful
+        raise CheckpointError(f"{what} '{path}' is corrupt or truncated: {exc}") from None
+    return path, metadata, tensors
+
+
+def check_display_scale(path: Path, facts: dict[str, Any]) -> None:
+    """A ``display_scale`` in a file's facts must be one :class:`DisplayScale` accepts."""
+    from .scale import DisplayScale
+
+    if "display_scale" in facts:
+        try:
+            DisplayScale.from_dict(facts["display_scale"])
+        except ParameterError as exc:
+            raise CheckpointError(f"'{path}' has an unusable display scale: {exc}") from None
+
+
+def check_tensor(path: Path, key: str, t: Any, *, dtype: str, shape: tuple[int, ...], owner: str,
+                 what: str = "checkpoint") -> None:
+    """One tensor (torch or numpy) of a checkpoint or head: exact dtype, shape, finite values.
+
+    ``owner`` says what needs the shape (e.g. "model 'cae' with hparams {...}").
+    """
+    have = str(t.dtype).removeprefix("torch.")
+    if have != dtype:
+        raise CheckpointError(f"{what} '{path}': tensor {key!r} is {have}, expected {dtype} "
+                              "(emotrack never casts weights silently; re-export the file)")
+    if tuple(t.shape) != tuple(shape):
+        raise CheckpointError(f"{what} '{path}': {what} weights do not fit {owner}: tensor {key!r} "
+                              f"has shape {tuple(t.shape)}, expected {tuple(shape)}")
+    finite = np.isfinite(t).all() if isinstance(t, np.ndarray) else bool(t.isfinite().all())
+    if not finite:
+        raise CheckpointError(f"{what} '{path}': tensor {key!r} holds NaN or infinite values; the "
+                              "file is broken (a diverged training run?)")
 
 
 def create_untrained_checkpoint(
@@ -281,39 +354,40 @@ def create_untrained_checkpoint(
     )
 
 
-def _check_safetensors_framing(path: Path) -> None:
+def check_safetensors_framing(path: Path, what: str = "checkpoint") -> None:
     """Refuse anything that is not framed as safetensors before a parser touches it."""
     try:
         size = path.stat().st_size
         with open(path, "rb") as fh:
             head = fh.read(9)
     except OSError as exc:
-        raise CheckpointError(f"cannot read checkpoint '{path}': {exc.strerror or exc}") from None
+        raise CheckpointError(f"cannot read {what} '{path}': {exc.strerror or exc}") from None
+    n = int.from_bytes(head[:8], "little")
+    if len(head) == 9 and head[8:9] == b"{" and n <= _MAX_HEADER and 8 + n <= size:
+        return  # framed as safetensors (its first byte is the header length: it may be 0x80)
     if head[:2] == b"PK" or head[:1] == b"\x80":
         raise CheckpointError(
-            f"'{path}' is a pickle/torch.save file, which can execute code when loaded; "
-            "emotrack only loads .safetensors checkpoints written by 'emotrack train'"
+            f"'{path}' is a pickle/torch.save file, which can execute code when loaded: pickled "
+            f"files are refused; emotrack only loads .safetensors files (a {what} written by emotrack)"
         )
     if len(head) < 9:
-        raise CheckpointError(f"checkpoint '{path}' is empty or truncated ({size} bytes)")
-    n = int.from_bytes(head[:8], "little")
-    if head[8:9] != b"{" or n > _MAX_HEADER or 8 + n > size:
-        raise CheckpointError(
-            f"'{path}' is not an emotrack checkpoint (not a safetensors file, or truncated)"
-        )
+        raise CheckpointError(f"{what} '{path}' is empty or truncated ({size} bytes)")
+    raise CheckpointError(f"'{path}' is not an emotrack {what} (not a safetensors file, or truncated)")
 
 
 def _parse_header(path: Path, metadata: dict[str, str]) -> dict[str, Any]:
     if _META_KEY not in metadata:
         raise CheckpointError(f"'{path}' is a safetensors file but not an emotrack checkpoint (no header)")
+    text = metadata[_META_KEY]
+    if len(text) > _MAX_META:
+        raise CheckpointError(f"checkpoint '{path}' has a header of {len(text)} characters; a real "
+                              f"one has a few thousand (at most {_MAX_META} are read)")
     try:
-        header = json.loads(metadata[_META_KEY])
-    except json.JSONDecodeError as exc:
+        header = json_object(text, name="its header")
+    except ParameterError as exc:
         raise CheckpointError(f"checkpoint '{path}' has a malformed header: {exc}") from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"checkpoint '{path}' has a malformed header (not a JSON object)")
     version = header.get("format_version")
-    if version not in SUPPORTED_VERSIONS:
+    if type(version) is not int or version not in SUPPORTED_VERSIONS:
         raise CheckpointError(
             f"checkpoint '{path}' has format version {version!r}; this emotrack reads "
             f"{list(SUPPORTED_VERSIONS)}: upgrade emotrack or re-export the checkpoint"
@@ -321,6 +395,8 @@ def _parse_header(path: Path, metadata: dict[str, str]) -> dict[str, Any]:
     missing = [k for k in ("model_name", "hparams", "spec") if k not in header]
     if missing or not isinstance(header.get("hparams"), dict):
         raise CheckpointError(f"checkpoint '{path}' header lacks or mangles {missing or ['hparams']}")
+    if not isinstance(header.get("spec_hash"), (str, type(None))):
+        raise CheckpointError(f"checkpoint '{path}': spec_hash must be text, got {quote(header['spec_hash'])}")
     return header
 
 

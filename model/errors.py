@@ -28,6 +28,10 @@ class DeviceError(EmotrackError):
     """An audio device or audio server is missing or cannot be opened."""
 
 
+class OutputError(EmotrackError):
+    """An output file cannot be written (disk full, file too large, I/O error); names the file."""
+
+
 class AudioTooShortError(AudioFileError):
     """An audio file decodes but holds less audio than one frame (e.g. a 1-sample file).
 

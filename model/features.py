@@ -51,9 +51,18 @@ from typing import Any
 import numpy as np
 
 from .errors import ParameterError
-from .validate import as_mono_float32, valid_sample_rate
+from .validate import (
+    as_bool,
+    as_choice,
+    as_float,
+    as_int,
+    as_mono_float32,
+    as_text,
+    valid_sample_rate,
+)
 
 _LOG_KINDS = ("db", "log10_1p")
+_WINDOWS = ("hann", "hamming", "blackman", "blackmanharris", "bartlett", "triang", "boxcar")
 
 
 @dataclass(frozen=True)
@@ -90,20 +99,31 @@ class FeatureSpec:
     min_partial_fraction: float = 0.5
 
     def __post_init__(self) -> None:
-        valid_sample_rate(self.sample_rate)
-        if self.n_fft <= 0 or self.hop_length <= 0 or self.n_mels <= 0:
-            raise ParameterError(
-                f"n_fft, hop_length and n_mels must be positive, got "
-                f"{self.n_fft}, {self.hop_length}, {self.n_mels}"
-            )
-        if self.log not in _LOG_KINDS:
-            raise ParameterError(f"log must be one of {_LOG_KINDS}, got {self.log!r}")
+        # Every field is checked (type and sane limits): a spec also comes from checkpoint
+        # files, and a bad one must fail here, not later as a decoding error of some song.
+        as_text(self.name, name="FeatureSpec name", max_chars=128)
+        valid_sample_rate(as_int(self.sample_rate, name="sample_rate"))
+        as_int(self.n_fft, name="n_fft", lo=16, hi=65536)
+        as_int(self.hop_length, name="hop_length", lo=1, hi=65536)
+        as_int(self.n_mels, name="n_mels", lo=1, hi=512)
+        as_choice(self.window, name="window", choices=_WINDOWS)
+        as_bool(self.mel_htk, name="mel_htk")
+        if self.mel_norm is not None:
+            as_choice(self.mel_norm, name="mel_norm", choices=("slaney",))
+        as_float(self.power, name="power", lo=0.0, hi=4.0, lo_open=True)
+        as_choice(self.log, name="log", choices=_LOG_KINDS)
+        for key in ("log_ref", "log_amin", "log_gain"):
+            as_float(getattr(self, key), name=key, lo=0.0, lo_open=True)
+        as_int(self.frame_length, name="frame_length", lo=0, hi=10 * self.sample_rate)
+        as_float(self.min_partial_fraction, name="min_partial_fraction", lo=0.0, hi=1.0, lo_open=True)
         if self.frame_length and self.frame_length < self.n_fft:
             raise ParameterError(
                 f"frame_length ({self.frame_length}) must be 0 (unpooled) or at least "
                 f"n_fft ({self.n_fft}) samples"
             )
-        if not 0.0 < self.fmax <= self.sample_rate / 2 or self.fmin < 0:
+        fmin = as_float(self.fmin, name="fmin")
+        fmax = as_float(self.fmax, name="fmax")
+        if not 0.0 <= fmin < fmax <= self.sample_rate / 2:
             raise ParameterError(
                 f"need 0 <= fmin < fmax <= sample_rate/2, got fmin={self.fmin}, "
                 f"fmax={self.fmax}, sample_rate={self.sample_rate}"
@@ -290,10 +310,10 @@ def _pooled_full_frames(x: np.ndarray, first_frame: int, spec: FeatureSpec) -> n
         k0 = first_frame + r
         offset, count = _frame_layout(spec, k0 % period)
         m = len(range(r, n_full, period))
-        windows = np.lib.stride_tricks.as_strided(
-            x[r * F + offset:], shape=(m, count, n_fft), strides=(period * F * size, hop * size, size),
-            writeable=False)
-        out[r::period] = log_mel_windows(windows, spec).mean(axis=1)
+        windows = np.ndarray((m, count, n_fft), np.float32, buffer=x, offset=(r * F + offset) * size,
+                             strides=(period * F * size, hop * size, size))
+        # sum / count is what ndarray.mean computes, without its Python-level bookkeeping
+        out[r::period] = np.add.reduce(log_mel_windows(windows, spec), axis=1) / count
     return out
 
 
@@ -325,8 +345,9 @@ def strided_windows(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     """
     x = np.ascontiguousarray(x)
     m = 0 if x.size < n_fft else (x.size - n_fft) // hop + 1
-    return np.lib.stride_tricks.as_strided(x, shape=(m, n_fft), strides=(hop * x.itemsize, x.itemsize),
-                                           writeable=False)
+    out = np.ndarray((m, n_fft), x.dtype, buffer=x, strides=(hop * x.itemsize, x.itemsize))
+    out.flags.writeable = False
+    return out
 
 
 def resample(x: np.ndarray, sr: int, target_sr: int) -> np.ndarray:

@@ -132,6 +132,10 @@ class MusicnnTracker(Tracker):
     device : str
         Torch device (``"cpu"``, ``"cuda"``...).
     silence : SilenceConfig, optional
+    workers : int
+        Threads that compute the patches of one batch in parallel (offline analysis of long
+        blocks; a live batch is one frame).  Use it with ``torch.set_num_threads(1)``: each
+        torch call then stays on one core, and ``workers`` calls run side by side.
     """
 
     name = "musicnn"
@@ -141,7 +145,7 @@ class MusicnnTracker(Tracker):
 
     def __init__(self, head: RidgeHead | None = None, *, head_path: str | os.PathLike | None = None,
                  model: MusicnnMSD | None = None, device: str = "cpu",
-                 silence: SilenceConfig | None = None) -> None:
+                 silence: SilenceConfig | None = None, workers: int = 1) -> None:
         if head is None:
             head_path = head_path or default_head_path()
             head = load_head(head_path)
@@ -154,6 +158,8 @@ class MusicnnTracker(Tracker):
         self.device = str(device)
         self.net = model if model is not None else load_musicnn(self.device)
         self.net.eval()
+        self.workers = max(1, int(workers))
+        self._pool = None
         self.record: tuple[str, ...] = ()
         """musicnn outputs (names of :data:`INPUTS`) to keep for every frame in :attr:`recorded`."""
         self.recorded: list[dict[str, np.ndarray]] = []
@@ -195,7 +201,8 @@ class MusicnnTracker(Tracker):
         self._extend_timbral(end - _EDGE)
         starts = ends - (PATCH_FRAMES - 1)
         wanted = {*self.inputs, *self.record, "tags"}
-        parts = [self._patch_outputs(starts[i:i + _PATCHES], wanted) for i in range(0, n, _PATCHES)]
+        groups = [starts[i:i + _PATCHES] for i in range(0, n, _PATCHES)]
+        parts = list(self._map(lambda g: self._patch_outputs(g, wanted), groups))
         outputs = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         if self.record:
             self.recorded.append({k: outputs[k] for k in self.record})
@@ -237,18 +244,33 @@ class MusicnnTracker(Tracker):
             out.append(block.bn(F.relu(block.conv(xb))).amax(dim=3))
         return torch.cat(out, dim=1)
 
+    def _map(self, fn, items: list) -> list:
+        """``[fn(x) for x in items]``, on :attr:`workers` threads when there is more than one item."""
+        if self.workers == 1 or len(items) < 2:
+            return [fn(x) for x in items]
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="emotrack-musicnn")
+
+        def run(x):
+            with torch.inference_mode():  # a grad mode is per thread
+                return fn(x)
+
+        return list(self._pool.map(run, items))
+
     def _extend_timbral(self, upto: int) -> None:
         """Compute the global timbral outputs of every position up to ``upto``."""
         start = self._t0 + self._tim.shape[1]
         if upto < start:
             return
-        parts = [self._tim]
-        for a in range(start, upto + 1, _CHUNK):
+
+        def chunk(a: int) -> torch.Tensor:
             b = min(upto, a + _CHUNK - 1)
             lo = a - _EDGE - self._x0
-            seg = self._xb[lo:lo + (b - a + 1) + 2 * _EDGE]
-            parts.append(self._timbral(seg[None, None])[0])
-        self._tim = torch.cat(parts, dim=1)
+            return self._timbral(self._xb[lo:lo + (b - a + 1) + 2 * _EDGE][None, None])[0]
+
+        self._tim = torch.cat([self._tim, *self._map(chunk, list(range(start, upto + 1, _CHUNK)))], dim=1)
 
     def _patch_outputs(self, starts: np.ndarray, wanted: set[str]) -> dict[str, np.ndarray]:
         """musicnn's outputs for the 187-window patches starting at global windows ``starts``."""

@@ -7,18 +7,49 @@ Every network maps standardised features ``x`` of shape ``(batch, 1, n_mels, T)`
 ``[-1, 1]``, rows in the order (arousal, valence) (DESIGN contract 6).  The CAE
 only accepts ``T == 60`` (its 30 s window); the other two accept any ``T``.
 
-Each class has the class attributes ``name`` (registry key) and ``stateful``
-(whether it carries a hidden state frame by frame, see :meth:`ConvGRU.step`).
-:func:`build_model` builds any of them from its name and hyper-parameters.
+Each class has the class attributes ``name`` (registry key), ``stateful``
+(whether it carries a hidden state frame by frame, see :meth:`ConvGRU.step`) and
+``HPARAMS`` (a checker per hyper-parameter: type and sane limits).
+:func:`build_model` builds any of them from its name and hyper-parameters after
+:func:`check_hparams`; :func:`state_shapes` gives the weights' shapes without
+allocating them (a checkpoint's tensors are compared with it before anything is built).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
 from .errors import ParameterError
+from .validate import as_bool, as_float, as_int, quote
+
+Checker = Callable[[Any, str], Any]
+
+
+def _int(lo: int, hi: int) -> Checker:
+    return lambda value, name: as_int(value, name=name, lo=lo, hi=hi)
+
+
+def _dropout(value: Any, name: str) -> float:
+    return as_float(value, name=name, lo=0.0, hi=1.0, hi_open=True)
+
+
+def _bool(value: Any, name: str) -> bool:
+    return as_bool(value, name=name)
+
+
+def _ints(n: int, lo: int, hi: int) -> Checker:
+    def check(value: Any, name: str) -> tuple[int, ...]:
+        if not isinstance(value, (list, tuple)) or len(value) != n:
+            raise ParameterError(f"{name} must be {n} whole numbers from {lo} to {hi}, got {quote(value)}")
+        return tuple(as_int(v, name=f"each of {name}", lo=lo, hi=hi) for v in value)
+    return check
+
+
+_N_MELS = _int(1, 512)
+_WIDTH = _int(1, 4096)  # channels / hidden units: 4096 wide layers are already ~100x the shipped ones
+_CONTEXT = _int(1, 512)  # frames of context (256 s)
 
 WINDOW = 60
 """Frames in the CAE's analysis window (30 s at 2 Hz)."""
@@ -87,6 +118,10 @@ class CAE(nn.Module):
 
     name = "cae"
     stateful = False
+    HPARAMS: dict[str, Checker] = {
+        "n_mels": _int(96, 96), "channels": _ints(4, 1, 1024), "dropout": _dropout,
+        "negative_slope": lambda v, n: as_float(v, name=n, lo=0.0, hi=1.0), "dropout_on_output": _bool,
+    }
 
     def __init__(
         self,
@@ -102,9 +137,8 @@ class CAE(nn.Module):
             raise ParameterError(
                 f"the CAE's layer table is defined for 96 mel bands, got n_mels={n_mels}"
             )
-        if len(channels) != 4 or min(channels) < 1:
-            raise ParameterError(f"channels must be 4 positive ints, got {channels!r}")
-        _check_dropout(dropout)
+        _check_args(self, n_mels=n_mels, channels=channels, dropout=dropout,
+                    negative_slope=negative_slope, dropout_on_output=dropout_on_output)
         c1, c2, c3, c4 = (int(c) for c in channels)
         self.n_mels = n_mels
         self.window = WINDOW
@@ -158,14 +192,12 @@ class FrameMLP(nn.Module):
 
     name = "baseline"
     stateful = False
+    HPARAMS: dict[str, Checker] = {"n_mels": _N_MELS, "context": _CONTEXT, "hidden": _WIDTH,
+                                   "dropout": _dropout}
 
     def __init__(self, *, n_mels: int = 96, context: int = 8, hidden: int = 64, dropout: float = 0.3) -> None:
         super().__init__()
-        if context < 1 or hidden < 1 or n_mels < 1:
-            raise ParameterError(
-                f"n_mels, context and hidden must be >= 1, got {n_mels}, {context}, {hidden}"
-            )
-        _check_dropout(dropout)
+        _check_args(self, n_mels=n_mels, context=context, hidden=hidden, dropout=dropout)
         self.n_mels = n_mels
         self.context = int(context)
         self.window = None
@@ -205,6 +237,8 @@ class ConvGRU(nn.Module):
 
     name = "rnn"
     stateful = True
+    HPARAMS: dict[str, Checker] = {"n_mels": _N_MELS, "conv_channels": _WIDTH, "kernel": _CONTEXT,
+                                   "hidden": _WIDTH, "num_layers": _int(1, 16), "dropout": _dropout}
 
     def __init__(
         self,
@@ -217,12 +251,8 @@ class ConvGRU(nn.Module):
         dropout: float = 0.2,
     ) -> None:
         super().__init__()
-        if min(n_mels, conv_channels, kernel, hidden, num_layers) < 1:
-            raise ParameterError(
-                f"n_mels, conv_channels, kernel, hidden and num_layers must be >= 1, got "
-                f"{n_mels}, {conv_channels}, {kernel}, {hidden}, {num_layers}"
-            )
-        _check_dropout(dropout)
+        _check_args(self, n_mels=n_mels, conv_channels=conv_channels, kernel=kernel, hidden=hidden,
+                    num_layers=num_layers, dropout=dropout)
         self.n_mels = n_mels
         self.kernel = int(kernel)
         self.window = None
@@ -290,27 +320,59 @@ def resolved_hparams(name: str, hparams: dict[str, Any]) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in full.items()}
 
 
+def model_class(name: Any) -> type[nn.Module]:
+    """The registered class of ``name``; ParameterError for anything else (also non-strings)."""
+    if not isinstance(name, str) or name not in MODELS:
+        raise ParameterError(f"unknown model {quote(name)}; choose one of {sorted(MODELS)}")
+    return MODELS[name]
+
+
+def check_hparams(name: Any, hparams: Any) -> dict[str, Any]:
+    """Check a model's hyper-parameters (names, types, sane limits) before anything is built.
+
+    Returns the checked values (ints as ints, lists of ints as tuples).
+
+    Raises
+    ------
+    ParameterError
+        Unknown model or hyper-parameter, wrong type, out of range; the message quotes the value.
+    """
+    cls = model_class(name)
+    if not isinstance(hparams, dict):
+        raise ParameterError(f"hyper-parameters of model {name!r} must be a JSON object, got {quote(hparams)}")
+    unknown = sorted(str(k) for k in hparams if k not in cls.HPARAMS)
+    if unknown:
+        raise ParameterError(f"bad hyper-parameters for model {name!r}: no {unknown}; "
+                             f"it has {sorted(cls.HPARAMS)}")
+    return {k: cls.HPARAMS[k](v, k) for k, v in hparams.items()}
+
+
 def build_model(name: str, **hparams: Any) -> nn.Module:
     """Build a network by registry name (``"cae"``, ``"baseline"``, ``"rnn"``).
 
     Raises
     ------
     ParameterError
-        Unknown name or hyper-parameter.
+        Unknown name or hyper-parameter, or a value :func:`check_hparams` refuses.
     """
-    try:
-        cls = MODELS[name]
-    except KeyError:
-        raise ParameterError(f"unknown model {name!r}; choose one of {sorted(MODELS)}") from None
-    try:
-        return cls(**hparams)
-    except TypeError as exc:
-        raise ParameterError(f"bad hyper-parameters for model {name!r}: {exc}") from None
+    return model_class(name)(**check_hparams(name, hparams))
 
 
-def _check_dropout(p: float) -> None:
-    if not 0.0 <= p < 1.0:
-        raise ParameterError(f"dropout must be in [0, 1), got {p!r}")
+def state_shapes(name: str, hparams: dict[str, Any]) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
+    """``{weight name: (shape, dtype)}`` of the model these hyper-parameters build.
+
+    Built on torch's ``meta`` device: no memory is allocated for the weights, so a
+    checkpoint's tensors can be compared with it before the real model exists.
+    """
+    hp = check_hparams(name, hparams)
+    with torch.device("meta"):
+        model = model_class(name)(**hp)
+    return {k: (tuple(t.shape), t.dtype) for k, t in model.state_dict().items()}
+
+
+def _check_args(model: nn.Module, **values: Any) -> None:
+    for key, value in values.items():
+        model.HPARAMS[key](value, key)
 
 
 def _check_input(x: torch.Tensor, n_mels: int, window: int | None) -> None:

@@ -30,11 +30,18 @@ DEFAULT_ALPHAS = tuple(float(a) for a in np.logspace(-1, 7, 33))
 """Alpha grid searched by :func:`select_alpha_loco` (0.1 ... 1e7, 4 per decade; at the top the head is nearly the constant mean)."""
 
 
+MIN_STD = 1e-6
+"""Smallest feature std a head may hold; :func:`standardiser` replaces smaller ones by 1."""
+MAX_FEATURES = 65536
+MAX_OUTPUTS = 16
+
+
 def standardiser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Column mean and std of ``x`` (n, d); zero stds become 1 so constant columns stay 0."""
+    """Column mean and std of ``x`` (n, d); stds below :data:`MIN_STD` become 1 so
+    (nearly) constant columns stay 0."""
     mean = x.mean(axis=0)
     std = x.std(axis=0)
-    return mean, np.where(std > 1e-12, std, 1.0)
+    return mean, np.where(std >= MIN_STD, std, 1.0)
 
 
 def ridge_fit(
@@ -179,25 +186,20 @@ class RidgeHead:
     def load(cls, path: str | os.PathLike) -> "RidgeHead":
         """Read a head file written by :meth:`save` (safetensors only: never unpickles).
 
+        Checked before use: the tensors' dtypes exactly as :meth:`save` writes them
+        (float32, alpha float64; no silent casts), their shapes (``d`` <= :data:`MAX_FEATURES`
+        features, ``k`` <= :data:`MAX_OUTPUTS` outputs), finite values, ``std`` >=
+        :data:`MIN_STD` and ``alpha`` > 0.
+
         Raises
         ------
         CheckpointError
-            Missing, corrupt, foreign or inconsistent file.
+            Missing, corrupt, foreign or inconsistent file, naming it.
         """
-        from safetensors import safe_open
+        from .checkpoint import check_display_scale, check_tensor, read_safetensors
+        from .validate import json_object
 
-        path = Path(path)
-        if not path.is_file():
-            raise CheckpointError(f"ridge head file '{path}' not found")
-        try:
-            with safe_open(str(path), framework="numpy") as f:
-                meta = f.metadata() or {}
-                tensors = {k: f.get_tensor(k) for k in f.keys()}
-        except Exception as exc:  # safetensors raises its own error types for bad framing
-            raise CheckpointError(
-                f"'{path}' is not a readable safetensors ridge head ({type(exc).__name__}: {exc}); "
-                "pickled files are refused on purpose"
-            ) from None
+        path, meta, tensors = read_safetensors(path, what="ridge head", framework="numpy")
         if meta.get("format") != HEAD_FORMAT:
             raise CheckpointError(f"'{path}' is not an emotrack ridge head (format {meta.get('format')!r})")
         if meta.get("format_version") != str(HEAD_FORMAT_VERSION):
@@ -208,15 +210,24 @@ class RidgeHead:
         missing = {"mean", "std", "coef", "intercept", "alpha"} - set(tensors)
         if missing:
             raise CheckpointError(f"'{path}' lacks tensors {sorted(missing)}")
-        d, k = tensors["coef"].shape
-        if tensors["mean"].shape != (d,) or tensors["std"].shape != (d,) or tensors["intercept"].shape != (k,):
-            raise CheckpointError(f"'{path}' has inconsistent tensor shapes")
+        shape = tuple(tensors["coef"].shape)
+        if len(shape) != 2 or not (1 <= shape[0] <= MAX_FEATURES and 1 <= shape[1] <= MAX_OUTPUTS):
+            raise CheckpointError(f"ridge head '{path}': coef has shape {shape}; expected (d, k) with "
+                                  f"1 <= d <= {MAX_FEATURES} features and 1 <= k <= {MAX_OUTPUTS} outputs")
+        d, k = shape
+        expected = {"mean": ("float32", (d,)), "std": ("float32", (d,)), "coef": ("float32", (d, k)),
+                    "intercept": ("float32", (k,)), "alpha": ("float64", (k,))}
+        for key, (dtype, want) in expected.items():
+            check_tensor(path, key, tensors[key], dtype=dtype, shape=want,
+                         owner=f"a head with coef {shape}", what="ridge head")
+        if not (tensors["std"] >= MIN_STD).all():
+            raise CheckpointError(f"ridge head '{path}': std {float(tensors['std'].min()):.3g} is (nearly) "
+                                  f"zero (at least {MIN_STD:g}); standardising by it gives infinite values")
+        if not (tensors["alpha"] > 0).all():
+            raise CheckpointError(f"ridge head '{path}': alpha must be > 0, got {tensors['alpha'].tolist()}")
         try:
-            facts = json.loads(meta.get("facts", "{}"))
-        except json.JSONDecodeError as exc:
-            raise CheckpointError(f"'{path}' has malformed facts JSON: {exc}") from None
-        return cls(
-            tensors["mean"].astype(np.float64), tensors["std"].astype(np.float64),
-            tensors["coef"].astype(np.float64), tensors["intercept"].astype(np.float64),
-            tensors["alpha"].astype(np.float64), facts,
-        )
+            facts = json_object(meta.get("facts", "{}"), name="its facts")
+        except ParameterError as exc:
+            raise CheckpointError(f"ridge head '{path}' has malformed facts: {exc}") from None
+        check_display_scale(path, facts)
+        return cls(*(tensors[key].astype(np.float64) for key in expected), facts)

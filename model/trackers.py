@@ -21,12 +21,11 @@ Asking for one tracker with another's file is one clear error.
 """
 from __future__ import annotations
 
-import json
 import os
 from importlib import resources
 from pathlib import Path
 
-from .errors import CheckpointError, DeviceError, ParameterError
+from .errors import CheckpointError, ParameterError
 from .tracker import SilenceConfig, Tracker
 
 TRACKERS = ("musicnn", "rnn", "cae", "baseline")
@@ -35,7 +34,6 @@ TRACKERS = ("musicnn", "rnn", "cae", "baseline")
 DEFAULT_TRACKER = "musicnn"
 
 _HEAD_FORMAT = "emotrack-ridge-head"
-_MAX_HEADER = 16 * 1024 * 1024
 
 
 def bundled_checkpoint(name: str) -> Path:
@@ -44,30 +42,20 @@ def bundled_checkpoint(name: str) -> Path:
 
 
 def resolve_device(device: str) -> str:
-    """``"auto"`` -> ``"cuda"`` when available, else ``"cpu"``; other names are checked.
+    """``"auto"`` -> ``"cuda"`` when available, else ``"cpu"``; other names are checked
+    (:func:`emotrack.model.validate.resolve_torch_device`: ``cpu``, ``cuda``, ``cuda:N`` that
+    this machine has, ``mps``).
 
     Raises
     ------
+    ParameterError
+        Not a torch device name (``meta``, ``cpu:-1``, ``garbage``).
     DeviceError
-        Unknown device string, or CUDA asked for but not available.
+        CUDA/MPS asked for but not available, or ``cuda:N`` beyond this machine's GPUs.
     """
-    import torch
+    from .validate import resolve_torch_device
 
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise DeviceError(f"unknown torch device {device!r}; use 'auto', 'cpu' or 'cuda'") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise DeviceError(f"device {device!r} requested but CUDA is not available; use 'cpu' or 'auto'")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise DeviceError(f"device {device!r} does not exist: this machine has "
-                              f"{torch.cuda.device_count()} CUDA device(s)")
-    elif dev.type != "cpu":
-        raise DeviceError(f"torch device {device!r} is not supported; use 'auto', 'cpu' or 'cuda'")
-    return str(dev)
+    return resolve_torch_device(device)
 
 
 def file_kind(path: str | os.PathLike) -> tuple[str, str]:
@@ -78,41 +66,36 @@ def file_kind(path: str | os.PathLike) -> tuple[str, str]:
     CheckpointError
         Missing, unreadable or foreign file (e.g. a pickle), named in the message.
     """
-    p = Path(path)
-    if not p.exists():
-        raise CheckpointError(f"checkpoint not found: '{p}'")
-    if not p.is_file():
-        raise CheckpointError(f"checkpoint path is not a regular file: '{p}'")
+    from .checkpoint import check_safetensors_framing
+    from .validate import check_input_file, json_object
+
+    p = check_input_file(path, what="checkpoint", error=CheckpointError)
+    check_safetensors_framing(p, "checkpoint or musicnn head")  # pickles, junk, truncation
     try:
         with open(p, "rb") as fh:
-            head = fh.read(8)
-            n = int.from_bytes(head, "little") if len(head) == 8 else -1
-            raw = fh.read(n) if 0 < n <= _MAX_HEADER else b""
+            raw = fh.read(int.from_bytes(fh.read(8), "little"))
+        meta = json_object(raw.decode("utf-8"), name="its safetensors header").get("__metadata__") or {}
     except OSError as exc:
         raise CheckpointError(f"cannot read checkpoint '{p}': {exc.strerror or exc}") from None
-    if head[:2] == b"PK" or head[:1] == b"\x80":
-        raise CheckpointError(f"'{p}' is a pickle/torch.save file, which can execute code when loaded; "
-                              "emotrack only loads .safetensors files it wrote")
-    try:
-        meta = json.loads(raw.decode("utf-8")).get("__metadata__") or {}
-    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+    except (UnicodeDecodeError, ParameterError):
         meta = None
-    if not isinstance(meta, dict) or len(raw) != n:
+    if not isinstance(meta, dict):
         raise CheckpointError(f"'{p}' is not an emotrack checkpoint or musicnn head "
                               "(not a safetensors file, or truncated)")
     if meta.get("format") == _HEAD_FORMAT:
         try:
-            facts = json.loads(meta.get("facts", "{}"))
-        except json.JSONDecodeError:
+            facts = json_object(meta.get("facts", "{}"), name="facts")
+        except ParameterError:
             facts = {}
-        tracker = facts.get("tracker", "musicnn") if isinstance(facts, dict) else "musicnn"
-        return "head", str(tracker)
+        return "head", str(facts.get("tracker", "musicnn"))
     if "emotrack" in meta:
         try:
-            header = json.loads(meta["emotrack"])
-            return "checkpoint", str(header["model_name"])
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise CheckpointError(f"checkpoint '{p}' has a malformed header") from None
+            name = json_object(meta["emotrack"], name="its header").get("model_name")
+        except ParameterError:
+            name = None
+        if not isinstance(name, str):
+            raise CheckpointError(f"checkpoint '{p}' has a malformed header (no model name)")
+        return "checkpoint", name
     raise CheckpointError(f"'{p}' is a safetensors file but not an emotrack checkpoint or head")
 
 
@@ -165,3 +148,19 @@ def load_tracker(model: str | None = None, checkpoint: str | os.PathLike | None 
     if checkpoint is None and not path.is_file():
         raise CheckpointError(f"the bundled {model} checkpoint is missing at '{path}'; reinstall emotrack")
     return MelTracker.from_checkpoint(path, device=dev, silence=silence)
+
+
+def use_cores(tracker: Tracker, cores: int | None = None) -> None:
+    """Set up ``tracker`` for offline analysis of long blocks on ``cores`` CPU cores (default: all).
+
+    Torch runs one thread per call; a tracker with patch ``workers`` (musicnn) computes
+    that many patches side by side.  Measured on 2 busy cores: two torch threads per call
+    were 3x slower than one (the threads spin waiting for each other); side-by-side calls
+    never cost more than one thread (tests/bench/bench_model.py).
+    """
+    import torch
+
+    cores = max(1, int(cores or os.cpu_count() or 1))
+    torch.set_num_threads(1)
+    if hasattr(tracker, "workers"):
+        tracker.workers = min(cores, 4)

@@ -1,10 +1,15 @@
 """The ``emotrack`` console command: a thin dispatcher over ``realtime/commands``.
 
 Every subcommand lives in its own module (``commands/<name>.py``) with a
-``register(subparsers)`` function.  Errors from the :class:`EmotrackError`
-family, and ``OSError`` (a file that cannot be read or written), are printed as
-one line (``emotrack: error: ...``) with exit status 1;
-Ctrl-C exits with 130.  No subcommand imports train/ or Qt at start-up: the
+``register(subparsers)`` function.  Every option value is checked by its
+argparse ``type=`` converter (``commands/_options.py``) before any work starts.
+
+Exit status and messages: a usage error (unknown option, a value an option
+refuses) prints one line ``emotrack: error: argument --x: ...`` and exits with
+status 2 (argparse's convention for usage errors); errors from the
+:class:`EmotrackError` family and ``OSError`` (a file that cannot be read or
+written) print one line ``emotrack: error: ...`` and exit with status 1;
+Ctrl-C exits with 130.  No user mistake ever shows a traceback.  No subcommand imports train/ or Qt at start-up: the
 ``train``/``evaluate`` handlers import train/ lazily, the GUI handler imports Qt.
 """
 from __future__ import annotations
@@ -28,9 +33,25 @@ def version() -> str:
         return "0+unknown"
 
 
+_MAX_USAGE_MESSAGE = 400
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line, ``emotrack: error: ...``, exit status 2.
+
+    Subcommand parsers inherit the class (argparse creates them with the parent's class).
+    """
+
+    def error(self, message: str):  # type: ignore[override]
+        text = " ".join(message.split())
+        if len(text) > _MAX_USAGE_MESSAGE:
+            text = text[:_MAX_USAGE_MESSAGE] + "..."
+        self.exit(2, f"emotrack: error: {text} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (also used to render docs)."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="emotrack",
         description="Track where music sits on Russell's valence-arousal plane, live at 2 Hz, "
         "from a microphone, system audio or a file. With no subcommand the desktop app opens.",

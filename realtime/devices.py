@@ -51,10 +51,14 @@ def import_sounddevice():
 
 
 def parse_device(text: str | None) -> int | str | None:
-    """A PortAudio device as a user wrote it: an index (``"3"`` -> 3), a name (part), or None."""
-    if text is None:
-        return None
-    return int(text) if text.strip().isdigit() else text
+    """A PortAudio device as a user wrote it: an index (``"3"`` -> 3), a name (part), or None.
+
+    Checked by :func:`~emotrack.model.validate.valid_audio_device` (ParameterError for a
+    negative, huge or non-ASCII index, empty or overlong text).
+    """
+    from ..model.validate import valid_audio_device
+
+    return valid_audio_device(text)
 
 
 def list_input_devices() -> list[PortAudioDevice]:

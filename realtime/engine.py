@@ -554,6 +554,31 @@ def _open_recorder(path: str, sample_rate: int, channels: int):
     writable_file(path, what="recording")
     kwargs = {"subtype": "FLOAT"} if str(path).lower().endswith(".wav") else {}
     try:
-        return sf.SoundFile(str(path), "w", samplerate=sample_rate, channels=channels, **kwargs)
+        return _Recording(path, sf.SoundFile(str(path), "w", samplerate=sample_rate,
+                                             channels=channels, **kwargs))
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as exc:
         raise ParameterError(f"cannot write the recording '{path}': {exc}") from None
+
+
+class _Recording:
+    """The ``--record`` tee file: a failed write (disk full) ends the run with one error
+    naming the file (:class:`~emotrack.model.errors.OutputError`), not a traceback."""
+
+    def __init__(self, path: str, file) -> None:
+        self.path = path
+        self._file = file
+
+    def write(self, block: np.ndarray) -> None:
+        with self._errors():
+            self._file.write(block)
+
+    def close(self) -> None:
+        with self._errors():
+            self._file.close()
+
+    def _errors(self):
+        import soundfile as sf
+
+        from ..model.validate import naming_write_errors
+
+        return naming_write_errors(self.path, what="the recording", also=(sf.LibsndfileError,))

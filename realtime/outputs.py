@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from ..model.errors import ParameterError
+from ..model.validate import naming_write_errors
 from .results import TrackResult
 from .schema import columns, csv_cell, dumps, extra_columns, live_row, tags_dict
 
@@ -59,19 +60,22 @@ class CsvWriter:
         self._fh = _open_text(path)
         self._writer = csv.writer(self._fh, lineterminator="\n")
         self._fields = columns(extra_names, live=True)
-        self._writer.writerow(self._fields)
-        self._fh.flush()
+        with naming_write_errors(self.path, what="CSV file"):
+            self._writer.writerow(self._fields)
+            self._fh.flush()
 
     def write(self, r: TrackResult) -> None:
         row = live_row(r)
         cells = [csv_cell(row[c]) for c in self._fields[:len(self._fields) - len(self._extra)]]
         if self._extra:
             cells += ([f"{x:.4f}" for x in r.extras] if r.extras is not None else [""] * len(self._extra))
-        self._writer.writerow(cells)
-        self._fh.flush()
+        with naming_write_errors(self.path, what="CSV file"):
+            self._writer.writerow(cells)
+            self._fh.flush()
 
     def close(self) -> None:
-        self._fh.close()
+        with naming_write_errors(self.path, what="CSV file"):
+            self._fh.close()
 
     def discard(self) -> None:
         """Close and delete the file (the run never started: leave no stray file)."""
@@ -95,12 +99,14 @@ class JsonlWriter:
         row = live_row(r)
         if self.extra_names and r.extras is not None:
             row["tags"] = tags_dict(self.extra_names, r.extras)
-        self._fh.write(dumps(row) + "\n")
-        self._fh.flush()
+        with naming_write_errors(self.path or "standard output", what="JSON lines"):
+            self._fh.write(dumps(row) + "\n")
+            self._fh.flush()
 
     def close(self) -> None:
         if self._own:
-            self._fh.close()
+            with naming_write_errors(self.path, what="JSON lines"):
+                self._fh.close()
 
     def discard(self) -> None:
         """Close and delete the file (the run never started: leave no stray file)."""
@@ -135,11 +141,20 @@ def osc_message(address: str, *args: float | int) -> bytes:
 
 
 def parse_host_port(text: str) -> tuple[str, int]:
-    """``"127.0.0.1:9000"`` -> ("127.0.0.1", 9000); ParameterError when malformed."""
+    """``"127.0.0.1:9000"`` -> ("127.0.0.1", 9000); ParameterError when malformed.
+
+    The port is 1-65535 in ASCII digits; the host (name, IPv4, or IPv6 in brackets)
+    is 1-253 characters without spaces or control characters.
+    """
+    from ..model.validate import quote
+
     host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ParameterError(f"--osc needs HOST:PORT such as 127.0.0.1:9000, got {text!r}")
-    return host.strip("[]"), int(port)
+    host = host.strip("[]")
+    if (not sep or not host or len(host) > 253 or not (port.isascii() and port.isdigit())
+            or not 0 < int(port) < 65536 or any(c.isspace() or not c.isprintable() for c in host)):
+        raise ParameterError(f"--osc needs HOST:PORT such as 127.0.0.1:9000 (port 1-65535), "
+                             f"got {quote(text)}")
+    return host, int(port)
 
 
 class OscSender:
@@ -151,7 +166,7 @@ class OscSender:
         self.host, self.port = parse_host_port(target)
         try:
             info = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_DGRAM)[0]
-        except socket.gaierror as exc:
+        except (socket.gaierror, UnicodeError) as exc:  # UnicodeError: a name label over 63 chars
             raise ParameterError(f"--osc host {self.host!r} cannot be resolved: {exc}") from None
         self._sock = socket.socket(info[0], socket.SOCK_DGRAM)
         self._addr = info[4]

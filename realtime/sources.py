@@ -27,7 +27,13 @@ from pathlib import Path
 import numpy as np
 
 from ..model.errors import AudioFileError, DeviceError, ParameterError
-from ..model.validate import count_non_finite, decoder_message
+from ..model.validate import (
+    check_audio_header,
+    check_input_file,
+    decoder_message,
+    find_sample_fault,
+    valid_audio_device,
+)
 from .devices import import_sounddevice, list_monitor_sources
 from .ringbuffer import RingBuffer
 
@@ -242,13 +248,11 @@ class MicSource(_CaptureSource):
 
     def __init__(self, device: int | str | None = None) -> None:
         super().__init__()
-        self.requested = device
+        self.requested = valid_audio_device(device, name="input device")
 
     def open(self) -> None:
         sd = import_sounddevice()
-        device = self.requested
-        if isinstance(device, str) and device.strip().lstrip("-").isdigit():
-            device = int(device)
+        device = self.requested  # an index (int) or a name, see valid_audio_device
         try:
             info = sd.query_devices(device, "input")
         except (ValueError, sd.PortAudioError) as exc:
@@ -415,7 +419,7 @@ class FileSource(Source):
         self.path = Path(path)
         self.playback = bool(playback)
         self._realtime = bool(realtime) or self.playback
-        self.device = device
+        self.device = valid_audio_device(device, name="output device")
         self.silent_fallback = bool(silent_fallback)
         self.playback_problem: str | None = None
         """Why playback was asked for but no sound plays (``silent_fallback``); None otherwise."""
@@ -444,17 +448,25 @@ class FileSource(Source):
     def open(self) -> None:
         import soundfile as sf
 
-        if not self.path.is_file():
-            raise AudioFileError(f"audio file not found: '{self.path}'")
+        check_input_file(self.path)
         try:
             self._file = sf.SoundFile(str(self.path))
         except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
             raise AudioFileError(f"cannot decode '{self.path}': {decoder_message(exc)}; "
                                  "convert it to WAV, FLAC, OGG or MP3") from None
-        if self._file.frames == 0 or self._file.samplerate <= 0:
+        try:
+            header = check_audio_header(self.path, sample_rate=self._file.samplerate,
+                                        channels=self._file.channels, frames=self._file.frames)
+        except AudioFileError:
+            self._file.close()
+            self._file = None
+            raise
+        if header.frames == 0:
+            self._file.close()
+            self._file = None
             raise AudioFileError(f"'{self.path}' contains no audio")
-        self.sample_rate = int(self._file.samplerate)
-        self.channels = int(self._file.channels)
+        self.sample_rate = header.sample_rate
+        self.channels = header.channels
         self._describe()
 
     def _describe(self) -> None:
@@ -626,13 +638,13 @@ class FileSource(Source):
                 if len(block) == 0:
                     self._decoder_done = True
                     continue
-                bad, first = count_non_finite(block)
-                if bad:
+                fault = find_sample_fault(block)
+                if fault is not None:
                     # The same verdict as `emotrack analyze`: the file is broken and the run
-                    # ends (results already computed are kept), instead of playing NaN.
+                    # ends (results already computed are kept), instead of playing it.
                     self._decode_failure = (
-                        f"decoding '{self.path.name}' failed: NaN or infinite samples "
-                        f"(first at {(start + first) / self.sample_rate:.3f} s); "
+                        f"decoding '{self.path.name}' failed: "
+                        f"{fault.describe(sample_rate=self.sample_rate, offset=start)}; "
                         "clean or re-export the audio")
                     self._decoder_done = True
                     return

@@ -121,7 +121,9 @@ def test_cli_corrupt_checkpoint_and_bad_format(wav, tmp_path, capsys):
     ck.write_bytes(b"\x00" * 20)
     assert main(["analyze", str(wav), "--checkpoint", str(ck)]) == 1
     assert "emotrack: error:" in capsys.readouterr().err
-    assert main(["analyze", str(wav), "--format", "csv,pdf"]) == 1
+    with pytest.raises(SystemExit) as stop:  # refused by the option itself: a usage error
+        main(["analyze", str(wav), "--format", "csv,pdf"])
+    assert stop.value.code == 2
     assert "--format" in capsys.readouterr().err
 
 

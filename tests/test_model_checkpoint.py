@@ -1,7 +1,6 @@
 """Checkpoint format: round trip, refusal of pickles, clear errors for bad files."""
 from __future__ import annotations
 
-import json
 import struct
 
 import numpy as np
@@ -17,6 +16,7 @@ from emotrack.model.checkpoint import (
 from emotrack.model.errors import CheckpointError
 from emotrack.model.features import CAE_SPEC, FeatureSpec
 from emotrack.model.networks import build_model
+from fixtures_model import rewrite_checkpoint
 
 
 def test_round_trip_keeps_everything(tmp_path):
@@ -107,23 +107,10 @@ def test_garbage_file(tmp_path):
         load_checkpoint(bad)
 
 
-def _rewrite_header(src, dst, edit):
-    """Copy a safetensors file with its emotrack JSON header edited."""
-    from safetensors import safe_open
-    from safetensors.torch import save_file
-    with safe_open(str(src), framework="pt") as f:
-        tensors = {k: f.get_tensor(k) for k in f.keys()}
-        meta = dict(f.metadata())
-    header = json.loads(meta["emotrack"])
-    edit(header, tensors)
-    save_file(tensors, str(dst), metadata={"emotrack": json.dumps(header)})
-    return dst
-
-
 def test_unknown_format_version(tiny_checkpoint, tmp_path):
     def bump(h, t):
         h["format_version"] = 99
-    bad = _rewrite_header(tiny_checkpoint, tmp_path / "v99.safetensors", bump)
+    bad = rewrite_checkpoint(tiny_checkpoint, tmp_path / "v99.safetensors", bump)
     with pytest.raises(CheckpointError, match="format version 99"):
         load_checkpoint(bad)
 
@@ -148,7 +135,7 @@ def test_model_mismatch(tiny_checkpoint, tmp_path):
 
     def rename(h, t):
         h["model_name"] = "baseline"
-    bad = _rewrite_header(tiny_checkpoint, tmp_path / "renamed.safetensors", rename)
+    bad = rewrite_checkpoint(tiny_checkpoint, tmp_path / "renamed.safetensors", rename)
     with pytest.raises(CheckpointError, match="does not match|do not fit"):
         load_checkpoint(bad)
 
@@ -156,7 +143,7 @@ def test_model_mismatch(tiny_checkpoint, tmp_path):
 def test_weights_do_not_fit_hparams(tiny_checkpoint, tmp_path):
     def widen(h, t):
         h["hparams"]["channels"] = [8, 8, 8, 8]
-    bad = _rewrite_header(tiny_checkpoint, tmp_path / "wide.safetensors", widen)
+    bad = rewrite_checkpoint(tiny_checkpoint, tmp_path / "wide.safetensors", widen)
     with pytest.raises(CheckpointError, match="do not fit model 'cae'"):
         load_checkpoint(bad)
 
@@ -164,7 +151,7 @@ def test_weights_do_not_fit_hparams(tiny_checkpoint, tmp_path):
 def test_norm_shape_mismatch(tiny_checkpoint, tmp_path):
     def shrink(h, t):
         t["norm.mean"] = torch.zeros(10)
-    bad = _rewrite_header(tiny_checkpoint, tmp_path / "norm.safetensors", shrink)
+    bad = rewrite_checkpoint(tiny_checkpoint, tmp_path / "norm.safetensors", shrink)
     with pytest.raises(CheckpointError, match="96 mel bands"):
         load_checkpoint(bad)
 

@@ -169,3 +169,12 @@ def test_state_stays_bounded_on_a_long_stream(tracker):
     assert max(x for x, _ in sizes) <= PATCH_FRAMES + 40
     assert max(t for _, t in sizes) <= PATCH_FRAMES + 40
     assert tracker.features._buf.size <= 8000 + 512
+
+
+def test_parallel_patch_workers_give_the_same_results(tracker, clip):
+    audio, sr = clip
+    one = tracker.analyze([audio], sr)
+    par = MusicnnTracker(tracker.head, model=tracker.net, workers=2)
+    two = par.analyze([audio[:sr * 7], audio[sr * 7:]], sr)
+    np.testing.assert_allclose(two.values, one.values, atol=TOLERANCE, rtol=0)
+    np.testing.assert_allclose(two.extras, one.extras, atol=TOLERANCE, rtol=0)

@@ -69,24 +69,27 @@ def test_listen_device_is_the_torch_device(fake_model, wav, options, device, cap
     assert fake_model["device"] == device
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["listen", "/no/such/file.mp3", "--no-playback"], "audio file not found"),
-    (["listen", "--source", "file"], "needs a FILE"),
-    (["listen", "--source", "mic", "--input", "no-such-device-xyz"], "no-such-device-xyz"),
-    (["listen", "--device", "3"], "--input NAME|INDEX"),  # audio devices have their own names
-    (["listen", "--source", "system", "--output", "speakers"], "playback device for files"),
-    (["listen", "WAV", "--input", "3"], "--output NAME|INDEX"),
-    (["listen", "WAV", "--no-playback", "--output", "speakers"], "--no-playback"),
-    (["listen", "WAV", "--output", "no-such-output-xyz"], "no-such-output-xyz"),
-    (["listen", "--source", "mic", "--fast"], "only apply to files"),
-    (["listen", "WAV", "--no-playback", "--checkpoint", "/no/such.ckpt"], "checkpoint not found"),
-    (["listen", "WAV", "--no-playback", "--osc", "localhost"], "HOST:PORT"),
-    (["listen", "WAV", "--no-playback", "--duration", "-1"], "--duration"),
+@pytest.mark.parametrize("argv, message, status", [
+    (["listen", "/no/such/file.mp3", "--no-playback"], "audio file not found", 1),
+    (["listen", "--source", "file"], "needs a FILE", 1),
+    (["listen", "--source", "mic", "--input", "no-such-device-xyz"], "no-such-device-xyz", 1),
+    (["listen", "--device", "3"], "--input NAME|INDEX", 2),  # audio devices have their own names
+    (["listen", "--source", "system", "--output", "speakers"], "playback device for files", 1),
+    (["listen", "WAV", "--input", "3"], "--output NAME|INDEX", 1),
+    (["listen", "WAV", "--no-playback", "--output", "speakers"], "--no-playback", 1),
+    (["listen", "WAV", "--output", "no-such-output-xyz"], "no-such-output-xyz", 1),
+    (["listen", "--source", "mic", "--fast"], "only apply to files", 1),
+    (["listen", "WAV", "--no-playback", "--checkpoint", "/no/such.ckpt"], "checkpoint not found", 1),
+    (["listen", "WAV", "--no-playback", "--osc", "localhost"], "HOST:PORT", 2),  # usage errors
+    (["listen", "WAV", "--no-playback", "--duration", "-1"], "--duration", 2),
 ])
-def test_user_mistakes_are_one_line_errors(argv, message, wav, capsys):
+def test_user_mistakes_are_one_line_errors(argv, message, status, wav, capsys):
     argv = [str(wav) if a == "WAV" else a for a in argv]
-    code = cli.main(argv)
+    try:
+        code = cli.main(argv)
+    except SystemExit as stop:  # argparse's usage errors
+        code = stop.code
     err = capsys.readouterr().err
-    assert code == 1
+    assert code == status
     assert message in err and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("emotrack: error:")

@@ -23,10 +23,12 @@ def test_train_and_evaluate_default_to_the_model_the_card_recommends(argv, capsy
     assert f"default: {recommended}" in text and "MODEL_CARD.md" in text  # and says why
 
 
-def test_train_with_malformed_spec_is_one_line_error(tmp_path, capsys):
-    assert main(["train", "--data", "emomusic", "--out", str(tmp_path / "x")]) == 1
+def test_train_with_malformed_spec_is_one_line_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:  # a value --data refuses: argparse's usage error
+        main(["train", "--data", "emomusic", "--out", str(tmp_path / "x")])
+    assert stop.value.code == 2
     err = capsys.readouterr().err
-    assert err.startswith("emotrack: error:") and "NAME:PATH" in err and "Traceback" not in err
+    assert err.startswith("emotrack: error:") and "NAME:PATH" in err and err.count("\n") == 1
 
 
 def test_train_with_missing_folder_is_one_line_error(tmp_path, capsys):

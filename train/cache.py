@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..model.errors import AudioFileError, ParameterError
+from ..model.errors import AudioFileError, EmotrackError, ParameterError
 from ..model.features import CAE_SPEC, FeatureSpec, mel_frames
-from ..model.validate import decoder_message
+from ..model.validate import check_audio_header, check_input_file, decoder_message, find_sample_fault
 
 
 def default_cache_dir() -> Path:
@@ -39,37 +39,65 @@ def file_digest(path: Path, *, chunk: int = 1 << 20) -> str:
     return h.hexdigest()[:32]
 
 
+DECODE_BLOCK_FRAMES = 1 << 18
+"""Frames read per block by :func:`decode_audio` (memory follows the audio, not the header)."""
+
+
 def decode_audio(path: Path) -> tuple[np.ndarray, int]:
     """Decode a whole audio file to float32 (mono mixdown happens in mel_frames).
 
     soundfile (libsndfile >= 1.1 reads MP3) first, librosa/audioread as a fallback.
+    The header is checked (:func:`~emotrack.model.validate.check_audio_header`) and the
+    file read in blocks, so a header claiming years of audio costs nothing.
 
     Raises
     ------
     AudioFileError
-        Missing, empty or undecodable file.
+        Missing, not a regular file, empty, undecodable, an impossible header, or
+        NaN/Inf/huge samples (the message names the file and the time).
     """
-    if not path.is_file():
-        raise AudioFileError(f"audio file {str(path)!r} does not exist")
+    path = check_input_file(path)
     try:
         import soundfile as sf
 
-        audio, sr = sf.read(str(path), dtype="float32", always_2d=False)
+        with sf.SoundFile(str(path)) as f:
+            sr = check_audio_header(path, sample_rate=f.samplerate, channels=f.channels,
+                                    frames=f.frames).sample_rate
+            blocks = []
+            while len(block := f.read(DECODE_BLOCK_FRAMES, dtype="float32")):
+                blocks.append(block)
+    except EmotrackError:
+        raise
     except Exception as first_exc:  # noqa: BLE001 - any decoder failure -> try the fallback
-        try:
-            import warnings
-
-            import librosa
-
-            with warnings.catch_warnings():  # its "PySoundFile failed" notices are not for users
-                warnings.simplefilter("ignore")
-                audio, sr = librosa.load(str(path), sr=None, mono=True)
-        except Exception:  # noqa: BLE001
-            raise AudioFileError(f"cannot decode audio file {str(path)!r}: "
-                                 f"{decoder_message(first_exc)}") from None
-    if audio.size == 0:
+        audio, sr = _decode_fallback(path, first_exc)
+        check_audio_header(path, sample_rate=sr, channels=1, frames=len(audio))
+        blocks = [audio]
+    offset = 0
+    for block in blocks:
+        fault = find_sample_fault(block)
+        if fault is not None:
+            raise AudioFileError(f"audio file {str(path)!r} contains "
+                                 f"{fault.describe(sample_rate=sr, offset=offset)}")
+        offset += len(block)
+    if offset == 0:
         raise AudioFileError(f"audio file {str(path)!r} contains no samples")
+    audio = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
     return np.asarray(audio, dtype=np.float32), int(sr)
+
+
+def _decode_fallback(path: Path, first_exc: BaseException) -> tuple[np.ndarray, int]:
+    try:
+        import warnings
+
+        import librosa
+
+        with warnings.catch_warnings():  # its "PySoundFile failed" notices are not for users
+            warnings.simplefilter("ignore")
+            audio, sr = librosa.load(str(path), sr=None, mono=True)
+    except Exception:  # noqa: BLE001
+        raise AudioFileError(f"cannot decode audio file {str(path)!r}: "
+                             f"{decoder_message(first_exc)}") from None
+    return audio, sr
 
 
 @dataclass

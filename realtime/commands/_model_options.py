@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from ...model.trackers import DEFAULT_TRACKER, TRACKERS
+from ._options import path_arg
 
 MODEL_HELP = (
     "which tracker: musicnn (default; musicnn embeddings of a causal 3 s patch per 500 ms, "
@@ -14,7 +15,7 @@ MODEL_HELP = (
 def add_model_options(p: argparse.ArgumentParser) -> None:
     """Add ``--model NAME`` and ``--checkpoint FILE`` to a subcommand."""
     p.add_argument("--model", choices=TRACKERS, default=None, help=MODEL_HELP)
-    p.add_argument("--checkpoint", metavar="FILE", default=None,
+    p.add_argument("--checkpoint", metavar="FILE", default=None, type=path_arg,
                    help="a model file: a checkpoint written by 'emotrack train' (rnn/cae/baseline) "
                    "or a musicnn head; it says which tracker it belongs to (default: the shipped "
                    f"weights of --model, else of {DEFAULT_TRACKER})")

@@ -6,7 +6,9 @@ import sys
 from pathlib import Path
 
 from ...model.errors import AudioTooShortError, EmotrackError, ParameterError
+from ...model.trackers import use_cores
 from ._model_options import add_model_options, load_tracker_from_args
+from ._options import formats_arg, path_arg, torch_device_arg
 
 FORMATS = ("csv", "json", "png")
 
@@ -24,16 +26,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and both curves over time). A directory argument analyses the audio files in it "
         "(recursively). The exit status is 0 only if every file succeeded.",
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="audio files or directories")
+    p.add_argument("files", nargs="+", metavar="FILE", type=path_arg, help="audio files or directories")
     add_model_options(p)
     p.add_argument("--mode", choices=("causal", "centered"), default="centered",
                    help="causal: each frame from the audio up to its end only, exactly what a live "
                    "run shows; centered: average of every causal context covering the frame "
                    "(smoother; default)")
-    p.add_argument("--out", metavar="DIR", default=".", help="output directory (default: current)")
-    p.add_argument("--format", default="csv,json,png", metavar="LIST",
+    p.add_argument("--out", metavar="DIR", default=".", type=path_arg, help="output directory (default: current)")
+    p.add_argument("--format", default="csv,json,png", metavar="LIST", type=formats_arg,
                    help="comma-separated subset of csv,json,png (default: all three)")
-    p.add_argument("--device", default="auto", help="torch device: auto (CUDA if available), cpu, cuda")
+    p.add_argument("--device", default="auto", type=torch_device_arg, help="torch device: auto (CUDA if available), cpu, cuda")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar and no per-file lines (the bar is also off when standard "
                    "error is not a terminal)")
@@ -75,6 +77,14 @@ def file_summary(result) -> str:
     return text + f", mean arousal {a:+.2f} (p{pa:.0f}), valence {v:+.2f} (p{pv:.0f})"
 
 
+def _write(writer, result, path: Path) -> Path:
+    """``writer(result, path)``; a failed write (disk full...) names ``path`` (OutputError)."""
+    from ...model.validate import naming_write_errors
+
+    with naming_write_errors(path, what="output"):
+        return writer(result, path)
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -86,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
     if not files:
         raise ParameterError(f"no audio files found in {args.files}")
     tracker = load_tracker_from_args(args)
+    use_cores(tracker)
     out_dir = Path(args.out)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -116,13 +127,13 @@ def run(args: argparse.Namespace) -> int:
                 result = analyze_file(f, tracker, mode=args.mode, on_progress=progress)
                 base = out_dir / stem
                 if "csv" in formats:
-                    written.append(write_csv(result, base.with_name(f"{stem}.emotrack.csv")))
+                    written.append(_write(write_csv, result, base.with_name(f"{stem}.emotrack.csv")))
                 if "json" in formats:
-                    written.append(write_json(result, base.with_name(f"{stem}.emotrack.json")))
+                    written.append(_write(write_json, result, base.with_name(f"{stem}.emotrack.json")))
                 if "png" in formats:
                     from ..plots import write_png
 
-                    written.append(write_png(result, base.with_name(f"{stem}.emotrack.png")))
+                    written.append(_write(write_png, result, base.with_name(f"{stem}.emotrack.png")))
             except AudioTooShortError as exc:
                 # Not a broken file: it holds less audio than one frame. Say so, write nothing.
                 bar.update(max(0.0, durations[f] - done))

@@ -6,38 +6,29 @@ The audio devices have names of their own (``--input``, ``--output``) so that
 from __future__ import annotations
 
 import argparse
-import re
 
-from ...model.errors import ParameterError
-
-#: What ``--device`` accepts: ``auto`` or a torch device type with an optional index.
-_TORCH_DEVICE = re.compile(r"[a-z]+(:\d+)?")
+from ._options import audio_device_arg, check_torch_device, torch_device_arg
 
 
 def add_input_option(p: argparse.ArgumentParser, *, help: str) -> None:
     """``--input NAME|INDEX``: the microphone or system-audio source to capture."""
-    p.add_argument("--input", metavar="NAME|INDEX", help=f"{help}. See 'emotrack devices'")
+    p.add_argument("--input", metavar="NAME|INDEX", type=audio_device_arg,
+                   help=f"{help}. See 'emotrack devices'")
 
 
 def add_output_option(p: argparse.ArgumentParser) -> None:
     """``--output NAME|INDEX``: the playback device for files."""
-    p.add_argument("--output", metavar="NAME|INDEX",
+    p.add_argument("--output", metavar="NAME|INDEX", type=audio_device_arg,
                    help="files: play through this PortAudio output, by index or a unique part of "
                    "its name (default: the system's default output). See 'emotrack devices'")
 
 
 def add_torch_device_option(p: argparse.ArgumentParser) -> None:
     """``--device auto|cpu|cuda[:N]``: where the model runs (not an audio device)."""
-    p.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:N]",
+    p.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:N]", type=torch_device_arg,
                    help="torch device for the model: auto (CUDA if available, else CPU), cpu, "
                    "cuda, cuda:1 ... (default: auto). Audio devices are --input and --output")
 
 
-def torch_device(text: str) -> str:
-    """``text`` if it can name a torch device; else a ParameterError pointing at --input/--output."""
-    if not _TORCH_DEVICE.fullmatch(text.strip()):
-        raise ParameterError(
-            f"--device {text!r} is not a torch device; --device chooses where the model runs "
-            "(auto, cpu, cuda, cuda:1 ...). Choose the audio input with --input NAME|INDEX and "
-            "the playback output with --output NAME|INDEX (see 'emotrack devices')")
-    return text.strip()
+torch_device = check_torch_device
+"""``text`` if it names a torch device, else a ParameterError pointing at ``--input``/``--output``."""

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from ._options import pathlib_arg
 from .train import add_data_options, add_training_options, feature_cache, training_config
 
 
@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "rank partial correlation given arousal) beside the constant, loudness alone and the rnn. "
         "With --loso, train one model per song on all other songs "
         "(leave-one-song-out; for tiny sets) using the training options below.")
-    p.add_argument("checkpoint", type=Path, nargs="?", default=None,
+    p.add_argument("checkpoint", type=pathlib_arg, nargs="?", default=None,
                    help="checkpoint or musicnn head to evaluate (default: the default tracker, "
                    "musicnn; ignored with --loso)")
     add_data_options(p)
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="songs to score (default: evaluation)")
     p.add_argument("--mode", choices=("causal", "centered"), default="causal",
                    help="causal: what the live app shows (default); centered: mean of all windows")
-    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+    p.add_argument("--out", type=pathlib_arg, default=None, metavar="DIR",
                    help="write evaluation.md, evaluation.json and evaluation.png here")
     p.add_argument("--loso", action="store_true",
                    help="leave-one-song-out cross-validation over every song with audio")

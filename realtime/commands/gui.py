@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 
-from ...model.errors import AudioFileError, EmotrackError, ParameterError
+from ...model.errors import EmotrackError, ParameterError
+from ...model.validate import check_input_file
 from ._model_options import add_model_options
+from ._options import int_arg, path_arg
 from .audio_options import add_input_option, add_output_option, add_torch_device_option, torch_device
 
 
@@ -17,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "arousal and valence over time, and a source bar (microphones, system audio, files). "
         "Needs the 'gui' extra: pip install 'emotrack[gui]'.",
     )
-    p.add_argument("file", nargs="?", help="audio file to play and analyse at start "
+    p.add_argument("file", nargs="?", type=path_arg, help="audio file to play and analyse at start "
                    "(default: the source used last time)")
     add_model_options(p)
     add_torch_device_option(p)
@@ -28,20 +29,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-playback", action="store_true",
                    help="analyse files without playing them. Without an audio output the app "
                    "does this by itself (and says so)")
-    p.add_argument("--fps", type=int, default=25, metavar="N",
+    p.add_argument("--fps", type=int_arg(5, 60), default=25, metavar="N",
                    help="redraw rate of the plots, 5-60 (default: 25)")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.file is not None and not os.path.isfile(args.file):
-        raise AudioFileError(f"file {args.file!r} does not exist")
+    if args.file is not None:
+        check_input_file(args.file)  # missing, a folder, a device...: one line before Qt starts
     if args.file is not None and args.input is not None:
         raise ParameterError(f"give FILE or --input {args.input!r}, not both: the app starts "
                              "with one source")
     device = torch_device(args.device)
-    if not 5 <= args.fps <= 60:
-        raise EmotrackError(f"--fps {args.fps} is out of range; use 5 to 60")
     from ..gui.display import display_problem
 
     problem = display_problem()  # before Qt starts: without a display Qt aborts (exit 134)

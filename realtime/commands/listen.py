@@ -6,8 +6,10 @@ import math
 import sys
 
 from ...model.errors import EmotrackError, ParameterError
+from ...model.validate import MAX_DURATION_S
 from ..devices import parse_device
 from ._model_options import add_model_options, load_tracker_from_args
+from ._options import float_arg, osc_target, path_arg
 from .audio_options import add_input_option, add_output_option, add_torch_device_option, torch_device
 
 
@@ -23,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="examples: emotrack listen  |  emotrack listen --source system  |  "
         "emotrack listen song.mp3 --csv song.csv  |  emotrack listen --jsonl - --osc 127.0.0.1:9000",
     )
-    p.add_argument("file", nargs="?", metavar="FILE",
+    p.add_argument("file", nargs="?", metavar="FILE", type=path_arg,
                    help="audio file to play and analyse (implies --source file)")
     p.add_argument("--source", choices=("mic", "system", "file"),
                    help="what to listen to (default: file when FILE is given, else mic)")
@@ -33,21 +35,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_output_option(p)
     add_torch_device_option(p)
     add_model_options(p)
-    p.add_argument("--csv", metavar="PATH", help="also write results as CSV")
-    p.add_argument("--jsonl", metavar="PATH|-",
+    p.add_argument("--csv", metavar="PATH", type=path_arg, help="also write results as CSV")
+    p.add_argument("--jsonl", metavar="PATH|-", type=path_arg,
                    help="also write results as JSON lines ('-' = standard output instead of "
                    "the readable lines)")
-    p.add_argument("--osc", metavar="HOST:PORT",
+    p.add_argument("--osc", metavar="HOST:PORT", type=osc_target,
                    help="send each result as OSC message /emotrack/va "
                    "(arousal, valence, time_s, warming_up) over UDP")
-    p.add_argument("--duration", type=float, metavar="S",
+    p.add_argument("--duration", type=float_arg(0.0, MAX_DURATION_S, lo_open=True), metavar="S",
                    help="analyse exactly the first S seconds of audio (floor(2*S) frames, every one "
-                   "published and written), then stop")
+                   "published and written), then stop (at most 7 days)")
     p.add_argument("--no-playback", action="store_true",
                    help="file: analyse without playing (for machines without audio output)")
     p.add_argument("--fast", action="store_true",
                    help="file with --no-playback: as fast as possible instead of real time")
-    p.add_argument("--record", metavar="WAV",
+    p.add_argument("--record", metavar="WAV", type=path_arg,
                    help="tee the analysed audio to this file (re-analyse it later offline)")
     p.add_argument("--quiet", action="store_true", help="no per-result lines, only the summary")
     p.set_defaults(handler=run)
@@ -129,8 +131,6 @@ def run(args: argparse.Namespace) -> int:
     from ..engine import Engine, EngineConfig
     from ..outputs import format_line
 
-    if args.duration is not None and not args.duration > 0:
-        raise ParameterError(f"--duration must be a positive number of seconds, got {args.duration}")
     torch_device(args.device)  # '--device 3' means an audio device: say so before opening any
     source = make_source(args)
     source.open()  # a bad device or file fails here, before the model loads

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
-from ...model.errors import ParameterError
+from ._options import dataset_arg, float_arg, int_arg, json_text, pathlib_arg, torch_device_arg
 
 MODELS = ("cae", "baseline", "rnn")
 #: The network assets/MODEL_CARD.md recommends: the only one of the three that beat the
@@ -15,10 +13,10 @@ DEFAULT_MODEL = "rnn"
 
 def add_data_options(p: argparse.ArgumentParser) -> None:
     """--data, --cache-dir, --no-cache (shared with evaluate)."""
-    p.add_argument("--data", action="append", required=True, metavar="NAME:PATH",
+    p.add_argument("--data", action="append", required=True, metavar="NAME:PATH", type=dataset_arg,
                    help="dataset in its own layout: emomusic:PATH, deam:PATH or pmemo:PATH "
                    "(repeat to combine)")
-    p.add_argument("--cache-dir", type=Path, default=None,
+    p.add_argument("--cache-dir", type=pathlib_arg, default=None,
                    help="feature cache folder (default $EMOTRACK_CACHE or ~/.cache/emotrack/features)")
     p.add_argument("--no-cache", action="store_true", help="always recompute features")
 
@@ -44,24 +42,25 @@ def add_training_options(p: argparse.ArgumentParser, *, trackers: tuple[str, ...
                    "that beat the constant predictor on both dimensions in the model card, "
                    "assets/MODEL_CARD.md; cae is the poster's network, which learned a "
                    f"near-constant there; baseline did not beat the constant).{extra}")
-    p.add_argument("--hparams", default="{}", metavar="JSON",
+    p.add_argument("--hparams", default="{}", metavar="JSON", type=json_text,
                    help="network hyper-parameters as JSON, e.g. '{\"hidden\": 32}'")
-    p.add_argument("--lr", type=float, default=None,
+    p.add_argument("--lr", type=float_arg(0.0, 10.0, lo_open=True), default=None,
                    help="Adam learning rate (default: 1e-4 for cae, 1e-3 for baseline and rnn)")
-    p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--epochs", type=int, default=300, help="maximum epochs (default 300)")
-    p.add_argument("--patience", type=int, default=30,
+    p.add_argument("--weight-decay", type=float_arg(0.0, 10.0), default=0.0)
+    p.add_argument("--batch-size", type=int_arg(1, 4096), default=16)
+    p.add_argument("--epochs", type=int_arg(1, 100_000), default=300, help="maximum epochs (default 300)")
+    p.add_argument("--patience", type=int_arg(0, 100_000), default=30,
                    help="stop after this many epochs without a better validation loss")
-    p.add_argument("--val-fraction", type=float, default=0.15,
+    p.add_argument("--val-fraction", type=float_arg(0.0, 1.0, hi_open=True), default=0.15,
                    help="share of training songs held out for validation (by song)")
-    p.add_argument("--max-shift", type=int, default=10,
+    p.add_argument("--max-shift", type=int_arg(0, 600), default=10,
                    help="random window offsets up to this many frames (augmentation)")
     p.add_argument("--no-augment", action="store_true", help="no noise/gain augmentation")
-    p.add_argument("--snr-db", type=float, nargs=2, default=(10.0, 40.0), metavar=("LO", "HI"))
-    p.add_argument("--gain-db", type=float, nargs=2, default=(-6.0, 6.0), metavar=("LO", "HI"))
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu", help="torch device for training (cpu, cuda)")
+    p.add_argument("--snr-db", type=float_arg(-60.0, 200.0), nargs=2, default=(10.0, 40.0), metavar=("LO", "HI"))
+    p.add_argument("--gain-db", type=float_arg(-60.0, 60.0), nargs=2, default=(-6.0, 6.0), metavar=("LO", "HI"))
+    p.add_argument("--seed", type=int_arg(0, 2**32 - 1), default=0)
+    p.add_argument("--device", default="cpu", type=torch_device_arg,
+                   help="torch device for training: cpu, cuda, cuda:N, mps or auto (default: cpu)")
 
 
 def training_config(args: argparse.Namespace):
@@ -69,21 +68,22 @@ def training_config(args: argparse.Namespace):
     from ...train.augment import AugmentConfig
     from ...train.trainer import TrainConfig
 
+    from ...model.errors import ParameterError
+    from ...model.networks import check_hparams
+    from ...model.validate import json_object, resolve_torch_device
+
+    hparams = json_object(args.hparams, name="--hparams")
     try:
-        hparams = json.loads(args.hparams)
-    except json.JSONDecodeError as exc:
-        raise ParameterError(f"--hparams must be a JSON object, got {args.hparams!r}: {exc}") from None
-    if not isinstance(hparams, dict):
-        raise ParameterError(f"--hparams must be a JSON object, got {args.hparams!r}")
-    for name in ("batch_size", "epochs"):
-        if getattr(args, name) < 1:
-            raise ParameterError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+        check_hparams(args.model, hparams)
+    except ParameterError as exc:
+        raise ParameterError(f"--hparams: {exc}") from None
+    device = resolve_torch_device(args.device)
     augment = (AugmentConfig.off() if args.no_augment else
                AugmentConfig(snr_db=tuple(args.snr_db), gain_db=tuple(args.gain_db)))
     return TrainConfig(model=args.model, hparams=hparams, lr=args.lr, weight_decay=args.weight_decay,
                        batch_size=args.batch_size, max_epochs=args.epochs, patience=args.patience,
                        val_fraction=args.val_fraction, max_shift=args.max_shift, seed=args.seed,
-                       augment=augment, device=args.device, progress=not args.quiet)
+                       augment=augment, device=device, progress=not args.quiet)
 
 
 def feature_cache(args: argparse.Namespace):
@@ -102,9 +102,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "per-epoch CSV log.")
     add_data_options(p)
     add_training_options(p)
-    p.add_argument("--out", type=Path, required=True, metavar="CKPT",
+    p.add_argument("--out", type=pathlib_arg, required=True, metavar="CKPT",
                    help="checkpoint to write (e.g. my-model.emotrack.safetensors)")
-    p.add_argument("--log", type=Path, default=None, help="per-epoch CSV log (default CKPT.log.csv)")
+    p.add_argument("--log", type=pathlib_arg, default=None, help="per-epoch CSV log (default CKPT.log.csv)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summaries")
     p.set_defaults(handler=run)
 

@@ -1,7 +1,19 @@
-"""What the app remembers between runs (QSettings): source, model, trail, spans, geometry."""
+"""What the app remembers between runs (QSettings): source, model, trail, spans, geometry.
+
+A settings file is outside input like a command line: every value read back is
+checked with the validators of :mod:`emotrack.model.validate` (type, limits), and
+a value that fails (a hand-edited or corrupt file: ``inf``, a list, 5000
+characters...) is replaced by the default instead of reaching the window.
+"""
 from __future__ import annotations
 
+import os
+from typing import Any, Callable
+
 from PyQt6.QtCore import QByteArray, QSettings
+
+from ...model.errors import ParameterError
+from ...model.validate import MAX_PATH_CHARS, as_choice, as_int, as_path_text, as_text
 
 #: Trail lengths offered (seconds of audio time).
 TRAIL_RANGE_S = (2, 600)
@@ -10,10 +22,19 @@ DEFAULT_TRAIL_S = 20
 SERIES_SPANS = {"30 s": 30.0, "1 min": 60.0, "2 min": 120.0, "5 min": 300.0,
                 "15 min": 900.0, "all": None}
 DEFAULT_SERIES_SPAN = "1 min"
+#: Largest saved window geometry / splitter state read back (Qt writes ~100 bytes).
+MAX_STATE_BYTES = 64 * 1024
+
+
+def _folder(value: Any) -> str:
+    path = as_path_text(value)
+    if not os.path.isdir(path):
+        raise ParameterError(f"not a folder: {path!r}")
+    return path
 
 
 class GuiSettings:
-    """Typed access to the app's QSettings.
+    """Typed, validated access to the app's QSettings.
 
     Parameters
     ----------
@@ -25,17 +46,25 @@ class GuiSettings:
     def __init__(self, qsettings: QSettings | None = None) -> None:
         self.q = qsettings if qsettings is not None else QSettings("emotrack", "emotrack")
 
-    def _str(self, key: str, default: str = "") -> str:
+    def _checked(self, key: str, default: Any, check: Callable[[Any], Any]) -> Any:
+        """The stored value if ``check`` accepts it, else ``default``."""
         value = self.q.value(key, default)
-        return value if isinstance(value, str) else default
+        if value is default:
+            return default
+        try:
+            return check(value)
+        except ParameterError:
+            return default
 
     def _bytes(self, key: str) -> QByteArray | None:
         value = self.q.value(key)
-        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+        ok = isinstance(value, QByteArray) and 0 < value.size() <= MAX_STATE_BYTES
+        return value if ok else None
 
     @property
     def source_key(self) -> str:
-        return self._str("source/last")
+        return self._checked("source/last", "",
+                             lambda v: as_text(v, max_chars=MAX_PATH_CHARS + 16, allow_empty=True))
 
     @source_key.setter
     def source_key(self, key: str) -> None:
@@ -46,8 +75,7 @@ class GuiSettings:
         """The tracker chosen in the Model menu last time ("" = none remembered)."""
         from ...model.trackers import TRACKERS
 
-        value = self._str("model/name")
-        return value if value in TRACKERS else ""
+        return self._checked("model/name", "", lambda v: as_choice(v, choices=TRACKERS))
 
     @model.setter
     def model(self, name: str) -> None:
@@ -55,11 +83,8 @@ class GuiSettings:
 
     @property
     def trail_s(self) -> int:
-        try:
-            value = int(self.q.value("view/trail_s", DEFAULT_TRAIL_S))
-        except (TypeError, ValueError):
-            value = DEFAULT_TRAIL_S
-        return min(max(value, TRAIL_RANGE_S[0]), TRAIL_RANGE_S[1])
+        return self._checked("view/trail_s", DEFAULT_TRAIL_S,
+                             lambda v: as_int(v, lo=TRAIL_RANGE_S[0], hi=TRAIL_RANGE_S[1], text=True))
 
     @trail_s.setter
     def trail_s(self, seconds: int) -> None:
@@ -67,8 +92,8 @@ class GuiSettings:
 
     @property
     def series_span(self) -> str:
-        value = self._str("view/series_span", DEFAULT_SERIES_SPAN)
-        return value if value in SERIES_SPANS else DEFAULT_SERIES_SPAN
+        return self._checked("view/series_span", DEFAULT_SERIES_SPAN,
+                             lambda v: as_choice(v, choices=tuple(SERIES_SPANS)))
 
     @series_span.setter
     def series_span(self, label: str) -> None:
@@ -76,7 +101,7 @@ class GuiSettings:
 
     @property
     def last_dir(self) -> str:
-        return self._str("files/last_dir")
+        return self._checked("files/last_dir", "", _folder)
 
     @last_dir.setter
     def last_dir(self, path: str) -> None:

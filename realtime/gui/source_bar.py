@@ -10,6 +10,8 @@ from .backend import SourceChoice, SourceListing
 from .series import format_clock
 from .settings import SERIES_SPANS, TRAIL_RANGE_S
 
+_QT_INT_MAX = 2**31 - 1
+
 ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -179,6 +181,14 @@ class TransportBar(QWidget):
         self._duration = 0.0
         self.set_state(position_s=0.0, duration_s=None, paused=True)
 
+    def _ticks(self, seconds: float) -> int:
+        """Seconds as slider steps, within what a Qt int holds (NaN/negative: 0).
+
+        A source's duration comes from a file header, which can claim years.
+        """
+        seconds = float(seconds)
+        return int(min(seconds * self.RESOLUTION, _QT_INT_MAX)) if seconds > 0 else 0
+
     def _emit_seek(self, value: int) -> None:
         self.seek_requested.emit(value / self.RESOLUTION)
 
@@ -194,8 +204,8 @@ class TransportBar(QWidget):
         self.slider.setEnabled(bool(duration_s))
         if not self.slider.isSliderDown():
             self.slider.blockSignals(True)
-            self.slider.setRange(0, int(self._duration * self.RESOLUTION))
-            self.slider.setValue(int(position_s * self.RESOLUTION))
+            self.slider.setRange(0, self._ticks(self._duration))
+            self.slider.setValue(self._ticks(position_s))
             self.slider.blockSignals(False)
             dur = format_clock(self._duration) if duration_s else "--:--"
             self.time.setText(f"{format_clock(position_s)} / {dur}")

@@ -22,13 +22,21 @@ Without ``--track`` it concatenates the emoMusic mini clips (real recordings in
 """
 from __future__ import annotations
 
-import argparse
+import os
+
+# Both sides on one core: after librosa's BLAS product OpenBLAS's threads keep spinning for a
+# while, which slowed the streaming side's next run by up to 2x when the runs were interleaved
+# on this 2-core machine.  Set EMOTRACK_BENCH_THREADS to compare with more threads.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, os.environ.get("EMOTRACK_BENCH_THREADS", "1"))
+
+import argparse  # noqa: E402
 import time
 import tracemalloc
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
+import numpy as np  # noqa: E402
+import soundfile as sf  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 CLIPS = REPO.parent / "shared" / "data" / "emomusic-mini" / "clips_45seconds"

@@ -111,7 +111,7 @@ def main() -> None:
         info = sf.info(str(track))
         duration = info.frames / info.samplerate
         t0 = time.perf_counter()
-        audio, sr = sf.read(track, dtype="float32")
+        audio, sr = sf.read(track, dtype="float32", always_2d=True)
         t_dec = time.perf_counter() - t0
         mono = np.ascontiguousarray(audio.mean(axis=1), np.float32)
         print(f"# {platform.processor() or platform.machine()}, torch {torch.__version__}, "
