@@ -10,7 +10,7 @@ import torch
 
 from emotrack.model.errors import CheckpointError
 from emotrack.model.features import CAE_SPEC, frames_from_model_rate, mel_frames, resample
-from emotrack.model.musicnn import MSD_TAGS, MUSICNN_SPEC, PATCH_FRAMES
+from emotrack.model.musicnn import MSD_TAGS, MUSICNN_SPEC, PATCH_FRAMES, interleave_pools
 from emotrack.model.musicnn_tracker import (INPUTS, TOLERANCE, WARMUP_FRAMES, MusicnnTracker,
                                             frame_outputs, last_window, load_head)
 from emotrack.model.ridge import RidgeHead
@@ -42,6 +42,14 @@ def _patch_reference(tracker, x16: np.ndarray, k: int) -> dict:
         return tracker.net(torch.from_numpy(patch)[None])._asdict()
 
 
+def _head_input(tracker, ref: dict) -> np.ndarray:
+    """The reference outputs the tracker's head reads (its facts' ``inputs``), concatenated in order."""
+    with torch.inference_mode():
+        pooled = tracker.net.pool_bn(interleave_pools(ref["max_pool"], ref["mean_pool"]))
+    named = {**ref, "pooled": pooled}
+    return np.concatenate([named[name].numpy() for name in tracker.inputs], axis=1)
+
+
 def test_causal_patch_ends_inside_its_frame():
     k = np.arange(200)
     end = last_window(k) * MUSICNN_SPEC.hop_length + MUSICNN_SPEC.n_fft  # exclusive, in samples
@@ -64,7 +72,7 @@ def test_each_frame_is_musicnn_on_its_causal_patch(tracker, clip):
     for k in (0, 3, 6, 11, n - 2, n - 1):  # warm-up (zeros before the start), full, partial last
         ref = _patch_reference(tracker, x16, k)
         np.testing.assert_allclose(out.extras[k], ref["tags"][0].numpy(), atol=TOLERANCE)
-        expect = tracker.head.predict(ref["dense"].numpy())
+        expect = tracker.head.predict(_head_input(tracker, ref))
         np.testing.assert_allclose(out.values[k], expect[0], atol=TOLERANCE)
 
 

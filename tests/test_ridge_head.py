@@ -126,8 +126,20 @@ def test_head_loader_refuses_pickles_and_foreign_files(tmp_path):
 
 
 def test_shipped_head_loads_and_documents_itself():
+    from emotrack.model.scale import DisplayScale
+
     head = load_head(default_head_path())
-    assert head.coef.shape == (200, 2) and head.mean.shape == (200,)
-    assert head.facts["outputs"] == ["arousal", "valence"]
-    assert "leave-one-clip-out" in head.facts["alpha_selection"]
-    assert np.all(head.alpha > 0)
+    facts = head.facts
+    assert facts["tracker"] == "musicnn" and facts["inputs"] == ["pooled"]
+    assert head.coef.shape == (1506, 2) and head.mean.shape == (1506,)
+    assert facts["outputs"] == ["arousal", "valence"]
+    assert facts["targets"] == {"arousal": "arousal_proxy", "valence": "valence_fa_resid"}
+    assert "one-SE" in facts["alpha_selection"] and np.all(head.alpha > 0)
+    assert len(facts["training_songs"]) == 200 and "select_head.py" in facts["command"]
+    # the calibration onto the emoMusic scale is baked in, with positive slopes (ranks kept)
+    assert "baked" in facts["calibration"]["what"] and min(facts["calibration"]["slope"]) > 0
+    cv = facts["cv_emotify"]  # cross-validated figures with their intervals (MODEL_CARD.md)
+    for key in ("arousal", "arousal_within", "valence", "valence_partial"):
+        assert cv[key]["low"] <= cv[key]["value"] <= cv[key]["high"] and cv[key]["n"] == 200
+    scale = DisplayScale.from_dict(facts["display_scale"])
+    assert "Emotify" in scale.reference

@@ -12,8 +12,8 @@ output) is chosen by leave-one-clip-out on the other 9, the ridge is fitted on
 those 9 (standardisation included) and predicts the held-out clip.  Then the
 whole procedure is repeated on random subsets of the clips (fit on m, test on the
 rest) to show how much the result moves.  ``--write-head`` fits the final head on
-all 10 clips (alpha by leave-one-clip-out) and writes
-assets/teacher/musicnn_va_head.safetensors.
+all 10 clips (alpha by leave-one-clip-out) and writes it to ``--head-out`` (this was the
+shipped head until issue 12; the default is now chosen on Emotify by tools/select_head.py).
 
 Embeddings are cached under ``--cache`` (keyed by the clip's SHA-256).
 
@@ -148,7 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mini", type=Path, default=MINI)
     ap.add_argument("--cache", type=Path, default=Path("/tmp/teacher-cache/emomusic"))
     ap.add_argument("--json", type=Path, default=None, help="write all results here")
-    ap.add_argument("--write-head", action="store_true", help="fit on all clips and write the shipped head")
+    ap.add_argument("--write-head", action="store_true", help="fit on all clips and write the 10-clip head")
+    ap.add_argument("--head-out", type=Path, default=REPO / "build" / "musicnn_va_head_10clips.safetensors",
+                    help="where --write-head writes (the shipped default head is chosen on Emotify by "
+                    "tools/select_head.py; see assets/MODEL_CARD.md)")
     ap.add_argument("--draws", type=int, default=30)
     args = ap.parse_args(argv)
 
@@ -156,7 +159,6 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     from emotrack.model.ridge import RidgeHead, select_alpha_loco
-    from emotrack.model.musicnn_tracker import HEAD_ASSET
 
     args.cache.mkdir(parents=True, exist_ok=True)
     labels = read_labels(args.mini)
@@ -205,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             "constant_loco": table["constant"],
             "command": "nice -n 10 .venv/bin/python tools/evaluate_teacher.py --write-head",
         })
-        out = REPO / "assets" / HEAD_ASSET
+        out = args.head_out
         out.parent.mkdir(parents=True, exist_ok=True)
         head.save(out)
         print("wrote", out)

@@ -109,10 +109,68 @@ class LoadedDataset:
 
     def summary(self) -> str:
         """One line: counts per split, missing audio and problems."""
-        splits: dict[str, int] = {}
-        for it in self.items:
-            splits[it.split] = splits.get(it.split, 0) + 1
-        parts = ", ".join(f"{n} {s}" for s, n in sorted(splits.items()))
-        return (f"{self.name} ({self.root}): {len(self.items)} annotated songs ({parts}); "
-                f"{len(self.items) - len(self.missing_audio)} with audio, "
+        return self._summary("annotated songs", [it.split for it in self.items])
+
+    def _summary(self, what: str, kinds: list[str]) -> str:
+        counts: dict[str, int] = {}
+        for kind in kinds:
+            counts[kind] = counts.get(kind, 0) + 1
+        parts = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+        return (f"{self.name} ({self.root}): {len(kinds)} {what} ({parts}); "
+                f"{len(kinds) - len(self.missing_audio)} with audio, "
                 f"{len(self.missing_audio)} without; {len(self.problems)} problem(s)")
+
+
+@dataclass(frozen=True, eq=False)
+class SongLabels:
+    """Song-level labels of one track (no 2 Hz curve): e.g. an Emotify track.
+
+    Attributes
+    ----------
+    song_id : str
+        The dataset's own track id, as text.
+    audio_path : pathlib.Path
+        Where the track's audio should be (it may be missing: readers report it).
+    genre : str
+        The track's genre (``""`` when the dataset has none); song-level figures are
+        also given within genre.
+    n_raters : int
+        Number of raters (rating sessions) behind the labels.
+    labels : dict[str, float]
+        Label name -> value on the dataset's own scale (NaN where unknown).
+    dataset : str
+        Reader name.
+    """
+
+    song_id: str
+    audio_path: Path
+    genre: str
+    n_raters: int
+    labels: dict[str, float]
+    dataset: str = ""
+
+    @property
+    def key(self) -> str:
+        """Unique key across datasets (``"emotify:101"``)."""
+        return f"{self.dataset}:{self.song_id}"
+
+
+@dataclass
+class SongLabelDataset(LoadedDataset):
+    """A dataset with song-level labels only (:attr:`songs`); :attr:`items` stays empty.
+
+    Training and the 2 Hz evaluation need curves and refuse it with a clear message;
+    the song-level evaluation (:mod:`emotrack.train.emotify`) reads :attr:`songs`.
+    """
+
+    songs: list[SongLabels] = field(default_factory=list)
+    label_names: tuple[str, ...] = ()
+
+    def songs_with_audio(self) -> list[SongLabels]:
+        """The songs whose audio file exists."""
+        missing = set(self.missing_audio)
+        return [s for s in self.songs if s.song_id not in missing]
+
+    def summary(self) -> str:
+        """One line: songs, genres, missing audio and problems."""
+        return self._summary("songs with song-level labels", [s.genre or "no genre" for s in self.songs])

@@ -12,11 +12,13 @@ import numpy as np
 
 from ..model.errors import EmotrackError, ParameterError
 from ..model.features import CAE_SPEC, FeatureSpec
+from ..model.tracker import TrackerFrames
 from ..model.validate import writable_file
 from .cache import FeatureCache
 from .evaluation import (Report, constant_over_annotations, curves_for_plot, development_mean,
                          evaluate_predictions, model_vs_constant, poster_columns, write_report)
-from .items import LoadedDataset, SongItem
+from .emotify import EmotifyReport, cross_validated_row, emotify_report, song_level_db, song_prediction
+from .items import LoadedDataset, SongItem, SongLabelDataset, SongLabels
 from .readers import load_dataset
 from .songs import evaluation_pool, load_features, split_validation, training_pool
 from .trainer import TrainConfig, train_model
@@ -27,10 +29,21 @@ def _say(msg: str, quiet: bool = False) -> None:
         print(msg, file=sys.stderr)
 
 
-def load_all(specs: list[str], *, spec: FeatureSpec = CAE_SPEC, quiet: bool = False
-             ) -> list[LoadedDataset]:
-    """Read every ``NAME:PATH`` dataset and report what was skipped (never silently)."""
+def load_all(specs: list[str], *, spec: FeatureSpec = CAE_SPEC, quiet: bool = False,
+             song_level: bool = False) -> list[LoadedDataset]:
+    """Read every ``NAME:PATH`` dataset and report what was skipped (never silently).
+
+    Datasets with song-level labels only (Emotify) are refused unless ``song_level``:
+    training and the 2 Hz evaluation need curves.
+    """
     datasets = [load_dataset(s, spec=spec) for s in specs]
+    if not song_level:
+        for text, d in zip(specs, datasets):
+            if isinstance(d, SongLabelDataset):
+                raise ParameterError(
+                    f"{text!r} has song-level labels only (no 2 Hz curves): training and checkpoint "
+                    "evaluation need emomusic, deam or pmemo data; use Emotify for the song-level "
+                    "evaluation of a tracker")
     for d in datasets:
         _say(d.summary(), quiet)
         if d.missing_audio:
@@ -132,9 +145,19 @@ def predict_songs(tracker, items: list[SongItem], *, mode: str, progress: bool =
 
 
 def evaluate_command(tracker, data: list[str], *, split: str, mode: str,
-                     quiet: bool = False) -> Report:
-    """Score a tracker on one split of the datasets, beside the constant and poster figures."""
-    datasets = load_all(data, quiet=quiet)
+                     quiet: bool = False) -> Report | EmotifyReport:
+    """Score a tracker on one split of the datasets, beside the constant and poster figures.
+
+    Datasets with song-level labels (Emotify) get the song-level report instead
+    (:func:`evaluate_songs_command`, every song with audio; ``split`` does not apply).
+    """
+    datasets = load_all(data, quiet=quiet, song_level=True)
+    song_level = [isinstance(d, SongLabelDataset) for d in datasets]
+    if any(song_level):
+        if not all(song_level):
+            raise ParameterError(f"{data}: song-level datasets (emotify) cannot be evaluated together "
+                                 "with 2 Hz ones (emomusic, deam, pmemo); run evaluate once for each kind")
+        return evaluate_songs_command(tracker, datasets, data, mode=mode, quiet=quiet)
     items: list[SongItem] = [it for d in datasets for it in d.items]
     annotated = evaluation_pool(items, split)
     with_audio = [it for d in datasets for it in evaluation_pool(d.with_audio(), split)]
@@ -175,7 +198,76 @@ def evaluate_command(tracker, data: list[str], *, split: str, mode: str,
     return report
 
 
-def emit(report: Report, out_dir: Path | None, *, stem: str, quiet: bool = False) -> list[Path]:
+def song_frames(tracker, songs: list[SongLabels], *, mode: str, progress: bool = True,
+                problems: list[str] | None = None) -> dict[str, TrackerFrames]:
+    """A tracker's frames of each song's audio file (the live code path, as ``analyze``).
+
+    Undecodable songs are reported in ``problems`` and left out.
+    """
+    from tqdm import tqdm
+
+    from ..model.audio_io import BlockReader
+
+    out = {}
+    for song in tqdm(songs, desc=f"{tracker.name}", unit="song", disable=not progress, leave=False):
+        try:
+            reader = BlockReader(song.audio_path)
+            out[song.song_id] = tracker.analyze(iter(reader), reader.info.sample_rate, mode=mode)
+        except EmotrackError as exc:
+            if problems is not None:
+                problems.append(f"{song.key}: {exc}; skipped")
+    return out
+
+
+def evaluate_songs_command(tracker, datasets: list[SongLabelDataset], data: list[str], *, mode: str,
+                           quiet: bool = False, reference_models: tuple[str, ...] = ("rnn",),
+                           device: str = "auto") -> EmotifyReport:
+    """Song-level figures of a tracker on Emotify-style labels, beside the constant, loudness alone
+    and the shipped ``reference_models`` (the former default, rnn), on the same songs and frames.
+
+    When the tracker's head was fitted on some of these songs (its facts list its
+    ``training_songs``), its row is marked in-sample and the cross-validated figures its
+    facts record are shown beside it.
+    """
+    from ..model.trackers import load_tracker
+
+    songs = [s for d in datasets for s in d.songs_with_audio()]
+    if not songs:
+        raise ParameterError(f"no song in {data} has audio: nothing to evaluate")
+    problems: list[str] = []
+    frames = song_frames(tracker, songs, mode=mode, progress=not quiet, problems=problems)
+    described = tracker.describe()
+    facts = described.get("head_facts") or {}
+    seen = set(facts.get("training_songs") or []) & {s.key for s in songs if s.song_id in frames}
+    name = tracker.name if not seen else f"{tracker.name} (in-sample: head fitted on {len(seen)} of these songs)"
+    preds = {sid: song_prediction(f) for sid, f in frames.items()}
+    refs = {"constant": {sid: np.zeros(2) for sid in frames},
+            "loudness alone": {sid: np.repeat(song_level_db(f), 2) for sid, f in frames.items()}}
+    notes = {"constant": "always (0, 0): ranks nothing",
+             "loudness alone": "mean frame level (dBFS) over the same frames, as arousal and valence"}
+    for ref_name in reference_models:
+        ref = load_tracker(ref_name, device=device)
+        if ref.describe().get("checkpoint") == described.get("checkpoint") and ref.name == tracker.name:
+            continue  # the reference is the model evaluated
+        refs[ref_name] = {sid: song_prediction(f) for sid, f in
+                          song_frames(ref, [s for s in songs if s.song_id in frames], mode=mode,
+                                      progress=not quiet, problems=problems).items()}
+        notes[ref_name] = f"the shipped {ref_name} tracker, same songs and frames"
+    report = emotify_report(preds, songs, references=refs, name=name, notes=notes,
+                            title=f"{tracker.name} on song-level labels ({', '.join(data)})")
+    cv = cross_validated_row(f"{tracker.name}, cross-validated (from its head file)", facts) if seen else None
+    if cv is not None:
+        report.rows.insert(1, cv)
+    report.facts.update({"model": {k: v for k, v in described.items() if k in ("name", "head", "checkpoint") and v},
+                         "prediction mode": mode, "songs evaluated": len(frames), "problems": problems})
+    if seen:
+        report.facts["in-sample warning"] = (
+            f"the head was fitted on {len(seen)} of the evaluated songs: its figures on them are "
+            "optimistic; judge it by the cross-validated row")
+    return report
+
+
+def emit(report: Report | EmotifyReport, out_dir: Path | None, *, stem: str, quiet: bool = False) -> list[Path]:
     """Print the report as Markdown and write it (MD, JSON, PNG) when ``out_dir`` is given."""
     print(report.markdown())
     if out_dir is None:

@@ -12,7 +12,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "evaluate", help="evaluate a checkpoint against human annotations",
         description="Score a checkpoint on a dataset split: RMSE, MSE, Pearson r (frames and song "
         "means) and CCC per dimension, always beside the constant predictor (training mean) and "
-        "the poster's figures. With --loso, train one model per song on all other songs "
+        "the poster's figures. With song-level labels (--data emotify:PATH): Spearman rho of the "
+        "song means with 95 %% bootstrap intervals (pooled, mean within genre, and for valence the "
+        "rank partial correlation given arousal) beside the constant, loudness alone and the rnn. "
+        "With --loso, train one model per song on all other songs "
         "(leave-one-song-out; for tiny sets) using the training options below.")
     p.add_argument("checkpoint", type=pathlib_arg, nargs="?", default=None,
                    help="checkpoint or musicnn head to evaluate (default: the default tracker, "
@@ -28,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="leave-one-song-out cross-validation over every song with audio")
     p.add_argument("--quiet", action="store_true")
     grp = p.add_argument_group("training options (with --loso)")
-    add_training_options(grp)
+    add_training_options(grp, trackers=("musicnn",))
     p.set_defaults(handler=run)
 
 
@@ -40,6 +43,11 @@ def run(args: argparse.Namespace) -> int:
 
         writable_dir(args.out, what="report folder")
     if args.loso:
+        if args.model == "musicnn":
+            from ...model.errors import ParameterError
+
+            raise ParameterError("--loso trains a network (rnn, cae or baseline); musicnn's head is "
+                                 "chosen by tools/select_head.py, not trained here")
         cache = feature_cache(args)
         from ...train.loso import leave_one_song_out
         from ...train.songs import load_features
@@ -53,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from ...model.trackers import load_tracker
 
-    tracker = load_tracker(None, args.checkpoint, device="auto")
+    tracker = load_tracker(args.model if getattr(args, "model_given", False) else None, args.checkpoint,
+                           device="auto")
     report = work.evaluate_command(tracker, args.data, split=args.split, mode=args.mode,
                                    quiet=args.quiet)
     work.emit(report, args.out, stem="evaluation", quiet=args.quiet)

@@ -21,13 +21,27 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cache", action="store_true", help="always recompute features")
 
 
-def add_training_options(p: argparse.ArgumentParser) -> None:
-    """Model and optimisation options (shared with evaluate --loso)."""
-    p.add_argument("--model", choices=MODELS, default=DEFAULT_MODEL,
+class _GivenModel(argparse.Action):
+    """Stores ``--model`` and notes that it was given (evaluate: a tracker to score, not --loso's default)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.model_given = True
+
+
+def add_training_options(p: argparse.ArgumentParser, *, trackers: tuple[str, ...] = ()) -> None:
+    """Model and optimisation options (shared with evaluate --loso).
+
+    ``trackers``: further ``--model`` choices that evaluate scores without training (musicnn).
+    """
+    extra = (f" Without --loso: the tracker to evaluate ({', '.join((*trackers, *MODELS))}; "
+             "default: the default tracker)") if trackers else ""
+    p.add_argument("--model", choices=(*trackers, *MODELS), default=DEFAULT_MODEL,
+                   action=_GivenModel if trackers else "store",
                    help=f"network (default: {DEFAULT_MODEL}, the conv + GRU network: the only one "
                    "that beat the constant predictor on both dimensions in the model card, "
                    "assets/MODEL_CARD.md; cae is the poster's network, which learned a "
-                   "near-constant there; baseline did not beat the constant)")
+                   f"near-constant there; baseline did not beat the constant).{extra}")
     p.add_argument("--hparams", default="{}", metavar="JSON", type=json_text,
                    help="network hyper-parameters as JSON, e.g. '{\"hidden\": 32}'")
     p.add_argument("--lr", type=float_arg(0.0, 10.0, lo_open=True), default=None,

@@ -13,7 +13,11 @@ dataset   published range              mapping
 emomusic  [-1, 1]                      unchanged
 deam      [-1, 1]                      unchanged (outliers clipped, reported)
 pmemo     [0, 1]                       ``2*x - 1``; std ``2*s``
+emotify   song-level, own scales       none: a :class:`~emotrack.train.items.SongLabelDataset`
 ========  ===========================  ==================
+
+Emotify has no 2 Hz curves: its reader returns song-level labels (``songs``) for the
+song-level evaluation (:mod:`emotrack.train.emotify`); training refuses it.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from ...model.errors import ParameterError
 from ...model.features import CAE_SPEC, FeatureSpec
 from ..items import LoadedDataset
 from .deam import read_deam
+from .emotify import read_emotify
 from .emomusic import read_emomusic
 from .pmemo import read_pmemo
 
@@ -31,6 +36,7 @@ READERS: dict[str, Callable[..., LoadedDataset]] = {
     "emomusic": read_emomusic,
     "deam": read_deam,
     "pmemo": read_pmemo,
+    "emotify": read_emotify,
 }
 
 
@@ -53,4 +59,5 @@ def load_dataset(text: str, *, spec: FeatureSpec = CAE_SPEC) -> LoadedDataset:
     return READERS[name](path, spec=spec)
 
 
-__all__ = ["READERS", "load_dataset", "parse_data_spec", "read_deam", "read_emomusic", "read_pmemo"]
+__all__ = ["READERS", "load_dataset", "parse_data_spec", "read_deam", "read_emomusic", "read_emotify",
+           "read_pmemo"]
