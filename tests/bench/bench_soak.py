@@ -34,17 +34,21 @@ def rss_mb() -> float:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--hours", type=float, default=1.0)
+    ap.add_argument("--model", default=None, help="tracker (default: musicnn)")
     ap.add_argument("--checkpoint", default=None)
     args = ap.parse_args()
     from fixtures_badinput import write_long_wav
-    from emotrack.realtime.commands.listen import load_tracker
+    import torch
+
+    from emotrack.model.trackers import load_tracker
     from emotrack.realtime.engine import Engine
     from emotrack.realtime.sources import FileSource
 
     tmp = Path(tempfile.mkdtemp(prefix="emotrack-soak-"))
     wav = write_long_wav(tmp / "soak.wav", args.hours * 3600, sr=16000)
-    predictor = load_tracker(args.checkpoint)
-    engine = Engine(FileSource(wav, playback=False, realtime=False), predictor)
+    torch.set_num_threads(1)  # as listen does
+    tracker = load_tracker(args.model, args.checkpoint, device="cpu")
+    engine = Engine(FileSource(wav, playback=False, realtime=False), tracker)
     fast, slow = engine.subscribe(maxlen=100_000), engine.subscribe(maxlen=100_000)
     t0, cpu0 = time.monotonic(), time.process_time()
     engine.start()
