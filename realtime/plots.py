@@ -102,8 +102,10 @@ def save_png(result: AnalysisResult, path: str | os.PathLike, *, dpi: int = 110)
     ax_t.legend(loc="upper right", fontsize=8, ncols=3)
     ax_t.set_title(f"over time  ({result.mode} mode, {len(t)} frames at 2 Hz)")
     if scale_note:
-        fig.text(0.5, 0.005, "plane and curves: position among " + result.scale.reference + scale_note,
-                 ha="center", va="bottom", fontsize=8, color="0.35", wrap=True)
+        import textwrap
+
+        note = "plane and curves: position among " + result.scale.reference + scale_note
+        fig.supxlabel("\n".join(textwrap.wrap(note, 160)), fontsize=8, color="0.35")  # in the layout
 
     model = result.model or {}
     title = f"{result.info.path.name}  \u2014  model '{model.get('name', '?')}'"

@@ -216,7 +216,19 @@ class PlaneWidget(QWidget):
 
 def _value(name: str, raw: float, pct: float) -> str:
     """``arousal +0.12 (78th pct)`` (no percentile without a display scale)."""
-    return f"{name} {raw:+.2f}" + ("" if pct != pct else f" ({pct:.0f}<sup>th</sup> pct)")
+    if pct != pct:  # NaN: no display scale
+        return f"{name} {raw:+.2f}"
+    return f"{name} {raw:+.2f} ({ordinal(round(pct))} pct)"
+
+
+def ordinal(n: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``11th``, ``22nd`` ...
+
+    >>> [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 100)]
+    ['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st', '100th']
+    """
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _tags(extras, names, top: int = 3) -> str:
