@@ -15,7 +15,7 @@ MODEL_CARD = Path(__file__).resolve().parents[1] / "assets" / "MODEL_CARD.md"
 @pytest.mark.parametrize("argv", [["train", "--data", "emomusic:D", "--out", "x.safetensors"],
                                   ["evaluate", "--loso", "--data", "emomusic:D"]])
 def test_train_and_evaluate_default_to_the_model_the_card_recommends(argv, capsys):
-    recommended = re.search(r"\*\*Default model: `(\w+)`", MODEL_CARD.read_text()).group(1)
+    recommended = re.search(r"\*\*Recommended network to train: `(\w+)`", MODEL_CARD.read_text()).group(1)
     assert build_parser().parse_args(argv).model == recommended
     with pytest.raises(SystemExit):
         main([argv[0], "--help"])
