@@ -56,7 +56,28 @@ def test_listen_jsonl_to_stdout_replaces_the_lines(fake_model, wav, capsys):
 def test_listen_duration_stops_early(fake_model, wav, capsys):
     assert cli.main(["listen", str(wav), "--no-playback", "--duration", "1.2"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert 2 <= len(out) < 6
+    assert len(out) == 2  # floor(2 * 1.2) frames, paced in real time
+
+
+@pytest.mark.parametrize("duration, frames", [("5", 10), ("7.3", 14), ("0.5", 1)])
+def test_listen_duration_is_exact_with_a_slow_model_in_fast_mode(monkeypatch, tmp_path, duration, frames,
+                                                                 capsys):
+    """Issue 13.1: a slow model used to race the stop (1 of 10 frames written, summary said 0 dropped)."""
+    import soundfile as sf
+
+    from fixtures_realtime import FakeTracker
+    from emotrack.realtime.commands import listen
+
+    monkeypatch.setattr(listen, "load_live_tracker", lambda args: FakeTracker(delay_s=0.02))
+    wav = tmp_path / "long.wav"
+    sf.write(wav, (0.2 * np.random.default_rng(2).standard_normal(16000 * 20)).astype(np.float32), 16000)
+    out_csv = tmp_path / "o.csv"
+    assert cli.main(["listen", str(wav), "--no-playback", "--fast", "--duration", duration,
+                     "--csv", str(out_csv), "--quiet"]) == 0
+    rows = list(csv.DictReader(out_csv.open()))
+    assert [int(r["frame_index"]) for r in rows] == list(range(frames))
+    err = capsys.readouterr().err
+    assert f"{frames} frames, {frames} results" in err and "0 discarded at stop" in err
 
 
 @pytest.mark.parametrize("options, device", [([], "auto"), (["--device", "cpu"], "cpu")])
