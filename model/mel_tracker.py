@@ -35,7 +35,6 @@ the window models (so the modes mean the same thing for every model).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -214,12 +213,3 @@ def _as_frames(frames: np.ndarray, spec: FeatureSpec) -> np.ndarray:
     if x.size and not np.isfinite(x).all():
         raise ParameterError("frames contain NaN or infinite values")
     return x.astype(np.float32, copy=False)
-
-
-def checkpoint_path(path: str | os.PathLike) -> Path:
-    """``path`` as a Path after checking it names a file (one clear line otherwise)."""
-    p = Path(path)
-    if not p.is_file():
-        raise CheckpointError(f"checkpoint not found: '{p}'" if not p.exists()
-                              else f"checkpoint path is not a file: '{p}'")
-    return p

@@ -70,14 +70,6 @@ class AnalysisResult:
         return self.frames.silent
 
     @property
-    def arousal(self) -> np.ndarray:
-        return self.values[:, 0]
-
-    @property
-    def valence(self) -> np.ndarray:
-        return self.values[:, 1]
-
-    @property
     def percentiles(self) -> np.ndarray | None:
         """(n, 2) percentiles of (arousal, valence) in the reference music, or None without a scale."""
         return None if self.scale is None else self.scale.percentiles(self.values)

@@ -13,14 +13,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from ..model import json_strict
 from .items import SongItem
 from .metrics import DIMENSIONS, POSTER, DimensionScores, constant_predictions, score, target_mean
-from .songs import SongFeatures
 
 METRIC_LABELS = (("rmse", "RMSE (all frames)"), ("mse", "MSE (all frames)"),
                  ("r_frames", "Pearson r (all frames)"), ("r_songs", "Pearson r (song means)"),
@@ -108,32 +107,13 @@ def constant_over_annotations(items: list[SongItem], constant: np.ndarray) -> Co
                   "computed from the annotation files alone (no audio needed)")
 
 
-def evaluate_predictions(songs: list[SongFeatures], predict: Callable[[np.ndarray], np.ndarray]
-                         ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Predictions and targets on each song's rated frames.
-
-    Parameters
-    ----------
-    songs : list[SongFeatures]
-    predict : callable
-        frames (n, n_mels) -> (n, 2) (arousal, valence) for every frame.
-
-    Returns
-    -------
-    preds, targets : lists of shape=(n_i, 2) arrays
-    """
-    preds, targets = [], []
-    for s in songs:
-        full = predict(s.frames)
-        it = s.item
-        preds.append(np.asarray(full[it.first_frame:it.first_frame + it.n_frames], np.float64))
-        targets.append(it.targets().astype(np.float64))
-    return preds, targets
-
-
-def curves_for_plot(songs: list[SongFeatures], preds: list[np.ndarray], *, limit: int = 4
+def curves_for_plot(songs: list, preds: list[np.ndarray], *, limit: int = 4
                     ) -> list[dict[str, Any]]:
-    """Per-song curves (times in s, human and predicted) for the PNG."""
+    """Per-song curves (times in s, human and predicted) for the PNG.
+
+    ``songs`` are objects with an ``item`` (a :class:`~emotrack.train.items.SongItem`):
+    training's ``SongFeatures`` or evaluation's ``SongPrediction``.
+    """
     out = []
     for s, p in list(zip(songs, preds))[:limit]:
         it = s.item

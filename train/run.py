@@ -1,9 +1,7 @@
 """The work behind ``emotrack train`` and ``emotrack evaluate`` (the CLI handlers are thin)."""
 from __future__ import annotations
 
-import json
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ from ..model.tracker import TrackerFrames
 from ..model.validate import writable_file
 from .cache import FeatureCache
 from .evaluation import (Report, constant_over_annotations, curves_for_plot, development_mean,
-                         evaluate_predictions, model_vs_constant, poster_columns, write_report)
+                         model_vs_constant, poster_columns, write_report)
 from .emotify import EmotifyReport, cross_validated_row, emotify_report, song_level_db, song_prediction
 from .items import LoadedDataset, SongItem, SongLabelDataset, SongLabels
 from .readers import load_dataset
