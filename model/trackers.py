@@ -130,9 +130,9 @@ def load_tracker(model: str | None = None, checkpoint: str | os.PathLike | None 
         kind, owner = file_kind(checkpoint)
         name = "musicnn" if kind == "head" and owner == "musicnn" else owner
         if model is not None and model != name:
-            what = f"a {owner} head" if kind == "head" else f"a {owner} checkpoint"
-            raise CheckpointError(f"'{checkpoint}' is {what}, not for the {model} tracker; "
-                                  f"drop --model or use --model {name}")
+            what = "a head of the" if kind == "head" else "a checkpoint of the"
+            raise CheckpointError(f"'{checkpoint}' is {what} {owner} tracker, not of the {model} "
+                                  f"tracker; drop --model or use --model {name}")
         model = name
     model = model or DEFAULT_TRACKER
     if model == "musicnn":

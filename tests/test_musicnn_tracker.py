@@ -178,3 +178,33 @@ def test_parallel_patch_workers_give_the_same_results(tracker, clip):
     two = par.analyze([audio[:sr * 7], audio[sr * 7:]], sr)
     np.testing.assert_allclose(two.values, one.values, atol=TOLERANCE, rtol=0)
     np.testing.assert_allclose(two.extras, one.extras, atol=TOLERANCE, rtol=0)
+
+
+@pytest.mark.parametrize("model, file, message", [
+    ("rnn", "teacher/musicnn_va_head.safetensors", "is a head of the musicnn tracker, not of the rnn tracker"),
+    ("musicnn", "models/rnn.emotrack.safetensors", "is a checkpoint of the rnn tracker, not of the musicnn tracker"),
+    ("cae", "models/baseline.emotrack.safetensors", "is a checkpoint of the baseline tracker, not of the cae tracker"),
+])
+def test_a_file_of_another_tracker_is_one_error_line(tmp_path, capsys, model, file, message):
+    from importlib.resources import files
+
+    from emotrack.realtime.cli import main
+
+    wav = tmp_path / "a.wav"
+    sf.write(wav, np.zeros(16000, np.float32), 16000)
+    path = str(files("emotrack.assets").joinpath(file))
+    assert main(["analyze", str(wav), "--model", model, "--checkpoint", path, "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("emotrack: error:") and message in err
+
+
+def test_a_file_alone_chooses_its_tracker():
+    from importlib.resources import files
+
+    from emotrack.model.trackers import load_tracker
+
+    assert load_tracker(checkpoint=str(files("emotrack.assets").joinpath("models/cae.emotrack.safetensors")),
+                        device="cpu").name == "cae"
+    head = load_tracker(checkpoint=str(files("emotrack.assets").joinpath("teacher/musicnn_va_head.safetensors")),
+                        device="cpu")
+    assert head.name == "musicnn" and head.inputs == ["pooled"]
