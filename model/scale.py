@@ -74,7 +74,7 @@ class DisplayScale:
 
     def plane(self, values: np.ndarray) -> np.ndarray:
         """Raw ``(n, 2)`` (arousal, valence) -> display coordinates in [-1, 1]."""
-        return (self.percentiles(values) / 50.0 - 1.0).astype(np.float32)
+        return plane_of(values, self)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (stored in head and checkpoint facts)."""
@@ -96,8 +96,12 @@ class DisplayScale:
             raise ParameterError(f"malformed display scale: {exc!r}") from None
 
 
-def plane_of(values: np.ndarray, scale: DisplayScale | None) -> np.ndarray:
-    """Display coordinates of raw values: the scale's, or the raw values clipped to [-1, 1]."""
+def plane_of(values: np.ndarray, scale: DisplayScale | None, *,
+             percentiles: np.ndarray | None = None) -> np.ndarray:
+    """Display coordinates of raw values: ``percentile / 50 - 1`` on the scale, or the raw values
+    clipped to [-1, 1] without one.  ``percentiles`` (``scale.percentiles(values)``, when the
+    caller has them already) saves computing them again."""
     if scale is None:
         return np.clip(np.asarray(values, np.float32).reshape(-1, 2), -1.0, 1.0)
-    return scale.plane(values)
+    pct = scale.percentiles(values) if percentiles is None else percentiles
+    return (np.asarray(pct, np.float32) / 50.0 - 1.0).astype(np.float32)

@@ -491,7 +491,7 @@ class Engine:
         t_wall = time.time()
         scale = getattr(self.tracker, "scale", None)
         pct = scale.percentiles(out.values) if scale is not None else None
-        plane = plane_of(out.values, scale)
+        plane = plane_of(out.values, scale, percentiles=pct)
         for i in range(len(out)):
             silent = bool(out.silent[i])
             result = TrackResult(

@@ -12,6 +12,7 @@ import numpy as np
 
 from .analysis import AnalysisResult
 from .atomic_files import atomic_path
+from .schema import display_plane
 
 QUADRANTS = {
     (1, 1): "happy / excited",
@@ -48,7 +49,7 @@ def save_png(result: AnalysisResult, path: str | os.PathLike, *, dpi: int = 110)
 
     t = result.time_s
     pct = result.percentiles
-    shown = (pct / 50.0 - 1.0) if pct is not None else np.clip(result.values, -1.0, 1.0)
+    shown = display_plane(result, pct)
     shown = np.where(result.silent[:, None], np.nan, shown)
     a, v = shown[:, 0], shown[:, 1]
     scale_note = " (percentile in the reference music: -1 = 0 %, 0 = median, +1 = 100 %)" \

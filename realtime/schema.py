@@ -34,6 +34,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..model import json_strict
+from ..model.scale import plane_of
 from .mood import mood_word
 from .results import TrackResult
 
@@ -86,20 +87,17 @@ def live_row(r: TrackResult) -> dict[str, Any]:
     return row
 
 
-def display_plane(result) -> np.ndarray:
-    """(n, 2) (arousal, valence) of each frame on the display plane, [-1, 1].
-
-    ``pct / 50 - 1`` with a display scale, else the raw values clipped.
-    """
-    pct = result.percentiles
-    return (pct / 50.0 - 1.0) if pct is not None else np.clip(result.frames.values, -1.0, 1.0)
+def display_plane(result, percentiles: np.ndarray | None = None) -> np.ndarray:
+    """(n, 2) (arousal, valence) of each frame on the display plane, [-1, 1]
+    (:func:`~emotrack.model.scale.plane_of`; pass ``result.percentiles`` if already computed)."""
+    return plane_of(result.frames.values, result.scale, percentiles=percentiles)
 
 
 def analysis_rows(result) -> Iterator[dict[str, Any]]:
     """Rows (common columns) of an :class:`~emotrack.realtime.analysis.AnalysisResult`."""
     fr = result.frames
     pct = result.percentiles
-    plane = display_plane(result)
+    plane = display_plane(result, pct)
     for i in range(len(fr)):
         a, v = float(fr.values[i, 0]), float(fr.values[i, 1])
         silent = bool(fr.silent[i])
