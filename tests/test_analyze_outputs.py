@@ -23,12 +23,12 @@ import pytest
 import soundfile as sf
 
 from emotrack.model.errors import ParameterError
-from emotrack.realtime.atomic_files import (JOURNAL_SUFFIX, TMP_SUFFIX, OutputSet, clean_leftovers,
+from emotrack.realtime.outputs.atomic_files import (JOURNAL_SUFFIX, TMP_SUFFIX, OutputSet, clean_leftovers,
                                             folder_lock)
 from emotrack.realtime.catalog.ledger import LEDGER_NAME
 from emotrack.realtime.cli import main
-from emotrack.realtime.output_names import name_inputs, output_path
-from emotrack.realtime.schema import COMMON_COLUMNS
+from emotrack.realtime.outputs.names import name_inputs, output_path
+from emotrack.realtime.outputs.schema import COMMON_COLUMNS
 
 AUDIO = (".wav", ".mp3")
 

@@ -19,7 +19,7 @@ from emotrack.realtime.catalog.ledger import LEDGER_NAME
 from emotrack.realtime.catalog.run import RunOptions, run_catalog
 from emotrack.realtime.catalog.work import TrackerSpec, model_key
 from emotrack.realtime.cli import main
-from emotrack.realtime.output_names import name_inputs, read_manifest
+from emotrack.realtime.outputs.names import name_inputs, read_manifest
 
 pa = pytest.importorskip("pyarrow")  # installed by the test extra (tools/install-and-test.sh)
 import pyarrow.compute  # noqa: E402,F401

@@ -172,7 +172,7 @@ def test_audio_device_values(monkeypatch):
 def test_an_osc_host_with_an_overlong_label_is_one_line(capsys):
     """A 64-character DNS label made getaddrinfo raise UnicodeError: a traceback on main."""
     from emotrack.model.errors import ParameterError
-    from emotrack.realtime.outputs import OscSender
+    from emotrack.realtime.outputs.sets import OscSender
 
     with pytest.raises(ParameterError, match="cannot be resolved"):
         OscSender("a" * 64 + ".example:9000")

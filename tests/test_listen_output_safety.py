@@ -21,7 +21,7 @@ import pytest
 import soundfile as sf
 
 from emotrack.realtime import cli
-from emotrack.realtime.outputs import CsvWriter
+from emotrack.realtime.outputs.sets import CsvWriter
 
 
 @pytest.fixture

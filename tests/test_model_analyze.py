@@ -13,9 +13,9 @@ from emotrack.model.errors import AudioFileError
 from emotrack.model.features import CAE_SPEC, mel_frames
 from emotrack.model.mel_tracker import MelTracker
 from emotrack.realtime.analysis import analyze_file, expand_inputs
-from emotrack.realtime.schema import COMMON_COLUMNS
+from emotrack.realtime.outputs.schema import COMMON_COLUMNS
 from emotrack.realtime.cli import main
-from emotrack.realtime.trajectory_files import atomic_path
+from emotrack.realtime.outputs.trajectory_files import atomic_path
 
 
 def _tone(seconds, sr, channels=1, seed=0):

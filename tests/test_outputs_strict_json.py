@@ -10,7 +10,7 @@ import soundfile as sf
 
 from emotrack.model.json_strict import dumps, finite_or_none
 from emotrack.realtime import cli
-from emotrack.realtime.outputs import JsonlWriter
+from emotrack.realtime.outputs.sets import JsonlWriter
 from emotrack.realtime.results import TrackResult
 
 

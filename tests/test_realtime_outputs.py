@@ -9,11 +9,11 @@ import struct
 import pytest
 
 from emotrack.model.errors import ParameterError
-from emotrack.realtime.outputs import (CsvWriter, JsonlWriter, OscSender, format_line,
+from emotrack.realtime.outputs.sets import (CsvWriter, JsonlWriter, OscSender, format_line,
                                        osc_message, parse_host_port)
 from emotrack.realtime.mood import mood_word
 from emotrack.realtime.results import TrackResult
-from emotrack.realtime.schema import COMMON_COLUMNS, LIVE_COLUMNS
+from emotrack.realtime.outputs.schema import COMMON_COLUMNS, LIVE_COLUMNS
 
 
 def result(k: int = 3, a: float = 0.25, v: float = -0.5, warm: bool = True, *, silent: bool = False,

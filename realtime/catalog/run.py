@@ -4,13 +4,13 @@ The coordinator (this module) owns every file under the output folder: workers
 (:mod:`.executors`) only read audio and return rendered results, so the output
 folder needs to be reachable from this machine only (the inputs, from every worker).
 
-1. Each input gets its stable name (:mod:`~emotrack.realtime.output_names`) and its
+1. Each input gets its stable name (:mod:`~emotrack.realtime.outputs.names`) and its
    track id (:mod:`.inputs`).
 2. The ledger (:mod:`.ledger`) says what is complete for this content and model:
    those tracks are skipped, and so are tracks that failed before (unless
    ``retry_failed``), reported again as failures.
 3. The rest runs on the executor; each finished track's files are renamed in
-   together (:class:`~emotrack.realtime.track_outputs.TrackWriter`), its catalog rows
+   together (:class:`~emotrack.realtime.outputs.track.TrackWriter`), its catalog rows
    buffered (:class:`.tables.CatalogTables`), and the ledger records it once they
    are on disk.  Ctrl-C or SIGTERM stops the workers and still writes every
    finished track.
@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Callable
 
 from ...model.errors import EmotrackError
-from ..atomic_files import signals_deferred
-from ..output_names import NamedInput, id_name
+from ..outputs.atomic_files import signals_deferred
+from ..outputs.names import NamedInput, id_name
 from ..termination import terminate_as_interrupt
-from ..track_outputs import TrackWriter
+from ..outputs.track import TrackWriter
 from .executors import InProcess, LocalProcesses, RayTasks
 from .inputs import FileFacts, identify
 from .ledger import Entry, Ledger

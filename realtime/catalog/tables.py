@@ -13,7 +13,7 @@ models or modes apart, each folder one schema.  Each folder is a Parquet dataset
 ``FROM 'OUT/catalog/*/frames/*.parquet'`` read it.  Rows are buffered and written
 as new part files every :attr:`CatalogTables.flush_every` tracks and at the end of
 the run; the part files of one flush (frames, tracks, failures) are renamed in
-together (:class:`~emotrack.realtime.atomic_files.OutputSet`), so a track's frames
+together (:class:`~emotrack.realtime.outputs.atomic_files.OutputSet`), so a track's frames
 and its summary row never appear without each other.  Hidden temporaries
 (``.part-*``) are skipped by Parquet readers.
 """
@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from ...model.errors import ParameterError
-from ..atomic_files import OutputSet, clean_leftovers
-from ..schema import COMMON_COLUMNS, extra_columns
+from ..outputs.atomic_files import OutputSet, clean_leftovers
+from ..outputs.schema import COMMON_COLUMNS, extra_columns
 from .inputs import FileFacts
 from .work import QUADRANTS, TrackOutcome
 

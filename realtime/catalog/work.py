@@ -130,7 +130,7 @@ def run_job(job: TrackJob, spec: TrackerSpec,
     try:
         tracker = tracker_for(spec)
         result = analyze_file(job.path, tracker, mode=spec.mode, on_progress=on_progress)
-        from ..track_outputs import render
+        from ..outputs.track import render
 
         rendered = render(result, job.formats)
     except AudioTooShortError as exc:
@@ -142,7 +142,7 @@ def run_job(job: TrackJob, spec: TrackerSpec,
         return _done(TrackOutcome(job, ok=False, reason=f"{where}{exc.strerror or exc}"))
     rows = None
     if job.rows:
-        from ..schema import analysis_rows, tags_dict
+        from ..outputs.schema import analysis_rows, tags_dict
 
         rows = list(analysis_rows(result))
         extras = result.frames.extras
@@ -170,7 +170,7 @@ def file_summary(result) -> str:
 
 def summarize(result) -> dict[str, Any]:
     """One track's summary row: duration, frames, mean/std of the heard frames, time per quadrant."""
-    from ..schema import display_plane
+    from ..outputs.schema import display_plane
 
     heard = ~result.silent
     n = len(result.values)

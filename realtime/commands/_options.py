@@ -96,7 +96,7 @@ dataset_arg = _converter(_dataset, "dataset")
 
 
 def _host_port(text: str) -> str:
-    from ..outputs import parse_host_port
+    from ..outputs.sets import parse_host_port
 
     parse_host_port(text)
     return text
@@ -106,9 +106,19 @@ osc_target = _converter(_host_port, "HOST:PORT")
 """``HOST:PORT`` with a port 1-65535 (the host is resolved when the run starts)."""
 
 
-def _formats(text: str) -> str:
-    from .analyze import parse_formats
+def parse_formats(text: str) -> tuple[str, ...]:
+    """``"csv,png"`` -> ``("csv", "png")``; unknown names are a ParameterError."""
+    from ..outputs.track import FORMATS
 
+    known = (*FORMATS, "parquet")
+    names = tuple(dict.fromkeys(s.strip().lower() for s in text.split(",") if s.strip()))
+    bad = [n for n in names if n not in known]
+    if bad or not names:
+        raise ParameterError(f"--format must be a comma-separated subset of {','.join(known)}, got {text!r}")
+    return names
+
+
+def _formats(text: str) -> str:
     parse_formats(text)
     return text
 

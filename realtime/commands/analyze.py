@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ...model.errors import ParameterError
 from ._model_options import add_model_options, load_tracker_from_args
-from ._options import formats_arg, int_arg, path_arg, ray_address_arg, torch_device_arg
+from ._options import formats_arg, int_arg, parse_formats, path_arg, ray_address_arg, torch_device_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,23 +66,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
-def parse_formats(text: str) -> tuple[str, ...]:
-    """``"csv,png"`` -> ``("csv", "png")``; unknown names are a ParameterError."""
-    from ..track_outputs import FORMATS
-
-    known = (*FORMATS, "parquet")
-    names = tuple(dict.fromkeys(s.strip().lower() for s in text.split(",") if s.strip()))
-    bad = [n for n in names if n not in known]
-    if bad or not names:
-        raise ParameterError(f"--format must be a comma-separated subset of {','.join(known)}, got {text!r}")
-    return names
-
-
 def run(args: argparse.Namespace) -> int:
     from ..analysis import AUDIO_EXTENSIONS
     from ..catalog.run import RunOptions, run_catalog
     from ..catalog.work import TrackerSpec
-    from ..output_names import name_inputs
+    from ..outputs.names import name_inputs
 
     formats = parse_formats(args.format)
     if "parquet" in formats:

@@ -99,8 +99,8 @@ def load_live_tracker(args: argparse.Namespace):
 
 
 def check_outputs(args: argparse.Namespace) -> list:
-    """Check --csv/--jsonl/--record before anything is opened (see realtime/output_checks.py)."""
-    from ..output_checks import check_output_paths, check_record_format
+    """Check --csv/--jsonl/--record before anything is opened (see realtime/outputs/checks.py)."""
+    from ..outputs.checks import check_output_paths, check_record_format
 
     targets = check_output_paths(
         {"--csv": args.csv, "--jsonl": None if args.jsonl == "-" else args.jsonl,
@@ -127,8 +127,8 @@ def summary(m) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..engine import Engine, EngineConfig
-    from ..live_outputs import LiveOutputs
-    from ..outputs import OscSender, format_line
+    from ..outputs.live import LiveOutputs
+    from ..outputs.sets import OscSender, format_line
     from ..termination import terminate_as_interrupt
 
     torch_device(args.device)  # '--device 3' means an audio device: say so before opening any

@@ -26,7 +26,7 @@ from typing import Iterable, NamedTuple
 
 import numpy as np
 
-from ..schema import COMMON_COLUMNS, common_row, csv_cell
+from ..outputs.schema import COMMON_COLUMNS, common_row, csv_cell
 
 #: Columns of the exported CSV, in order: the segment, then the trajectory schema's columns.
 CSV_COLUMNS = ("segment", *COMMON_COLUMNS)
@@ -304,7 +304,7 @@ class TrajectoryStore:
         """Write every result held (all segments) as CSV; returns the number of rows.
 
         Columns: ``segment`` then the trajectory schema's common columns
-        (:data:`~emotrack.realtime.schema.COMMON_COLUMNS`: raw values, percentiles,
+        (:data:`~emotrack.realtime.outputs.schema.COMMON_COLUMNS`: raw values, percentiles,
         mood, flags; time_s = audio time of the frame's end, in seconds).
         """
         with open(path, "w", newline="", encoding="utf-8") as fh:

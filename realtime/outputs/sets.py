@@ -2,7 +2,7 @@
 
 Every writer has ``write(result)`` and ``close()``; files are flushed after each
 row (2 rows a second), so they are complete whenever the run stops.  CSV and JSON
-lines follow the trajectory schema of :mod:`emotrack.realtime.schema` (the same
+lines follow the trajectory schema of :mod:`emotrack.realtime.outputs.schema` (the same
 columns as ``emotrack analyze`` writes, plus ``wall_time`` and ``latency_ms``).
 
 OSC: each result is one OSC 1.0 message ``/emotrack/va`` with the float
@@ -19,9 +19,9 @@ import sys
 from pathlib import Path
 from typing import IO, Callable
 
-from ..model.errors import ParameterError
-from ..model.validate import naming_write_errors
-from .results import TrackResult
+from ...model.errors import ParameterError
+from ...model.validate import naming_write_errors
+from ..results import TrackResult
 from .schema import columns, csv_cell, dumps, extra_columns, live_row, tags_dict
 
 
@@ -48,7 +48,7 @@ def _open_text(path: str | Path) -> IO[str]:
 
 
 class CsvWriter:
-    """Results as CSV rows: the live trajectory columns (:func:`~emotrack.realtime.schema.columns`).
+    """Results as CSV rows: the live trajectory columns (:func:`~emotrack.realtime.outputs.schema.columns`).
 
     ``extra_names`` are the tracker's extras (e.g. musicnn's 50 tags), written as
     ``tag_<name>`` columns after the others.  ``label`` is the name error messages give
@@ -138,7 +138,7 @@ def parse_host_port(text: str) -> tuple[str, int]:
     The port is 1-65535 in ASCII digits; the host (name, IPv4, or IPv6 in brackets)
     is 1-253 characters without spaces or control characters.
     """
-    from ..model.validate import quote
+    from ...model.validate import quote
 
     host, sep, port = text.rpartition(":")
     host = host.strip("[]")

@@ -12,7 +12,7 @@ through:
 - the first time it writes into a folder it finishes or removes what a killed
   run left there (:func:`~.atomic_files.clean_leftovers`).
 
-Names come from :mod:`.output_names` (``OUT/NAME.emotrack.EXT``).
+Names come from :mod:`.names` (``OUT/NAME.emotrack.EXT``).
 """
 from __future__ import annotations
 
@@ -21,11 +21,11 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from ..model.errors import ParameterError
-from ..model.validate import naming_write_errors, writable_dir
-from .analysis import AnalysisResult
+from ...model.errors import ParameterError
+from ...model.validate import naming_write_errors, writable_dir
+from ..analysis import AnalysisResult
 from .atomic_files import OutputSet, check_replaceable, clean_leftovers, folder_lock
-from .output_names import NamedInput
+from .names import NamedInput
 
 def _csv_bytes(result: AnalysisResult) -> bytes:
     from .trajectory_files import csv_text

@@ -13,8 +13,8 @@ complete; a failure removes only the temporaries this process created.
   --csv``): it grows under a visible name, ``NAME.part.EXT``, readable (``tail
   -f``) while the run lasts, and is renamed to ``NAME.EXT`` when the run ends.
 
-Hidden temporaries are named ``.NAME.XXXXXXXX.emotrack-tmp`` and journals
-``.NAME.XXXXXXXX.emotrack-commit``; nothing else is ever deleted by the clean-up.
+Hidden temporaries are named ``..NAME.XXXXXXXX.emotrack-tmp`` and journals
+``..NAME.XXXXXXXX.emotrack-commit``; nothing else is ever deleted by the clean-up.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ import threading
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from ..model.errors import ParameterError
+from ...model.errors import ParameterError
 
 TMP_SUFFIX = ".emotrack-tmp"
 JOURNAL_SUFFIX = ".emotrack-commit"
@@ -36,7 +36,7 @@ JOURNAL_SUFFIX = ".emotrack-commit"
 def hidden_temp(target: Path, *, suffix: str = TMP_SUFFIX) -> Path:
     """Create (exclusively, empty) and return a hidden temporary file beside ``target``.
 
-    The name is ``.TARGETNAME.XXXXXXXX`` + ``suffix``; permissions follow the umask
+    The name is ``..TARGETNAME.XXXXXXXX`` + ``suffix``; permissions follow the umask
     like any new file.
     """
     while True:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from ..model.errors import ParameterError
+from ...model.errors import ParameterError
 from .atomic_files import LiveFile, file_identity, file_kind
 
 

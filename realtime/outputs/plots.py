@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import AnalysisResult
+from ..analysis import AnalysisResult
 from .atomic_files import atomic_path
 from .schema import display_plane
 

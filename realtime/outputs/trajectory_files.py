@@ -1,8 +1,8 @@
 """CSV and JSON files of an analysed track (``emotrack analyze``).
 
-The ``write_*`` functions are atomic (:func:`~emotrack.realtime.atomic_files.atomic_path`):
+The ``write_*`` functions are atomic (:func:`~emotrack.realtime.outputs.atomic_files.atomic_path`):
 an interrupted run never leaves a half-written file under the final name.  A
-track's whole set of files is written by :mod:`emotrack.realtime.track_outputs`.
+track's whole set of files is written by :mod:`emotrack.realtime.outputs.track`.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import io
 import os
 from pathlib import Path
 
-from .analysis import AnalysisResult
+from ..analysis import AnalysisResult
 from .atomic_files import atomic_path
 from .schema import COMMON_COLUMNS, analysis_rows, columns, csv_cell, dumps, tags_dict
 
@@ -28,7 +28,7 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
 
 
 def csv_text(result: AnalysisResult) -> str:
-    """CSV of the trajectory schema (:mod:`emotrack.realtime.schema`): header + one row per frame."""
+    """CSV of the trajectory schema (:mod:`emotrack.realtime.outputs.schema`): header + one row per frame."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns(result.extra_names, live=False))

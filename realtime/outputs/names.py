@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterable
 
-from ..model.errors import ParameterError
+from ...model.errors import ParameterError
 from .atomic_files import file_identity
 
 OUTPUT_INFIX = ".emotrack"

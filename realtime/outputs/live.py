@@ -1,6 +1,6 @@
 """The files and OSC sender of one ``emotrack listen`` run, from creation to the final rename.
 
-Every path was checked beforehand (:mod:`.output_checks`).  Files grow as
+Every path was checked beforehand (:mod:`.checks`).  Files grow as
 ``NAME.part.EXT``, flushed after each row and readable while the run lasts
 (``tail -f o.part.csv``), and replace ``NAME.EXT`` when the run ends, however it
 ends once it has started (the end of the file, ``--duration``, Ctrl-C, SIGTERM,
@@ -10,8 +10,8 @@ starts removes only the part files it created; a killed run (SIGKILL) leaves
 """
 from __future__ import annotations
 
-from .outputs import CsvWriter, JsonlWriter, OscSender
-from .output_checks import OutputTarget
+from .sets import CsvWriter, JsonlWriter, OscSender
+from .checks import OutputTarget
 
 
 class LiveOutputs:

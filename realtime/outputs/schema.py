@@ -33,10 +33,10 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..model import json_strict
-from ..model.scale import plane_of
-from .mood import mood_word
-from .results import TrackResult
+from ...model import json_strict
+from ...model.scale import plane_of
+from ..mood import mood_word
+from ..results import TrackResult
 
 COMMON_COLUMNS = ("frame_index", "time_s", "arousal", "valence", "arousal_pct", "valence_pct",
                   "mood", "warming_up", "silent", "level_db")
