@@ -87,6 +87,10 @@ class TrackerFrames:
         RMS level of each frame's audio (dBFS).
     extras : np.ndarray, shape=(n, len(extra_names)), float32, or None
         The tracker's extras over time (musicnn: 50 tag probabilities).
+    sd : np.ndarray, shape=(n, 2), float32, or None
+        Per-axis uncertainty of ``values``: a standard deviation on the tracker's raw
+        scale, calibrated on held-out songs (DESIGN contract 7); None when the tracker
+        has no uncertainty model.
     """
 
     index: np.ndarray
@@ -95,6 +99,7 @@ class TrackerFrames:
     silent: np.ndarray
     level_db: np.ndarray
     extras: np.ndarray | None = None
+    sd: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.index.shape[0])
@@ -128,10 +133,11 @@ class TrackerFrames:
         if len(parts) == 1:
             return parts[0]
         extras = None if parts[0].extras is None else np.concatenate([p.extras for p in parts])
+        sd = None if any(p.sd is None for p in parts) else np.concatenate([p.sd for p in parts])
         return cls(np.concatenate([p.index for p in parts]), np.concatenate([p.values for p in parts]),
                    np.concatenate([p.warming_up for p in parts]),
                    np.concatenate([p.silent for p in parts]),
-                   np.concatenate([p.level_db for p in parts]), extras)
+                   np.concatenate([p.level_db for p in parts]), extras, sd)
 
     def replace(self, **changes: Any) -> "TrackerFrames":
         """A copy with some fields replaced."""
@@ -188,8 +194,9 @@ class Tracker(ABC):
 
     # ------------------------------------------------------------------ stage 2
     @abstractmethod
-    def _infer_values(self, batch: FeatureBatch) -> tuple[np.ndarray, np.ndarray | None]:
-        """``(values (n, 2), extras (n, E) or None)`` for the frames of ``batch``, in order.
+    def _infer_values(self, batch: FeatureBatch) -> tuple:
+        """``(values (n, 2), extras (n, E) or None)`` for the frames of ``batch``, in order,
+        or ``(values, extras, sd)`` with ``sd`` (n, 2) the per-axis uncertainty (or None).
 
         Called with every batch of the stream in order (also empty ones); keeps the
         network's state (context, hidden state) between calls.
@@ -217,12 +224,17 @@ class Tracker(ABC):
 
     def infer(self, batch: FeatureBatch) -> TrackerFrames:
         """Stage 2: results for the frames of one stage-1 batch (none for an empty batch)."""
-        values, extras = self._infer_values(batch)
+        inferred = self._infer_values(batch)
+        values, extras = inferred[0], inferred[1]
+        sd = inferred[2] if len(inferred) > 2 else None
         n = batch.n
         if n == 0:
             return TrackerFrames.empty(len(self.extra_names))
         values = np.asarray(values, np.float32).reshape(n, 2)
-        if not np.isfinite(values).all() or (extras is not None and not np.isfinite(extras).all()):
+        if sd is not None:
+            sd = np.asarray(sd, np.float32).reshape(n, 2)
+        if (not np.isfinite(values).all() or (extras is not None and not np.isfinite(extras).all())
+                or (sd is not None and not (np.isfinite(sd).all() and (sd >= 0).all()))):
             raise ModelOutputError(
                 f"the {self.name} model produced NaN or infinite values for frames "
                 f"{batch.first_index}-{batch.first_index + n - 1}; its weights are corrupt: "
@@ -231,7 +243,8 @@ class Tracker(ABC):
         return TrackerFrames(index=index, values=values, warming_up=index < self.warmup_frames,
                              silent=batch.level_db < self.silence.threshold_dbfs,
                              level_db=np.asarray(batch.level_db, np.float32),
-                             extras=None if extras is None else np.asarray(extras, np.float32))
+                             extras=None if extras is None else np.asarray(extras, np.float32),
+                             sd=sd)
 
     def push(self, samples: np.ndarray) -> TrackerFrames:
         """Add audio; results of the frames it completed (often none)."""
@@ -294,7 +307,8 @@ class Tracker(ABC):
         """
         values = covering_average(causal.values, self.centered_span)
         extras = None if causal.extras is None else covering_average(causal.extras, self.centered_span)
-        return causal.replace(values=values, extras=extras,
+        sd = None if causal.sd is None else covering_average(causal.sd, self.centered_span)
+        return causal.replace(values=values, extras=extras, sd=sd,
                               warming_up=np.zeros(len(causal), bool))
 
 

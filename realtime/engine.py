@@ -504,7 +504,9 @@ class Engine:
                 mood=mood_word(float(plane[i, 1]), float(plane[i, 0]), silent=silent),
                 t_wall=t_wall,
                 extras=None if out.extras is None else tuple(float(x) for x in out.extras[i]),
-                level_db=float(out.level_db[i]))
+                level_db=float(out.level_db[i]),
+                arousal_sd=None if out.sd is None else float(out.sd[i, 0]),
+                valence_sd=None if out.sd is None else float(out.sd[i, 1]))
             index += 1
             with self._lat_lock:
                 self._latencies.append(1000.0 * (t_ready - t_last))

@@ -52,6 +52,9 @@ class TrackResult:
         ``extra_names``).
     level_db : float
         RMS level of the frame's audio in dBFS.
+    arousal_sd, valence_sd : float or None
+        Per-axis uncertainty (a standard deviation on the raw scale, calibrated on
+        held-out songs); None when the tracker has no uncertainty model.
     """
 
     frame_index: int
@@ -68,6 +71,8 @@ class TrackResult:
     t_wall: float = 0.0
     extras: tuple[float, ...] | None = None
     level_db: float = 0.0
+    arousal_sd: float | None = None
+    valence_sd: float | None = None
 
     @property
     def latency_ms(self) -> float:

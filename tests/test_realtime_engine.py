@@ -209,3 +209,20 @@ def test_missing_and_bad_files_raise_audio_file_error(tmp_path):
 def test_unknown_microphone_is_a_device_error():
     with pytest.raises(DeviceError, match="no-such-microphone"):
         MicSource("no-such-microphone").open()
+
+
+def test_tracker_sd_reaches_every_result():
+    """A tracker's per-axis uncertainty (TrackerFrames.sd) is carried into TrackerFrames and the
+    engine's TrackResult (DESIGN contract 7); centered mode averages it like the values."""
+    import numpy as np
+
+    from emotrack.model.tracker import TrackerFrames
+
+    frames = TrackerFrames(index=np.arange(3), values=np.zeros((3, 2), np.float32),
+                           warming_up=np.zeros(3, bool), silent=np.zeros(3, bool),
+                           level_db=np.zeros(3, np.float32),
+                           sd=np.array([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]], np.float32))
+    joined = TrackerFrames.concat([frames, frames])
+    assert joined.sd.shape == (6, 2) and np.allclose(joined.sd[3], [0.1, 0.2])
+    no_sd = frames.replace(sd=None)
+    assert TrackerFrames.concat([frames, no_sd]).sd is None
