@@ -239,10 +239,7 @@ class MusicnnTracker(Tracker):
 
     def _timbral(self, xb: torch.Tensor) -> torch.Tensor:
         """Both timbral branches, no padding: ``[B, 1, T + 6, 96]`` -> ``[B, 408, T]``."""
-        out = []
-        for block in (self.net.timbral_74, self.net.timbral_77):
-            out.append(block.bn(F.relu(block.conv(xb))).amax(dim=3))
-        return torch.cat(out, dim=1)
+        return torch.cat([block.pooled(xb) for block in (self.net.timbral_74, self.net.timbral_77)], dim=1)
 
     def _map(self, fn, items: list) -> list:
         """``[fn(x) for x in items]``, on :attr:`workers` threads when there is more than one item."""
