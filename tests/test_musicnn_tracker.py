@@ -158,14 +158,14 @@ def test_analyze_defaults_to_musicnn_and_writes_tags_over_time(tmp_path):
 
 
 def test_state_stays_bounded_on_a_long_stream(tracker):
-    """The windows and timbral outputs kept are one patch and a frame, however long the stream."""
+    """The windows and front-end outputs kept are one patch and a frame, however long the stream."""
     sr = 16000
     rng = np.random.default_rng(1)
     tracker.reset(sr)
     sizes = []
     for _ in range(60):  # 30 s in 500 ms blocks: five patches' worth
         tracker.push((0.1 * rng.standard_normal(sr // 2)).astype(np.float32))
-        sizes.append((tracker._xb.shape[0], tracker._tim.shape[1]))
+        sizes.append((tracker._xb.shape[0], max(b.store.shape[1] for b in tracker.branches)))
     assert max(x for x, _ in sizes) <= PATCH_FRAMES + 40
     assert max(t for _, t in sizes) <= PATCH_FRAMES + 40
     assert tracker.features._buf.size <= 8000 + 512
