@@ -105,12 +105,29 @@ class _FreqPooledConv(nn.Module):
 
     def pooled(self, x: torch.Tensor) -> torch.Tensor:
         """The block on an input that is already padded: ``[B, 1, T + kt - 1, F]`` -> ``[B, C, T]``."""
-        bn = self.bn
-        a = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-        b = bn.bias - bn.running_mean * a
-        sign = torch.where(a < 0, -1.0, 1.0).to(a.dtype)
-        peak = F.conv2d(x, self.conv.weight * sign[:, None, None, None], self.conv.bias * sign).amax(dim=3)
-        return torch.relu(peak * sign[:, None]) * a[:, None] + b[:, None]
+        weight, bias, sign, a, b = self._folded()
+        peak = F.conv2d(x, weight, bias).amax(dim=3)
+        return torch.relu(peak * sign) * a + b
+
+    def _folded(self) -> tuple[torch.Tensor, ...]:
+        """Signed conv weight and bias, sign, BN scale and shift ``[C, 1]``; recomputed only
+        when a parameter changes (a live frame calls the block ~15 times: the small tensor
+        operations cost as much as the convolution of a patch edge)."""
+        tensors = (self.conv.weight, self.conv.bias, self.bn.weight, self.bn.bias,
+                   self.bn.running_mean, self.bn.running_var)
+        key = tuple((t.data_ptr(), t._version, t.device) for t in tensors)
+        cached = getattr(self, "_folded_cache", None)
+        if cached is None or cached[0] != key:
+            with torch.no_grad():
+                bn = self.bn
+                a = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+                b = bn.bias - bn.running_mean * a
+                sign = torch.where(a < 0, -1.0, 1.0).to(a.dtype)
+                folded = (self.conv.weight * sign[:, None, None, None], self.conv.bias * sign,
+                          sign[:, None], a[:, None], b[:, None])
+            cached = (key, tuple(f.detach() for f in folded))
+            self._folded_cache = cached
+        return cached[1]
 
 
 class _MidConv(nn.Module):
