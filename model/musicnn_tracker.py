@@ -69,8 +69,11 @@ _PATCHES = 2  # patches per forward pass: the temporal branches' [B, 51, 187, 96
               # batches leave the CPU caches (measured 7.5 ms a patch at 1-2, 14 ms at 4, 20 ms at 8)
 
 
-TEMPORAL = TemporalConfig()
-"""The shipped temporal stage (chosen by ``tools/select_temporal.py``; see docs/models.md)."""
+TEMPORAL = TemporalConfig(context_s=0.5, tau_s=0.5, centered_span=10, centered_tau_s=1.0)
+"""The shipped temporal stage, chosen from a fixed candidate list on step-response medleys and the
+10 emoMusic clips (``tests/bench/bench_steps.py --candidates``; docs/models.md "Temporal behaviour"):
+causal, the newest patch smoothed with a 0.5 s time constant; centered, the 10 patches around a
+frame (5 s), smoothed forwards and backwards with 1 s."""
 
 
 def last_window(k: np.ndarray | int) -> np.ndarray | int:

@@ -237,6 +237,7 @@ def main() -> int:
                 "t90_median": float(np.median(np.where(np.isfinite(t90), t90, np.inf))) if len(t90) else math.nan,
                 "t90_cut": _med([s.to_90_s for s, x in steps if not x]),
                 "t90_crossfade": _med([s.to_90_s for s, x in steps if x]),
+                "within_budget": f"{int(np.sum(t90 <= BUDGET_S))}/{len(t90)}",
                 "t90_max": float(np.max(np.where(np.isfinite(t90), t90, np.inf))) if len(t90) else math.nan,
                 "rise_median": _med([s.rise_s for s, _ in steps]),
                 "overshoot_median_pct": _med([s.overshoot_pct for s, _ in steps]),
@@ -263,7 +264,8 @@ def main() -> int:
             print(f"\n## {label}: {mode} ({cfg.label()})")
             print(f"medleys: {mf['steps']} timed steps (|B - A| >= 0.3 of {sum(len(m.changes_s) for _, m in medleys)}), "
                   f"{mf['reached']} reach 90 %; time to 90 %: median {mf['t90_median']:.1f} s (cuts "
-                  f"{mf['t90_cut']:.1f}, crossfades {mf['t90_crossfade']:.1f}), max {mf['t90_max']:.1f} s; "
+                  f"{mf['t90_cut']:.1f}, crossfades {mf['t90_crossfade']:.1f}), max {mf['t90_max']:.1f} s, "
+                  f"within {BUDGET_S:g} s: {mf['within_budget']}; "
                   f"rise 10->90 % median {mf['rise_median']:.1f} s; overshoot median {mf['overshoot_median_pct']:.0f} %; "
                   f"segment-mean error median {mf['segment_error_median']:.3f}, max {mf['segment_error_max']:.3f}, "
                   f"within 0.1: {mf['segments_within_0.1']}; jitter (alone) median {mf['jitter_median']:.3f}")
