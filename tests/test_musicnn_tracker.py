@@ -157,7 +157,7 @@ def test_heads_may_read_other_musicnn_outputs(tracker, clip, tmp_path):
     y = np.stack([np.linspace(-0.5, 0.5, len(x)), np.linspace(0.3, -0.3, len(x))], axis=1)
     head = RidgeHead.fit(x, y, 10.0, facts={"tracker": "musicnn", "inputs": ["pooled", "logits"]})
     path = head.save(tmp_path / "head.safetensors")
-    custom = MusicnnTracker(load_head(path), head_path=path, model=tracker.net)
+    custom = MusicnnTracker(load_head(path), head_path=path, model=tracker.net, temporal=tracker.temporal.config)
     np.testing.assert_allclose(custom.analyze([audio], sr).values, head.predict(x), atol=TOLERANCE)
     assert INPUTS["pooled"] == 1506
 
@@ -218,7 +218,7 @@ def test_state_stays_bounded_on_a_long_stream(tracker):
 def test_parallel_patch_workers_give_the_same_results(tracker, clip):
     audio, sr = clip
     one = tracker.analyze([audio], sr)
-    par = MusicnnTracker(tracker.head, model=tracker.net, workers=2)
+    par = MusicnnTracker(tracker.head, model=tracker.net, workers=2, temporal=tracker.temporal.config)
     two = par.analyze([audio[:sr * 7], audio[sr * 7:]], sr)
     np.testing.assert_allclose(two.values, one.values, atol=TOLERANCE, rtol=0)
     np.testing.assert_allclose(two.extras, one.extras, atol=TOLERANCE, rtol=0)
