@@ -89,3 +89,14 @@ def test_songs_a_head_was_calibrated_on_are_scored_leave_one_clip_out(emomusic_m
     assert "leave-one-clip-out" in facts["calibration"] and "other 4 clips" in facts["calibration"]
     assert not np.allclose(out[0].values, songs[1].values)  # clip 3: recalibrated
     np.testing.assert_array_equal(out[1].values, next(s for s in songs if s.key == "emomusic:8").values)
+
+
+def test_leave_one_song_out_reports_within_song_tracking_of_the_held_out_songs(emomusic_mini, train_cache_dir,
+                                                                               tmp_path, capsys):
+    rc = main(["evaluate", "--loso", "--model", "baseline", "--epochs", "1", "--data", f"emomusic:{emomusic_mini}",
+               "--cache-dir", str(train_cache_dir), "--out", str(tmp_path / "rep"), "--quiet"])
+    assert rc == 0
+    assert "Within-song tracking (baseline, held out, 10 songs)" in capsys.readouterr().out
+    report = json.loads((tmp_path / "rep" / "loso.json").read_text(), parse_constant=_refuse_non_standard)
+    songs = report["within_song"][0]["songs"]
+    assert len(songs) == 10 and all(s["n_frames"] == 60 for s in songs)
