@@ -161,7 +161,10 @@ def evaluate_command(tracker, data: list[str], *, split: str, mode: str,
     with_audio = [it for d in datasets for it in evaluation_pool(d.with_audio(), split)]
     missing = [it.key for it in annotated if it not in with_audio]
     problems: list[str] = []
-    songs = predict_songs(tracker, with_audio, mode=mode, progress=not quiet, problems=problems)
+    calibrated = calibration_songs(tracker, [it for d in datasets for it in d.with_audio()])
+    extra = [it for it in calibrated if it not in with_audio]  # needed to refit without each song
+    songs = predict_songs(tracker, with_audio + extra, mode=mode, progress=not quiet, problems=problems)
+    songs, loco_facts = loco_songs(songs, calibrated, evaluated=with_audio)
     if not songs:
         raise ParameterError(f"no song of split {split!r} has audio in {data}: nothing to evaluate "
                              "(the constant predictor still needs annotations only: see the report)")
@@ -191,9 +194,59 @@ def evaluate_command(tracker, data: list[str], *, split: str, mode: str,
         "songs evaluated": [s.key for s in songs],
         "songs without audio (constant only)": missing,
         "problems": problems,
+        **loco_facts,
     })
     report.curves = curves_for_plot(songs, preds, limit=4)
+    report.tracking = [within_song(tracker.name, songs)]
     return report
+
+
+def calibration_songs(tracker, items: list[SongItem]) -> list[SongItem]:
+    """The songs with audio that the tracker's head was calibrated on (its facts name them).
+
+    The shipped musicnn head's facts list the emoMusic clips its calibration line was
+    fitted on (``calibration.clips``); such songs are scored leave-one-clip-out.
+    """
+    facts = (tracker.describe().get("head_facts") or {}).get("calibration") or {}
+    clips = {str(c) for c in facts.get("clips") or []}
+    return [it for it in items if it.dataset == "emomusic" and it.song_id in clips]
+
+
+def loco_songs(songs: list[SongPrediction], calibrated: list[SongItem], *, evaluated: list[SongItem]
+               ) -> tuple[list[SongPrediction], dict[str, Any]]:
+    """Refit the head's calibration without each calibrated song (leave-one-clip-out); the
+    predictions of the ``evaluated`` songs, the others (calibration songs predicted only to
+    refit it) dropped."""
+    from .tracking import loco_recalibrate
+
+    keys = {it.key for it in calibrated}
+    have = [s for s in songs if s.key in keys]
+    wanted = {it.key for it in evaluated}
+    evaluated = [s for s in songs if s.key in wanted]
+    if not have:
+        return evaluated, {}
+    if len(have) < 3:
+        return evaluated, {"calibration": f"the head was calibrated on {len(have)} of these songs and too "
+                                          "few of its calibration songs have audio here to refit it "
+                                          "without them: their figures are in-sample"}
+    fixed = loco_recalibrate({s.key: s.values for s in have}, {s.key: s.item for s in have},
+                             [s.key for s in have])
+    out = [SongPrediction(s.item, fixed[s.key]) if s.key in fixed else s for s in evaluated]
+    n_eval = sum(1 for s in evaluated if s.key in fixed)
+    return out, {"calibration": f"the head's calibration line was fitted on {len(keys)} emoMusic clips; "
+                                f"the {n_eval} evaluated among them are scored leave-one-clip-out (the "
+                                f"line refitted on the other {len(have) - 1} clips with audio, the rest of "
+                                "the head untouched)"}
+
+
+def within_song(name: str, songs: list[SongPrediction]):
+    """Within-song figures (:mod:`~emotrack.train.tracking`) of the evaluated songs."""
+    from .tracking import TrackingConfig, song_tracking, summarise
+
+    config = TrackingConfig()
+    per_song = [song_tracking(s.key, s.values, s.item.targets(), s.item.first_frame, config.lags)
+                for s in songs]
+    return summarise(name, per_song, config)
 
 
 def song_frames(tracker, songs: list[SongLabels], *, mode: str, progress: bool = True,
