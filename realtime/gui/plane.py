@@ -173,7 +173,7 @@ class PlaneWidget(QWidget):
         if scale is None:
             self.view.setToolTip("Raw predictions (this model has no reference scale)")
         else:
-            self.view.setToolTip("Percentile among " + scale.reference + ": 50 is their median, "
+            self.view.setToolTip("Percentile among the " + scale.reference + ": 50 is their median, "
                                  "the edges of the square their 0th and 100th percentile")
         self._last_key = None
 
