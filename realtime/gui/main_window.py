@@ -350,8 +350,8 @@ class MainWindow(QMainWindow):
             self.banner.set("model", "error", None)
             # Remembered for the next start: musicnn only.  A research model or a model file
             # is never carried silently into the next launch (the next start uses musicnn).
-            remembered = name if checkpoint is None and name not in RESEARCH_TRACKERS else ""
-            self.settings.model = remembered or ""
+            remembered = checkpoint is None and name is not None and name not in RESEARCH_TRACKERS
+            self.settings.model = name if remembered else ""
         self._model_changed()
         self._refresh_menu()
         self.transport.setVisible(self.session.is_file)

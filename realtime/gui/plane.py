@@ -209,7 +209,7 @@ class PlaneWidget(QWidget):
         age = now_s - tr.time_s
         fresh = np.clip(1.0 - age / self.trail_s, 0.0, 1.0)
         keep = fresh > 0
-        keep &= np.isfinite(tr.valence)  # silent frames are not drawn
+        keep &= np.isfinite(tr.valence) & np.isfinite(tr.arousal)  # silent frames are not drawn
         levels = np.minimum((fresh[keep] * TRAIL_LEVELS).astype(np.int64), TRAIL_LEVELS - 1)
         x = tr.valence[keep]
         y = tr.arousal[keep]
