@@ -52,14 +52,20 @@ def research_message(name: str) -> str:
             "musicnn.")
 
 
-def short_reason(problem: str) -> str:
-    """A few words for why no sound plays (the full text goes into the tooltip)."""
+def short_reason(problem: str, device=None) -> str:
+    """A few words for why no sound plays (the full text goes into the tooltip).
+
+    ``device`` is the output the user asked for (``--output``; None: the default output):
+    when it is one, the line names it and how to choose another.
+    """
     low = problem.lower()
+    if device is not None:
+        return f"output {str(device)!r} could not be opened; choose another with --output"
     if "no audio server" in low or "no sound card" in low or "pa_context_connect" in low:
         return "no sound card or audio server"
     if "portaudio is not available" in low:
         return "PortAudio is not installed"
-    return "the audio output could not be opened"
+    return "the default output could not be opened; choose one with --output"
 
 
 class MessageBanner(QFrame):
@@ -393,7 +399,8 @@ class MainWindow(QMainWindow):
         problem = getattr(self.session.source, "playback_problem", None) if self.session.is_file else None
         if problem:
             self.banner.set("playback", "warning",
-                            f"No sound ({short_reason(problem)}): {choice.label} is analysed in "
+                            f"No sound ({short_reason(problem, getattr(self.session.source, 'device', None))}): "
+                            f"{choice.label} is analysed in "
                             "sync, without being heard.", self.session.no_sound_message)
         else:
             self.banner.set("playback", "warning", None)
