@@ -33,6 +33,11 @@ TRACKERS = ("musicnn", "rnn", "cae", "baseline")
 
 DEFAULT_TRACKER = "musicnn"
 
+RESEARCH_TRACKERS = ("rnn", "cae", "baseline")
+"""Research models: the poster's networks, trained on 10 Blues clips only.  Their positions
+are not a judgement of other music (a metal song can land on "happy"); the CLI help and the
+app say so, and the app never carries one into its next launch."""
+
 _HEAD_FORMAT = "emotrack-ridge-head"
 
 

@@ -40,8 +40,10 @@ def test_no_audio_output_analyses_the_file_silently_and_says_so(
     source = w.session.source
     assert not source.playback and source.realtime  # in sync: real-time pace, as --no-playback
     banner = w.banner.text()
-    assert "No sound" in banner and "song.wav" in banner and "--output" in banner
-    assert "--device" not in banner  # --device is the torch device, never the audio output
+    assert "No sound" in banner and "song.wav" in banner
+    assert banner.count("\n") == 0  # one short line (issue 20); how to choose an output is in
+    assert "--output" in w.banner.label.toolTip()  # the tooltip: no server, no output to choose
+    assert "--device" not in banner + w.banner.label.toolTip()  # --device is the torch device
     assert "Could not open" not in banner
 
 

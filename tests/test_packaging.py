@@ -41,6 +41,18 @@ def test_wheel_claims_no_generic_top_level_names(wheel):
         assert f"emotrack/{sub}/__init__.py" in names
 
 
+def test_wheel_carries_every_package_folder(wheel):
+    """Sub-packages (realtime/gui, realtime/commands ...) too: setuptools adds none by itself,
+    and a wheel without them installs an app whose every command fails on import."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    folders = sorted(p.parent.relative_to(REPO).as_posix()
+                     for top in ("model", "realtime", "train")
+                     for p in (REPO / top).rglob("__init__.py") if "__pycache__" not in p.parts)
+    assert "realtime/gui" in folders and "realtime/commands" in folders
+    missing = [f for f in folders if f"emotrack/{f}/__init__.py" not in names]
+    assert missing == []
+
+
 def test_wheel_carries_every_asset_and_the_entry_point(wheel):
     zf = zipfile.ZipFile(wheel)
     names = zf.namelist()

@@ -37,7 +37,7 @@ def main() -> int:
     ap.add_argument("--model", default=None, help="tracker (default: musicnn)")
     ap.add_argument("--checkpoint", default=None, help="checkpoint or musicnn head (default: the bundled one)")
     ap.add_argument("--out", default=os.path.join(REPO, "docs", "img", "gui.png"))
-    ap.add_argument("--size", default="1100x860", help="window size WxH")
+    ap.add_argument("--size", default="1024x700", help="window size WxH")
     ap.add_argument("--trail", type=int, default=20, help="trail seconds")
     ap.add_argument("--until", type=float, default=None,
                     help="pause the file at this position (seconds) before the shot")

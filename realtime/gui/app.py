@@ -31,6 +31,15 @@ def install_excepthook(window) -> None:
     sys.excepthook = hook
 
 
+def launch_config(config: BackendConfig, settings) -> BackendConfig:
+    """The backend options of this launch: the command line's ``--model``/``--checkpoint``, else
+    the Model menu's last choice (:attr:`GuiSettings.model <.settings.GuiSettings.model>`: musicnn
+    or nothing, never a research model), else the default tracker."""
+    if config.model is None and config.checkpoint is None and settings.model:
+        return dataclasses.replace(config, model=settings.model)
+    return config
+
+
 def run_app(*, backend: Backend | None = None, config: BackendConfig | None = None,
             initial_file: str | None = None, initial_input: str | None = None, fps: int = 25,
             argv: list[str] | None = None) -> int:
@@ -47,10 +56,7 @@ def run_app(*, backend: Backend | None = None, config: BackendConfig | None = No
     app.setDesktopFileName("emotrack")
     settings = GuiSettings()
     if backend is None:
-        config = config or BackendConfig()
-        if config.model is None and config.checkpoint is None and settings.model:
-            config = dataclasses.replace(config, model=settings.model)  # the Model menu's last choice
-        backend = RealBackend(config)
+        backend = RealBackend(launch_config(config or BackendConfig(), settings))
     window = MainWindow(backend, settings=settings, initial_file=initial_file,
                         initial_input=initial_input, fps=fps)
     install_excepthook(window)

@@ -1,15 +1,22 @@
-"""The main window: source bar, the plane over the time series, transport, status bar."""
+"""The main window: source bar, the plane beside (or over) the time series, transport, status bar.
+
+The plane is the centre of the window: in a landscape window it sits on the left at the full
+height of the plot area and the curves take the rest of the width; in a portrait window it
+sits above them at the full width.  It grows with the window until the user drags the
+splitter (that share is then kept, and remembered).
+"""
 from __future__ import annotations
 
 import logging
 import os
 from datetime import datetime
 
-from PyQt6.QtCore import QEvent, Qt, QTimer
+from PyQt6.QtCore import QByteArray, QEvent, Qt, QTimer
 from PyQt6.QtGui import QAction, QActionGroup, QKeySequence
 from PyQt6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                              QSplitter, QToolButton, QVBoxLayout, QWidget)
 
+from ...model.trackers import RESEARCH_TRACKERS
 from ..mood import load_circumplex
 from .backend import Backend, SourceChoice, SourceListing, input_choice
 from .plane import PlaneWidget
@@ -25,13 +32,40 @@ log = logging.getLogger(__name__)
 AUDIO_FILTER = ("Audio files (*.wav *.flac *.ogg *.oga *.opus *.mp3 *.aif *.aiff *.m4a);;"
                 "All files (*)")
 MODEL_FILTER = "emotrack model files (*.safetensors);;All files (*)"
-#: The Model menu: tracker name -> label (musicnn first: the default).
+#: The Model menu: tracker name -> label (musicnn first: the default; then the research models).
 MODEL_LABELS = {
     "musicnn": "&musicnn (default: knows music)",
-    "rnn": "&rnn (10 Blues clips)",
-    "cae": "&cae (the poster's network, 10 Blues clips)",
-    "baseline": "&baseline (10 Blues clips)",
+    "rnn": "&rnn \u2014 research model (10 Blues clips)",
+    "cae": "&cae \u2014 research model (the poster's network, 10 Blues clips)",
+    "baseline": "&baseline \u2014 research model (10 Blues clips)",
 }
+#: Landscape layout (plane beside the curves) when the plot area is this much wider than tall.
+LANDSCAPE_RATIO = 1.25
+#: The plane's largest share of the plot area's length along the splitter.
+MAX_PLANE_SHARE = 0.68
+
+
+def research_message(name: str) -> str:
+    """The banner line shown while a research model runs."""
+    return (f"{name} is a research model, trained on 10 Blues clips: where it puts other music "
+            "is no judgement of it. Model \u2192 musicnn is the default; the next start uses "
+            "musicnn.")
+
+
+def short_reason(problem: str, device=None) -> str:
+    """A few words for why no sound plays (the full text goes into the tooltip).
+
+    ``device`` is the output the user asked for (``--output``; None: the default output):
+    when it is one, the line names it and how to choose another.
+    """
+    low = problem.lower()
+    if device is not None:
+        return f"output {str(device)!r} could not be opened; choose another with --output"
+    if "no audio server" in low or "no sound card" in low or "pa_context_connect" in low:
+        return "no sound card or audio server"
+    if "portaudio is not available" in low:
+        return "PortAudio is not installed"
+    return "the default output could not be opened; choose one with --output"
 
 
 class MessageBanner(QFrame):
@@ -56,18 +90,29 @@ class MessageBanner(QFrame):
         layout.addWidget(self.label, 1)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
         self.messages: dict[str, tuple[str, str]] = {}
+        self.details: dict[str, str] = {}
         self.setVisible(False)
 
-    def set(self, topic: str, level: str, text: str | None) -> None:
-        """Show ``text`` under ``topic`` (replacing the topic's old message); None removes it."""
+    def set(self, topic: str, level: str, text: str | None, detail: str | None = None) -> None:
+        """Show ``text`` under ``topic`` (replacing the topic's old message); None removes it.
+
+        ``detail`` (e.g. the audio system's own error) goes into the banner's tooltip, so the
+        line itself stays short.
+        """
         if text:
             self.messages[topic] = (level, text)
+            if detail:
+                self.details[topic] = detail
+            else:
+                self.details.pop(topic, None)
         else:
             self.messages.pop(topic, None)
+            self.details.pop(topic, None)
         self._render()
 
     def dismiss(self) -> None:
         self.messages.clear()
+        self.details.clear()
         self._render()
 
     def text(self) -> str:
@@ -83,6 +128,7 @@ class MessageBanner(QFrame):
         self.setStyleSheet(f"#banner {{ background: {bg}; border: 1px solid {fg}; border-radius: 4px; }}"
                            f"#banner QLabel, #banner QToolButton {{ color: {fg}; }}")
         self.label.setText("\n".join(t for _, t in self.messages.values()))
+        self.label.setToolTip("\n\n".join(self.details.values()))
         self.setVisible(True)
 
 
@@ -125,12 +171,14 @@ class MainWindow(QMainWindow):
         self.banner = MessageBanner()
         self.plane = PlaneWidget(load_circumplex(), theme)
         self.series = SeriesWidget(theme, warmup_s=3.0)
-        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.plane)
         self.splitter.addWidget(self.series)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
         self.splitter.setChildrenCollapsible(False)
+        self._plane_share: float | None = None  # None: fit the plane; else the user's share
+        self._devices_problem: tuple[str, str] | None = None
+        self.splitter.splitterMoved.connect(self._on_splitter_moved)
+        self.splitter.installEventFilter(self)
         self.transport = TransportBar()
         self.transport.setVisible(False)
 
@@ -173,11 +221,13 @@ class MainWindow(QMainWindow):
         self._on_trail(settings.trail_s)
         self._on_span(settings.series_span)
 
-        self.resize(980, 860)
+        self.resize(1100, 760)
         if settings.geometry is not None:
             self.restoreGeometry(settings.geometry)
-        if settings.splitter is None or not self.splitter.restoreState(settings.splitter):
-            self.splitter.setSizes([520, 260])
+        if settings.splitter is not None and self.splitter.restoreState(settings.splitter):
+            sizes = self.splitter.sizes()
+            if sum(sizes) > 0:  # the user's share, kept while the orientation is the same
+                self._plane_share = sizes[0] / sum(sizes)
 
         self.redraw_timer = QTimer(self)
         self.redraw_timer.setInterval(max(1, int(1000 / fps)))
@@ -268,12 +318,21 @@ class MainWindow(QMainWindow):
             self.listing = SourceListing(problems=[describe_error(exc)])
         if not self.listing.live:
             why = "; ".join(self.listing.problems) if self.listing.problems else "none was found"
-            self.banner.set("devices", "warning",
-                            f"No audio input device: {why}.  You can still open an audio file "
-                            "(Ctrl+O or drop it on the window).")
+            self._devices_problem = (f"No audio input device: {why}.  You can still open an audio "
+                                     "file (Ctrl+O or drop it on the window).", why)
         else:
-            self.banner.set("devices", "info", None)
+            self._devices_problem = None
+        self._show_device_problem()
         self._refresh_menu()
+
+    def _show_device_problem(self) -> None:
+        """Say that no microphone or system audio was found, unless a file is what the user
+        opened: then the inputs do not matter and the banner stays one short line."""
+        playing_file = self.session.choice is not None and self.session.choice.kind == "file"
+        if self._devices_problem is None or playing_file:
+            self.banner.set("devices", "info", None)
+        else:
+            self.banner.set("devices", "warning", *self._devices_problem)
 
     def _refresh_menu(self) -> None:
         self.source_bar.set_listing(self.listing, files=self._files, current=self.session.choice
@@ -295,7 +354,10 @@ class MainWindow(QMainWindow):
             self.banner.set("model", "error", message)
         else:
             self.banner.set("model", "error", None)
-            self.settings.model = self.session.model_name or ""
+            # Remembered for the next start: musicnn only.  A research model or a model file
+            # is never carried silently into the next launch (the next start uses musicnn).
+            remembered = checkpoint is None and name is not None and name not in RESEARCH_TRACKERS
+            self.settings.model = name if remembered else ""
         self._model_changed()
         self._refresh_menu()
         self.transport.setVisible(self.session.is_file)
@@ -317,8 +379,12 @@ class MainWindow(QMainWindow):
             act.setChecked(key == name)
         self.series.warmup_s = self.session.warmup_s
         self.plane.extra_names = tuple(getattr(tracker, "extra_names", ()) or ())
-        self.plane.set_scale(getattr(tracker, "scale", None) if tracker is not None else None)
-        self.series.set_scale(getattr(tracker, "scale", None) if tracker is not None else None)
+        scale = getattr(tracker, "scale", None) if tracker is not None else None
+        self.store.scale = scale
+        self.plane.set_scale(scale)
+        self.series.set_scale(scale)
+        research = name in RESEARCH_TRACKERS
+        self.banner.set("research", "warning", research_message(name) if research else None)
 
     # ------------------------------------------------------------------ sources
     def open_choice(self, choice: SourceChoice) -> bool:
@@ -329,7 +395,15 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opening {choice.label}\u2026")
         message = self.session.open(choice)
         self.statusBar().clearMessage()
-        self.banner.set("playback", "warning", self.session.no_sound_message)
+        self._show_device_problem()
+        problem = getattr(self.session.source, "playback_problem", None) if self.session.is_file else None
+        if problem:
+            self.banner.set("playback", "warning",
+                            f"No sound ({short_reason(problem, getattr(self.session.source, 'device', None))}): "
+                            f"{choice.label} is analysed in "
+                            "sync, without being heard.", self.session.no_sound_message)
+        else:
+            self.banner.set("playback", "warning", None)
         if message:
             topic = "model" if self.session.tracker is None else "engine"
             self.banner.set(topic, "error", message)
@@ -434,7 +508,8 @@ class MainWindow(QMainWindow):
                                    else "Source: none")
         model = s.model_name
         device = getattr(s.tracker, "device", None)
-        self.status_model.setText(f"Model: {model} ({device})" if model else "Model: none")
+        kind = "research model, " if model in RESEARCH_TRACKERS else ""
+        self.status_model.setText(f"Model: {model} ({kind}{device})" if model else "Model: none")
         m = s.metrics()
         src_rate = getattr(m, "source_rate", None)
         mdl_rate = getattr(m, "model_rate", None)
@@ -513,6 +588,36 @@ class MainWindow(QMainWindow):
                           f"Model: {self.session.model_name or 'none loaded'}<br>"
                           "Licence: GPL-3.0-or-later")
 
+    # ------------------------------------------------------------------ layout
+    def _on_splitter_moved(self, pos: int, index: int) -> None:
+        sizes = self.splitter.sizes()
+        if sum(sizes) > 0:
+            self._plane_share = sizes[0] / sum(sizes)
+
+    def fit_layout(self) -> None:
+        """Orient the splitter for the window's shape and size the plane (called on resize)."""
+        w, h = self.splitter.width(), self.splitter.height()
+        if w <= 0 or h <= 0:
+            return
+        orientation = (Qt.Orientation.Horizontal if w >= LANDSCAPE_RATIO * h
+                       else Qt.Orientation.Vertical)
+        if orientation != self.splitter.orientation():
+            self.splitter.setOrientation(orientation)
+            self._plane_share = None  # a share along the other direction means nothing here
+        total = (w if orientation == Qt.Orientation.Horizontal else h) - self.splitter.handleWidth()
+        if self._plane_share is not None:
+            plane = round(self._plane_share * total)
+        else:  # the plane's square as large as the other direction allows
+            header = self.plane.header.sizeHint().height() + self.plane.layout().spacing()
+            side = h - header if orientation == Qt.Orientation.Horizontal else w + header
+            plane = min(side, round(MAX_PLANE_SHARE * total))
+        self.splitter.setSizes([plane, max(1, total - plane)])
+
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt naming
+        if obj is self.splitter and event.type() == QEvent.Type.Resize:
+            self.fit_layout()
+        return super().eventFilter(obj, event)
+
     # ------------------------------------------------------------------ Qt events
     def dragEnterEvent(self, event):  # noqa: N802 - Qt naming
         if any(u.isLocalFile() for u in event.mimeData().urls()):
@@ -535,7 +640,8 @@ class MainWindow(QMainWindow):
         self.redraw_timer.stop()
         self.status_timer.stop()
         self.settings.geometry = self.saveGeometry()
-        self.settings.splitter = self.splitter.saveState()
+        # the splitter's place only when the user chose it; otherwise the plane is fitted again
+        self.settings.splitter = self.splitter.saveState() if self._plane_share is not None else QByteArray()
         self.settings.sync()
         self.session.close()
         super().closeEvent(event)

@@ -1,11 +1,14 @@
-"""Arousal and valence over audio time, scrolling, with the warm-up marked."""
+"""Arousal and valence over audio time, scrolling, with the warm-up marked and, when the
+tracker has an uncertainty model, a band of raw +- sd round each curve."""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt
-from PyQt6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PyQt6.QtGui import QColor, QPainterPath
+from PyQt6.QtWidgets import QGraphicsPathItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from .readout import reading, scale_name, tick_labels
 from .theme import Theme, style_plot
 from .trajectory import TrajectoryStore
 
@@ -54,7 +57,6 @@ class SeriesWidget(QWidget):
         plot.hideButtons()
         plot.setMenuEnabled(False)
         plot.setYRange(-1.12, 1.12, padding=0)
-        plot.getAxis("left").setTicks([[(v, f"{v:g}") for v in (-1.0, -0.5, 0.0, 0.5, 1.0)]])
         plot.setLabel("bottom", "audio time")
         plot.showGrid(x=False, y=True, alpha=0.15)
         self._zero = pg.InfiniteLine(pos=0, angle=0, movable=False)
@@ -69,6 +71,13 @@ class SeriesWidget(QWidget):
             plot.addItem(region)
             plot.addItem(label)
             self._marks.append((region, label))
+        # uncertainty bands (raw +- sd on the display plane), under the curves
+        self.arousal_band = QGraphicsPathItem()
+        self.valence_band = QGraphicsPathItem()
+        for band in (self.arousal_band, self.valence_band):
+            band.setZValue(-5)
+            band.setVisible(False)
+            plot.addItem(band)
         # silent frames are NaN: gaps in the curves
         self.arousal_curve = plot.plot([], [], name="arousal", connect="finite")
         self.valence_curve = plot.plot([], [], name="valence", connect="finite")
@@ -86,6 +95,11 @@ class SeriesWidget(QWidget):
         self._zero.setPen(pg.mkPen(theme.axis, width=1))
         self.arousal_curve.setPen(pg.mkPen(theme.arousal, width=2))
         self.valence_curve.setPen(pg.mkPen(theme.valence, width=2))
+        for band, colour in ((self.arousal_band, theme.arousal), (self.valence_band, theme.valence)):
+            fill = QColor(colour)
+            fill.setAlpha(50)
+            band.setBrush(pg.mkBrush(fill))
+            band.setPen(pg.mkPen(None))
         for region, label in self._marks:
             region.setBrush(pg.mkBrush(theme.warmup))
             for line in region.lines:
@@ -95,7 +109,8 @@ class SeriesWidget(QWidget):
 
     def set_scale(self, scale) -> None:
         """Label the y axis for the tracker's display scale (percentiles) or its raw values."""
-        self.plot.setLabel("left", "raw value" if scale is None else "position (0 = median)")
+        self.plot.getAxis("left").setTicks([tick_labels(scale is not None)])
+        self.plot.setLabel("left", scale_name(scale is not None))
         self._last_key = None
 
     def set_span(self, span_s: float | None) -> None:
@@ -111,6 +126,12 @@ class SeriesWidget(QWidget):
         view = store.window(self.span_s, max_points=MAX_DRAWN_POINTS)
         self.arousal_curve.setData(view.time_s, view.arousal)
         self.valence_curve.setData(view.time_s, view.valence)
+        for item, band in ((self.arousal_band, view.arousal_band), (self.valence_band, view.valence_band)):
+            if band is None:
+                item.setVisible(False)
+            else:
+                item.setPath(band_path(view.time_s, *band))
+                item.setVisible(True)
         latest = store.latest()
         if latest is None:
             self.plot.setXRange(0, self.span_s or 60.0, padding=0)
@@ -157,11 +178,16 @@ class SeriesWidget(QWidget):
             extra = f" &nbsp; <i>warming up: {heard:.1f} of {self.warmup_s:.1f} s heard</i>"
         if latest.silent:
             values = "<i>silence</i>"
-        else:
-            values = (f"<span style='color:{th.arousal.name()}; font-weight:600'>&#9632; arousal "
-                      f"{latest.arousal:+.2f}</span> &nbsp;&nbsp; <span style='color:"
-                      f"{th.valence.name()}; font-weight:600'>&#9632; valence {latest.valence:+.2f}</span>")
+        else:  # the same words and numbers as the plane's header (readout.reading)
+            values = (f"<span style='color:{th.arousal.name()}; font-weight:600'>&#9632; "
+                      f"{reading('arousal', latest, 'arousal')}</span> &nbsp;&nbsp; <span style='color:"
+                      f"{th.valence.name()}; font-weight:600'>&#9632; "
+                      f"{reading('valence', latest, 'valence')}</span>")
         self.header.setText(f"{values} &nbsp;&nbsp; at {format_clock(t)}{extra}")
+
+    def band_visible(self) -> tuple[bool, bool]:
+        """Whether the arousal and valence bands are drawn (for tests)."""
+        return self.arousal_band.isVisible(), self.valence_band.isVisible()
 
     def curve_points(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(time_s, arousal, valence)`` as drawn (for tests)."""
@@ -169,3 +195,22 @@ class SeriesWidget(QWidget):
         _, v = self.valence_curve.getData()
         empty = np.zeros(0)
         return (empty, empty, empty) if t is None else (t, a, v)
+
+
+def band_path(t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> QPainterPath:
+    """The area between ``lo`` and ``hi`` over ``t``, one closed polygon per run of finite values
+    (a silent frame or a result without an sd is a gap).  Built by pyqtgraph from arrays: no
+    Python loop over the points."""
+    ok = np.isfinite(t) & np.isfinite(lo) & np.isfinite(hi)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
+    xs, ys, connect = [], [], []
+    for a, b in zip(edges[::2], edges[1::2]):
+        xs += [t[a:b], t[a:b][::-1], t[a:a + 1]]
+        ys += [hi[a:b], lo[a:b][::-1], hi[a:a + 1]]
+        c = np.ones(2 * (b - a) + 1, bool)
+        c[-1] = False  # the next run starts a new polygon
+        connect.append(c)
+    if not xs:
+        return QPainterPath()
+    return pg.arrayToQPath(np.concatenate(xs).astype(np.float64), np.concatenate(ys).astype(np.float64),
+                           connect=np.concatenate(connect))

@@ -72,10 +72,15 @@ class GuiSettings:
 
     @property
     def model(self) -> str:
-        """The tracker chosen in the Model menu last time ("" = none remembered)."""
-        from ...model.trackers import TRACKERS
+        """The tracker chosen in the Model menu last time ("" = none remembered).
 
-        return self._checked("model/name", "", lambda v: as_choice(v, choices=TRACKERS))
+        Never a research model (rnn, cae, baseline): a value left by an older version is read
+        as "" so the app starts with musicnn, not silently with a research model.
+        """
+        from ...model.trackers import RESEARCH_TRACKERS, TRACKERS
+
+        kept = tuple(t for t in TRACKERS if t not in RESEARCH_TRACKERS)
+        return self._checked("model/name", "", lambda v: as_choice(v, choices=kept))
 
     @model.setter
     def model(self, name: str) -> None:

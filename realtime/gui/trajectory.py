@@ -9,8 +9,13 @@ window, so the warm-up is shown again), the CSV export holds every segment.
 What is drawn are positions on the *display plane* (``TrackResult.plane``: the
 percentiles of the tracker's reference music mapped to [-1, 1], or the raw values
 for a checkpoint without a display scale); silent frames are NaN there, so no
-point or curve is drawn for them.  The raw values, percentiles and flags are kept
-for the CSV export.
+point or curve is drawn for them (a frame whose values are missing, None or NaN, is
+treated the same way).  The raw values, percentiles and flags are kept for the CSV export.
+
+Uncertainty: a result with ``arousal_sd``/``valence_sd`` (a standard deviation on the raw
+scale) also gets a band on the display plane, ``plane_of(raw - sd)`` .. ``plane_of(raw + sd)``
+per axis through the tracker's display scale (:attr:`TrajectoryStore.scale`), so the band is
+asymmetric where the scale is; without an sd the band is NaN and nothing is drawn.
 
 Nothing here imports Qt, so the drawing cost can be separated from the data cost
 in tests and benchmarks.  Work per redraw is bounded: the trail is at most
@@ -26,6 +31,7 @@ from typing import Iterable, NamedTuple
 
 import numpy as np
 
+from ...model.scale import plane_of
 from ..outputs.schema import COMMON_COLUMNS, common_row, csv_cell
 
 #: Columns of the exported CSV, in order: the segment, then the trajectory schema's columns.
@@ -49,15 +55,26 @@ class Latest(NamedTuple):
     """NaN without a display scale."""
     valence_pct: float
     extras: tuple | None
+    band: tuple[float, float, float, float] | None = None
+    """Uncertainty on the display plane: ``(arousal_lo, arousal_hi, valence_lo, valence_hi)``
+    (None without an sd)."""
+    raw_sd: tuple[float, float] | None = None
+    """``(arousal_sd, valence_sd)`` on the raw scale (None without an sd)."""
 
 
 @dataclass(frozen=True)
 class SeriesView:
-    """Arrays (all the same length) to draw in the time-series plot."""
+    """Arrays (all the same length) to draw in the time-series plot.
+
+    ``arousal_band``/``valence_band`` are ``(lo, hi)`` arrays on the display plane (NaN
+    where a result had no sd), or None when no result of the view has one.
+    """
 
     time_s: np.ndarray
     arousal: np.ndarray
     valence: np.ndarray
+    arousal_band: tuple[np.ndarray, np.ndarray] | None = None
+    valence_band: tuple[np.ndarray, np.ndarray] | None = None
 
 
 class TrajectoryStore:
@@ -92,6 +109,9 @@ class TrajectoryStore:
         self._new_segment_pending = False
         self._dropped = 0
         self._latest_extras = None
+        self.scale = None
+        """The tracker's :class:`~emotrack.model.scale.DisplayScale` (None: raw values), used to
+        put uncertainty bands on the display plane; set it when the tracker changes."""
 
     def _alloc(self, cap: int) -> None:
         self._frame = np.zeros(cap, np.int64)
@@ -105,10 +125,12 @@ class TrajectoryStore:
         self._silent = np.zeros(cap, bool)
         self._mood = np.zeros(cap, object)
         self._seg = np.zeros(cap, np.int32)
+        self._sd = np.zeros((cap, 2), np.float32)  # raw scale; NaN without an uncertainty model
+        self._band = np.zeros((cap, 4), np.float32)  # display plane: a_lo, a_hi, v_lo, v_hi
 
     def _columns(self) -> tuple[np.ndarray, ...]:
         return (self._frame, self._time, self._arousal, self._valence, self._raw, self._pct,
-                self._level, self._warm, self._silent, self._mood, self._seg)
+                self._level, self._warm, self._silent, self._mood, self._seg, self._sd, self._band)
 
     def _grow(self, need: int) -> None:
         cap = len(self._time)
@@ -177,15 +199,24 @@ class TrajectoryStore:
             self._grow(self._n + 1)
             i = self._n
             silent = bool(getattr(r, "silent", False))
-            x, y = r.plane if hasattr(r, "plane") else (r.valence, r.arousal)
+            raw_a, raw_v = _num(r.arousal), _num(r.valence)
+            pa, pv = _num(getattr(r, "arousal_pct", None)), _num(getattr(r, "valence_pct", None))
+            if silent:
+                x = y = np.nan
+            elif math.isfinite(pa) and math.isfinite(pv):
+                x, y = pv / 50.0 - 1.0, pa / 50.0 - 1.0  # TrackResult.plane
+            else:
+                x, y = (min(1.0, max(-1.0, c)) if math.isfinite(c) else np.nan for c in (raw_v, raw_a))
+            sd = (_num(getattr(r, "arousal_sd", None)), _num(getattr(r, "valence_sd", None)))
             self._frame[i] = int(r.frame_index)
             self._time[i] = t
-            self._arousal[i] = np.nan if silent else y
-            self._valence[i] = np.nan if silent else x
-            self._raw[i] = (r.arousal, r.valence)
-            pa, pv = getattr(r, "arousal_pct", None), getattr(r, "valence_pct", None)
-            self._pct[i] = (np.nan, np.nan) if pa is None or pv is None else (pa, pv)
-            self._level[i] = float(getattr(r, "level_db", 0.0))
+            self._arousal[i] = y
+            self._valence[i] = x
+            self._raw[i] = (raw_a, raw_v)
+            self._pct[i] = (pa, pv) if math.isfinite(pa) and math.isfinite(pv) else (np.nan, np.nan)
+            self._sd[i] = sd
+            self._band[i] = np.nan if silent else self._band_of(raw_a, raw_v, sd)
+            self._level[i] = float(_num(getattr(r, "level_db", 0.0)))
             self._warm[i] = bool(r.warming_up)
             self._silent[i] = silent
             self._mood[i] = str(getattr(r, "mood", ""))
@@ -196,6 +227,14 @@ class TrajectoryStore:
         if added:
             self.version += 1
         return added
+
+    def _band_of(self, raw_a: float, raw_v: float, sd: tuple[float, float]) -> np.ndarray:
+        """``(a_lo, a_hi, v_lo, v_hi)`` on the display plane for raw values +- sd (NaN without sd)."""
+        if not all(math.isfinite(c) for c in (raw_a, raw_v, *sd)):
+            return np.full(4, np.nan, np.float32)
+        raw = np.array([[raw_a - sd[0], raw_v - sd[1]], [raw_a + sd[0], raw_v + sd[1]]])
+        lo, hi = plane_of(raw, self.scale)
+        return np.array([lo[0], hi[0], lo[1], hi[1]], np.float32)
 
     # ---------------------------------------------------------------- reading
     def __len__(self) -> int:
@@ -226,10 +265,14 @@ class TrajectoryStore:
         if self.segment_len() == 0:
             return None
         i = self._n - 1
+        band = tuple(float(b) for b in self._band[i])
+        sd = (float(self._sd[i, 0]), float(self._sd[i, 1]))
         return Latest(float(self._time[i]), float(self._arousal[i]), float(self._valence[i]),
                       bool(self._warm[i]), bool(self._silent[i]), str(self._mood[i]),
                       float(self._raw[i, 0]), float(self._raw[i, 1]), float(self._pct[i, 0]),
-                      float(self._pct[i, 1]), self._latest_extras)
+                      float(self._pct[i, 1]), self._latest_extras,
+                      band if all(math.isfinite(b) for b in band) else None,
+                      sd if all(math.isfinite(c) for c in sd) else None)
 
     def segment_columns(self) -> dict[str, np.ndarray]:
         """Views (not copies) of the current segment's columns."""
@@ -264,9 +307,11 @@ class TrajectoryStore:
             start = int(np.searchsorted(t, t[-1] - span_s, side="left"))
         sl = slice(s.start + start, s.stop)
         t, a, v = self._time[sl], self._arousal[sl], self._valence[sl]
+        has_band = bool(np.isfinite(self._band[sl, 0]).any())
         n = len(t)
         if n <= max_points:
-            return SeriesView(t, a, v)
+            band = self._band[sl]
+            return SeriesView(t, a, v, *_bands(band) if has_band else (None, None))
         block = 1 << int(math.ceil(math.log2(n / max_points)))
         # Align blocks to absolute indices so they do not shift as points arrive;
         # the newest points (the partial block, at least the newest one) stay raw.
@@ -284,7 +329,10 @@ class TrajectoryStore:
             b = np.where(count > 0, total / np.maximum(count, 1), np.nan)  # silent blocks stay gaps
             return np.concatenate([arr[head], b.astype(arr.dtype), arr[tail]])
 
-        return SeriesView(dec(self._time), dec(self._arousal), dec(self._valence))
+        if not has_band:
+            return SeriesView(dec(self._time), dec(self._arousal), dec(self._valence))
+        band = np.column_stack([dec(self._band[:, j]) for j in range(4)])
+        return SeriesView(dec(self._time), dec(self._arousal), dec(self._valence), *_bands(band))
 
     def warmup_spans(self) -> list[tuple[float, float]]:
         """Audio-time intervals of the current segment whose estimate was still warming up."""
@@ -317,3 +365,16 @@ class TrajectoryStore:
                                  bool(self._silent[i]), float(self._level[i]))
                 w.writerow([int(self._seg[i]), *(csv_cell(row[c]) for c in COMMON_COLUMNS)])
         return self._n
+
+
+def _num(x) -> float:
+    """A float, NaN for None or anything that is not a number (a silent frame's missing value)."""
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _bands(band: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """``(a_lo, a_hi, v_lo, v_hi)`` columns -> ``(arousal (lo, hi), valence (lo, hi))``."""
+    return (band[:, 0], band[:, 1]), (band[:, 2], band[:, 3])
