@@ -82,6 +82,9 @@ class TrackOutcome:
     summary: dict[str, Any] = field(default_factory=dict)
     line: str = ""
     early_end: str | None = None
+    note: str | None = None
+    """The one note about the file for the user (how decoding ended early, or what the
+    decoder reported); None: nothing to say."""
     worker_pid: int = 0
     peak_rss_mb: float = 0.0
 
@@ -150,7 +153,8 @@ def run_job(job: TrackJob, spec: TrackerSpec,
             for row, values in zip(rows, extras):
                 row["tags"] = tags_dict(result.extra_names, values)
     return _done(TrackOutcome(job, ok=True, rendered=rendered, rows=rows, summary=summarize(result),
-                              line=file_summary(result), early_end=result.early_end))
+                              line=file_summary(result), early_end=result.early_end,
+                              note=result.note))
 
 
 def file_summary(result) -> str:
