@@ -130,8 +130,8 @@ def predict_songs(tracker, items: list[SongItem], *, mode: str, progress: bool =
             if problems is not None:
                 problems.append(f"{item.key}: {exc}; skipped")
             continue
-        if reader.early_end is not None and problems is not None:
-            problems.append(f"{item.key}: {reader.early_end}; used as far as it decodes")
+        if reader.note is not None and problems is not None:
+            problems.append(f"{item.key}: {reader.note}; used as far as it decodes")
         cropped = item.cropped(len(frames))
         if cropped.n_frames == 0 or np.isnan(cropped.targets()).all():
             if problems is not None:
@@ -185,6 +185,9 @@ def evaluate_command(tracker, data: list[str], *, split: str, mode: str,
     columns.append(constant_over_annotations(annotated, dev_mean))
     columns += poster_columns()
     described = tracker.describe()
+    warning = _mark_in_sample(columns, tracker.name, described, songs, preds, targets)
+    if warning:
+        problems.insert(0, warning)
     report = Report(f"{tracker.name} on {split} ({', '.join(data)})", columns, facts={
         "model": {k: described.get(k) for k in ("name", "checkpoint", "head") if described.get(k)},
         "prediction mode": mode,
@@ -194,6 +197,43 @@ def evaluate_command(tracker, data: list[str], *, split: str, mode: str,
     })
     report.curves = curves_for_plot(songs, preds, limit=4)
     return report
+
+
+def _mark_in_sample(columns: list, name: str, described: dict[str, Any], songs: list[SongPrediction],
+                    preds: list[np.ndarray], targets: list[np.ndarray]) -> str | None:
+    """Mark the model's column in-sample when it learned from some evaluated songs (its facts
+    say which: :mod:`emotrack.train.in_sample`); put its held-out figures beside it (the
+    subset it did not learn from, and what its facts record). Returns the warning, or None."""
+    from .evaluation import Column
+    from .in_sample import held_out_figures, learned_songs
+    from .metrics import score
+
+    facts = described.get("head_facts") or described.get("facts") or {}
+    learned = learned_songs(facts)
+    seen = [i for i, s in enumerate(songs) if s.key in learned]
+    if not seen:
+        return None
+    model = columns[0]
+    model.name = f"{name} (in-sample: learned from {len(seen)} of these {len(songs)} songs)"
+    model.note = ("in-sample: the model was fitted, calibrated or early-stopped on "
+                  f"{', '.join(songs[i].key for i in seen)}; these figures are optimistic, "
+                  "not a test")
+    beside: list[Column] = []
+    unseen = [i for i in range(len(songs)) if i not in set(seen)]
+    if unseen:
+        beside.append(Column(f"{name} held out: the {len(unseen)} songs it did not learn from",
+                             score([preds[i] for i in unseen], [targets[i] for i in unseen]),
+                             f"the same run on {', '.join(songs[i].key for i in unseen)} only"))
+    figures = held_out_figures(facts, name)
+    for fig in figures:
+        beside.append(Column(f"{name} held out ({fig.fact}, from its facts)", fig.scores,
+                             fig.protocol or "recorded in the model's facts"))
+    columns[1:1] = beside
+    held = "; ".join(f"{fig.fact}: {fig.short()}" for fig in figures)
+    return (f"in-sample: the {name} model learned from {len(seen)} of the {len(songs)} evaluated "
+            f"songs, so its figures here are optimistic; held-out figures are beside it"
+            + (f" ({held})" if held else "")
+            + ("" if figures or unseen else " (none recorded: judge it on other songs)"))
 
 
 def song_frames(tracker, songs: list[SongLabels], *, mode: str, progress: bool = True,
@@ -214,6 +254,9 @@ def song_frames(tracker, songs: list[SongLabels], *, mode: str, progress: bool =
         except EmotrackError as exc:
             if problems is not None:
                 problems.append(f"{song.key}: {exc}; skipped")
+            continue
+        if reader.note is not None and problems is not None:
+            problems.append(f"{song.key}: {reader.note}; used as far as it decodes")
     return out
 
 
@@ -228,6 +271,7 @@ def evaluate_songs_command(tracker, datasets: list[SongLabelDataset], data: list
     facts record are shown beside it.
     """
     from ..model.trackers import load_tracker
+    from .in_sample import learned_songs
 
     songs = [s for d in datasets for s in d.songs_with_audio()]
     if not songs:
@@ -235,8 +279,8 @@ def evaluate_songs_command(tracker, datasets: list[SongLabelDataset], data: list
     problems: list[str] = []
     frames = song_frames(tracker, songs, mode=mode, progress=not quiet, problems=problems)
     described = tracker.describe()
-    facts = described.get("head_facts") or {}
-    seen = set(facts.get("training_songs") or []) & {s.key for s in songs if s.song_id in frames}
+    facts = described.get("head_facts") or described.get("facts") or {}
+    seen = learned_songs(facts) & {s.key for s in songs if s.song_id in frames}
     name = tracker.name if not seen else f"{tracker.name} (in-sample: head fitted on {len(seen)} of these songs)"
     preds = {sid: song_prediction(f) for sid, f in frames.items()}
     refs = {"constant": {sid: np.zeros(2) for sid in frames},
@@ -262,6 +306,7 @@ def evaluate_songs_command(tracker, datasets: list[SongLabelDataset], data: list
         report.facts["in-sample warning"] = (
             f"the head was fitted on {len(seen)} of the evaluated songs: its figures on them are "
             "optimistic; judge it by the cross-validated row")
+        problems.insert(0, "in-sample: " + report.facts["in-sample warning"])
     return report
 
 
