@@ -30,6 +30,15 @@ so a patch's outputs are not a slice of one long convolution, but almost:
 
 The result equals running :class:`MusicnnMSD` on each patch separately
 (``tests/test_musicnn_tracker.py`` checks both, to :data:`TOLERANCE`).
+
+Silent frames cost no network pass
+----------------------------------
+A frame's result depends on its own patch only, so a silent frame (no values,
+DESIGN contract 7) is simply not computed (:attr:`MusicnnTracker.skips_silent`):
+neither its patch nor the timbral positions that only silent frames' patches
+would read.  What a silent frame still costs is stage 1 (decoding, resampling,
+the log-mel windows and its level), the same live and offline.
+:attr:`MusicnnTracker.patches_run` counts the patches computed.
 """
 from __future__ import annotations
 
@@ -139,6 +148,7 @@ class MusicnnTracker(Tracker):
     """
 
     name = "musicnn"
+    skips_silent = True
     warmup_frames = WARMUP_FRAMES
     centered_span = WARMUP_FRAMES  # the causal patches whose 3 s cover a frame
     extra_names = MSD_TAGS
@@ -163,6 +173,10 @@ class MusicnnTracker(Tracker):
         self.record: tuple[str, ...] = ()
         """musicnn outputs (names of :data:`INPUTS`) to keep for every frame in :attr:`recorded`."""
         self.recorded: list[dict[str, np.ndarray]] = []
+        self.patches_run = 0
+        """Patches (network passes) computed since the tracker was made (silent frames run none)."""
+        self.timbral_run = 0
+        """Timbral front-end positions computed since the tracker was made (per window of audio)."""
         with torch.inference_mode():
             bn = self.net.input_bn
             scale_ = bn.weight / torch.sqrt(bn.running_var + bn.eps)
@@ -198,18 +212,25 @@ class MusicnnTracker(Tracker):
         if have < end:  # final partial frame: windows after the end of the signal are silence
             pad = torch.full((end - have, MUSICNN_SPEC.n_mels), self._bn_b, device=self.device)
             self._xb = torch.cat((self._xb, pad))
-        self._extend_timbral(end - _EDGE)
         starts = ends - (PATCH_FRAMES - 1)
-        wanted = {*self.inputs, *self.record, "tags"}
-        groups = [starts[i:i + _PATCHES] for i in range(0, n, _PATCHES)]
-        parts = list(self._map(lambda g: self._patch_outputs(g, wanted), groups))
-        outputs = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        if self.record:
-            self.recorded.append({k: outputs[k] for k in self.record})
-        x = np.concatenate([outputs[name] for name in self.inputs], axis=1)
-        values = self.head.predict(x)
+        run = ~self.silent_frames(batch) if self.skips_silent else np.ones(n, bool)
+        values = np.full((n, 2), np.nan, np.float32)
+        tags = np.full((n, len(MSD_TAGS)), np.nan, np.float32)
+        if run.any():
+            todo = starts[run]
+            self._extend_timbral(int(ends[run][-1]) - _EDGE, first=int(todo[0]) + _EDGE)
+            wanted = {*self.inputs, *self.record, "tags"}
+            groups = [todo[i:i + _PATCHES] for i in range(0, len(todo), _PATCHES)]
+            parts = list(self._map(lambda g: self._patch_outputs(g, wanted), groups))
+            outputs = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+            self.patches_run += len(todo)
+            if self.record:
+                self.recorded.append({k: outputs[k] for k in self.record})
+            x = np.concatenate([outputs[name] for name in self.inputs], axis=1)
+            values[run] = self.head.predict(x)
+            tags[run] = outputs["tags"]
         self._trim(int(last_window(batch.first_index + n)) - (PATCH_FRAMES - 1))
-        return values, outputs["tags"]
+        return values, tags
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -259,9 +280,13 @@ class MusicnnTracker(Tracker):
 
         return list(self._pool.map(run, items))
 
-    def _extend_timbral(self, upto: int) -> None:
-        """Compute the global timbral outputs of every position up to ``upto``."""
+    def _extend_timbral(self, upto: int, first: int | None = None) -> None:
+        """Compute the global timbral outputs of every position up to ``upto``; positions before
+        ``first`` that are not computed yet are needed by no patch (silent frames'): skipped."""
         start = self._t0 + self._tim.shape[1]
+        if first is not None and first > start:
+            self._tim = self._tim[:, :0]
+            self._t0 = start = first
         if upto < start:
             return
 
@@ -271,6 +296,7 @@ class MusicnnTracker(Tracker):
             return self._timbral(self._xb[lo:lo + (b - a + 1) + 2 * _EDGE][None, None])[0]
 
         self._tim = torch.cat([self._tim, *self._map(chunk, list(range(start, upto + 1, _CHUNK)))], dim=1)
+        self.timbral_run += upto + 1 - start
 
     def _patch_outputs(self, starts: np.ndarray, wanted: set[str]) -> dict[str, np.ndarray]:
         """musicnn's outputs for the 187-window patches starting at global windows ``starts``."""
@@ -323,12 +349,14 @@ def frame_outputs(audio: np.ndarray, sr: int, names: tuple[str, ...] = ("dense",
     """
     tr = tracker if tracker is not None else MusicnnTracker()
     saved, tr.record, tr.recorded = tr.record, tuple(names), []
+    tr.skips_silent = False  # every frame's outputs, silent ones included
     try:
         with torch.inference_mode():
             tr.analyze([audio], sr)
         parts = tr.recorded
     finally:
         tr.record, tr.recorded = saved, []
+        del tr.skips_silent  # back to the class's
     if not parts:
         return {n: np.zeros((0, INPUTS.get(n, len(MSD_TAGS))), np.float32) for n in names}
     return {n: np.concatenate([p[n] for p in parts]) for n in names}

@@ -114,13 +114,17 @@ def model_key(tracker, mode: str) -> str:
     """``musicnn-centered-3f9a1c2e``: what results depend on (weights, head, settings, mode).
 
     A hash of the tracker's :meth:`describe` without the device (the same results on
-    CPU and GPU), so another checkpoint or head gives another key.
+    CPU and GPU) and of the frame columns, so another checkpoint or head, or another
+    frames schema, gives another key.
     """
     import hashlib
 
     from ...model import json_strict
 
+    from ..outputs.schema import COMMON_COLUMNS
+
     facts = {k: v for k, v in tracker.describe().items() if k != "device"}
+    facts["frame_columns"] = list(COMMON_COLUMNS)  # another schema: another folder, never mixed
     digest = hashlib.sha256(json_strict.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
     return f"{tracker.name}-{mode}-{digest[:8]}"
 
