@@ -163,3 +163,39 @@ def test_gui_export_csv_has_no_numbers_for_silence(tmp_path):
     rows = list(csv.DictReader((tmp_path / "g.csv").open()))
     assert all(rows[1][c] == "" for c in NUMBERS) and rows[1]["silent"] == "1" and rows[1]["mood"] == ""
     assert rows[0]["arousal"] == "0.1"
+
+
+def test_engine_publishes_silence_without_numbers_and_sd_with_confident_words(tmp_path):
+    """Through the live engine (the path of listen and the GUI): silent results carry no numbers
+    and no word, heard results carry the tracker's sd."""
+    import soundfile as sf
+
+    from fixtures_realtime import FakeTracker
+    from emotrack.realtime.engine import Engine
+    from emotrack.realtime.sources import FileSource
+
+    class SdTracker(FakeTracker):
+        def _infer_values(self, batch):
+            values, extras = super()._infer_values(batch)
+            return values, extras, np.full((batch.n, 2), 0.05, np.float32)
+
+    sr = 16000
+    t = np.arange(4 * sr) / sr
+    x = (0.3 * np.sin(2 * np.pi * 330 * t)).astype(np.float32)
+    x[2 * sr:3 * sr] = 0.0
+    wav = tmp_path / "gap.wav"
+    sf.write(wav, x, sr)
+    engine = Engine(FileSource(wav, playback=False, realtime=False), SdTracker())
+    sub = engine.subscribe()
+    engine.start()
+    assert engine.finished.wait(30)
+    engine.stop()
+    results = sub.drain()
+    assert [r.silent for r in results] == [False] * 4 + [True] * 2 + [False] * 2
+    for r in results:
+        if r.silent:
+            assert math.isnan(r.arousal) and math.isnan(r.valence) and r.mood == ""
+            assert r.arousal_sd is None and r.valence_sd is None and r.arousal_pct is None
+            assert format_line(r).strip().endswith("(silence)")
+        else:
+            assert r.arousal_sd == pytest.approx(0.05) and math.isfinite(r.arousal) and r.mood

@@ -40,9 +40,9 @@ def format_line(r: TrackResult) -> str:
         notes = ([f"sd {sd:.2f}"] if sd is not None else []) + ([f"p{pct:02.0f}"] if pct is not None else [])
         return f"{name} {value:+.2f}" + (f" ({', '.join(notes)})" if notes else "")
 
-    warm = "  (warming up)" if r.warming_up else ""
     if r.silent:
-        return f"{r.time_s:7.1f} s  (silence){warm}"
+        return f"{r.time_s:7.1f} s  (silence)"
+    warm = "  (warming up)" if r.warming_up else ""
     return (f"{r.time_s:7.1f} s  {part('arousal', r.arousal, r.arousal_sd, r.arousal_pct)}  "
             f"{part('valence', r.valence, r.valence_sd, r.valence_pct)}  {r.mood:<10}{warm}").rstrip()
 
