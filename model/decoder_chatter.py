@@ -75,15 +75,24 @@ class DecoderChatter:
 
 
 def _enter() -> int:
-    """Install the redirection (first caller) and return where this call's text starts."""
+    """Install the redirection (first caller) and return where this call's text starts
+    (-1: it could not be installed, e.g. no fd 2 or no temporary folder; decoding goes on)."""
     global _depth, _saved_fd, _capture
     with _lock:
         if _depth == 0:
             with contextlib.suppress(Exception):
                 sys.stderr.flush()
-            _capture = tempfile.TemporaryFile()
-            _saved_fd = os.dup(2)
-            os.dup2(_capture.fileno(), 2)
+            try:
+                capture = tempfile.TemporaryFile()
+            except OSError:
+                return -1
+            try:
+                saved = os.dup(2)
+            except OSError:
+                capture.close()
+                return -1
+            os.dup2(capture.fileno(), 2)
+            _capture, _saved_fd = capture, saved
         _depth += 1
         return os.lseek(_capture.fileno(), 0, os.SEEK_END)
 
@@ -91,6 +100,8 @@ def _enter() -> int:
 def _leave(start: int) -> list[str]:
     """Decoder lines written since ``start``; the last caller restores fd 2 and replays the rest."""
     global _depth, _saved_fd, _capture
+    if start < 0:
+        return []
     with _lock:
         fd = _capture.fileno()
         end = os.lseek(fd, 0, os.SEEK_END)

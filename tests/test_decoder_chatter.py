@@ -110,3 +110,16 @@ def test_nested_and_concurrent_captures_restore_stderr(capfd):
     os.write(2, b"after\n")
     assert capfd.readouterr().err == "after\n"
     assert a.count >= 1 and b.count >= 1
+
+
+def test_without_a_stderr_decoding_still_works(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import os; os.close(2)\n"
+            "from emotrack.model.decoder_chatter import DecoderChatter\n"
+            "c = DecoderChatter()\n"
+            "with c.capture():\n    pass\n"
+            "print('ok', c.count)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "ok 0"
