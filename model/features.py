@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ParameterError
+from .filterbanks import analysis_kernels
 from .validate import (
     as_bool,
     as_choice,
@@ -209,30 +210,6 @@ CAE_SPEC = FeatureSpec()
 """The default 96-band, 500 ms frame spec used by the CAE and its relatives."""
 
 
-@functools.lru_cache(maxsize=8)
-def _analysis_kernels(spec: FeatureSpec) -> tuple[np.ndarray, Any]:
-    """The window (n_fft,) and librosa's mel filterbank (n_mels, n_fft//2+1) as a sparse matrix.
-
-    The filterbank is ~98 % zeros.  A sparse product is also single-threaded: a dense
-    BLAS product of these small shapes measured 10-100x slower when OpenBLAS spreads it
-    over cores that inference and capture are already using.
-    """
-    import librosa  # imported lazily: numba start-up is slow
-    import scipy.sparse
-
-    window = librosa.filters.get_window(spec.window, spec.n_fft, fftbins=True)
-    mel = librosa.filters.mel(
-        sr=spec.sample_rate,
-        n_fft=spec.n_fft,
-        n_mels=spec.n_mels,
-        fmin=spec.fmin,
-        fmax=spec.fmax,
-        htk=spec.mel_htk,
-        norm=spec.mel_norm,
-    )
-    return window.astype(np.float32), scipy.sparse.csr_array(mel.astype(np.float32))
-
-
 def log_mel_windows(windows: np.ndarray, spec: FeatureSpec) -> np.ndarray:
     """Log-mel vectors of raw (un-windowed) STFT windows.
 
@@ -245,10 +222,10 @@ def log_mel_windows(windows: np.ndarray, spec: FeatureSpec) -> np.ndarray:
     Returns
     -------
     np.ndarray, shape=(..., n_mels), float32
-        Each vector depends only on its own window (row-wise FFT, sparse product, log),
+        Each vector depends only on its own window (row-wise FFT, band product, log),
         so results do not depend on how many windows are computed together.
     """
-    window, mel = _analysis_kernels(spec)
+    window, mel = analysis_kernels(spec)
     lead = windows.shape[:-1]
     # numpy's rfft, not scipy's: scipy's float32 transform was 1.5x faster here but 0.01 dB off
     # librosa's (double precision) in quiet bands, numpy's stays within 1e-3 dB (tests)
@@ -257,7 +234,7 @@ def log_mel_windows(windows: np.ndarray, spec: FeatureSpec) -> np.ndarray:
         spectrum = stft.real**2 + stft.imag**2
     else:
         spectrum = np.abs(stft) ** spec.power
-    energies = (mel @ spectrum.astype(np.float32, copy=False).T).T.reshape(*lead, spec.n_mels)
+    energies = mel.apply(spectrum.astype(np.float32, copy=False)).reshape(*lead, spec.n_mels)
     if spec.log == "db":
         out = 10.0 * np.log10(np.maximum(energies, spec.log_amin) / spec.log_ref)
     else:

@@ -83,7 +83,15 @@ def interleave_pools(max_pool: torch.Tensor, mean_pool: torch.Tensor) -> torch.T
 
 
 class _FreqPooledConv(nn.Module):
-    """Front-end block: time-padded conv, ReLU, BN, max over the frequency axis."""
+    """Front-end block: time-padded conv, ReLU, BN, max over the frequency axis.
+
+    Computed as max first: ReLU and the eval-mode BN (``a * r + b`` per channel) are
+    monotone, so ``max_f BN(ReLU(y_f)) = BN(ReLU(max_f y_f))`` where ``a >= 0``, and
+    ``BN(ReLU(min_f y_f))`` where ``a < 0``.  The conv of a channel with ``a < 0`` runs
+    with negated weights and bias (exactly ``-y``: negation commutes with rounding), so
+    one max over frequency serves both.  ReLU and BN then touch ``[B, C, T]`` instead
+    of the ``[B, C, T, F]`` map: the same result, a third of the front end's memory traffic.
+    """
 
     def __init__(self, out_channels: int, kt: int, kf: int) -> None:
         super().__init__()
@@ -93,8 +101,33 @@ class _FreqPooledConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[B, 1, T, F]`` -> ``[B, C, T]``."""
-        x = F.pad(x, (0, 0, *self.pad))
-        return self.bn(F.relu(self.conv(x))).amax(dim=3)
+        return self.pooled(F.pad(x, (0, 0, *self.pad)))
+
+    def pooled(self, x: torch.Tensor) -> torch.Tensor:
+        """The block on an input that is already padded: ``[B, 1, T + kt - 1, F]`` -> ``[B, C, T]``."""
+        weight, bias, sign, a, b = self._folded()
+        peak = F.conv2d(x, weight, bias).amax(dim=3)
+        return torch.relu(peak * sign) * a + b
+
+    def _folded(self) -> tuple[torch.Tensor, ...]:
+        """Signed conv weight and bias, sign, BN scale and shift ``[C, 1]``; recomputed only
+        when a parameter changes (a live frame calls the block ~15 times: the small tensor
+        operations cost as much as the convolution of a patch edge)."""
+        tensors = (self.conv.weight, self.conv.bias, self.bn.weight, self.bn.bias,
+                   self.bn.running_mean, self.bn.running_var)
+        key = tuple((t.data_ptr(), t._version, t.device) for t in tensors)
+        cached = getattr(self, "_folded_cache", None)
+        if cached is None or cached[0] != key:
+            with torch.no_grad():
+                bn = self.bn
+                a = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+                b = bn.bias - bn.running_mean * a
+                sign = torch.where(a < 0, -1.0, 1.0).to(a.dtype)
+                folded = (self.conv.weight * sign[:, None, None, None], self.conv.bias * sign,
+                          sign[:, None], a[:, None], b[:, None])
+            cached = (key, tuple(f.detach() for f in folded))
+            self._folded_cache = cached
+        return cached[1]
 
 
 class _MidConv(nn.Module):

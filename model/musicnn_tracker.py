@@ -21,12 +21,13 @@ How it stays cheap (exactly)
 Consecutive patches overlap by 5/6.  musicnn zero-pads each patch at its edges,
 so a patch's outputs are not a slice of one long convolution, but almost:
 
-* the two *timbral* front-end branches (7-window kernels, ~60 % of musicnn's cost)
-  are computed once per window over the stream (:meth:`MusicnnTracker._extend_timbral`);
-  only the 3 positions at each patch edge, where the zero padding reaches, are
-  recomputed per patch;
-* the *temporal* branches (128/64/32-window kernels reach across most of a patch),
-  the mid-end and the back-end run per patch.
+* every front-end branch (the two *timbral* ones, 7-window kernels, ~60 % of musicnn's
+  cost, and the three *temporal* ones, 128/64/32-window kernels) is computed once per
+  position over the stream (:class:`StreamedBranch`) where its receptive field lies
+  inside the patch; only the positions at each patch edge that the patch's zero
+  padding reaches are recomputed per patch (3 at each edge for the timbral branches,
+  63/64, 31/32 and 15/16 for the temporal ones);
+* the mid-end and the back-end run per patch.
 
 The result equals running :class:`MusicnnMSD` on each patch separately
 (``tests/test_musicnn_tracker.py`` checks both, to :data:`TOLERANCE`).
@@ -35,10 +36,11 @@ Silent frames cost no network pass
 ----------------------------------
 A frame's result depends on its own patch only, so a silent frame (no values,
 DESIGN contract 7) is simply not computed (:attr:`MusicnnTracker.skips_silent`):
-neither its patch nor the timbral positions that only silent frames' patches
+neither its patch nor the front-end positions that only silent frames' patches
 would read.  What a silent frame still costs is stage 1 (decoding, resampling,
 the log-mel windows and its level), the same live and offline.
-:attr:`MusicnnTracker.patches_run` counts the patches computed.
+:attr:`MusicnnTracker.patches_run` counts the patches computed,
+:attr:`MusicnnTracker.front_end_run` the streamed front-end positions.
 """
 from __future__ import annotations
 
@@ -53,7 +55,7 @@ from torch.nn import functional as F
 
 from .errors import CheckpointError
 from .framing import FeatureBatch, WindowBatch, WindowMelStream
-from .musicnn import MSD_TAGS, MUSICNN_SPEC, PATCH_FRAMES, MusicnnMSD, load_musicnn
+from .musicnn import MSD_TAGS, MUSICNN_SPEC, PATCH_FRAMES, MusicnnMSD, load_musicnn, tf_same_padding
 from .ridge import RidgeHead
 from .scale import DisplayScale
 from .tracker import SilenceConfig, Tracker
@@ -71,7 +73,6 @@ any batch of frames) and musicnn run patch by patch: float32 summation order onl
 INPUTS = {"dense": 200, "penultimate": 200, "logits": 50, "pooled": 1506}
 """musicnn outputs a head may read, with their sizes (see :class:`MusicnnOutputs`)."""
 
-_EDGE = 3  # (timbral kernel 7 - 1) // 2: positions at each patch edge reached by the zero padding
 _CHUNK = 256  # timbral positions per convolution call (measured: longer calls cost more per position)
 _PATCHES = 2  # patches per forward pass: the temporal branches' [B, 51, 187, 96] maps of larger
               # batches leave the CPU caches (measured 7.5 ms a patch at 1-2, 14 ms at 4, 20 ms at 8)
@@ -175,16 +176,17 @@ class MusicnnTracker(Tracker):
         self.recorded: list[dict[str, np.ndarray]] = []
         self.patches_run = 0
         """Patches (network passes) computed since the tracker was made (silent frames run none)."""
-        self.timbral_run = 0
-        """Timbral front-end positions computed since the tracker was made (per window of audio)."""
+        net = self.net
+        self.branches = [StreamedBranch((net.timbral_74, net.timbral_77), 7),
+                         StreamedBranch((net.temporal_128,), 128),
+                         StreamedBranch((net.temporal_64,), 64),
+                         StreamedBranch((net.temporal_32,), 32)]
+        """The front end in musicnn's channel order (408 timbral, then 3 x 51 temporal)."""
         with torch.inference_mode():
             bn = self.net.input_bn
             scale_ = bn.weight / torch.sqrt(bn.running_var + bn.eps)
             self._bn_a = float(scale_[0])
             self._bn_b = float(bn.bias[0] - bn.running_mean[0] * scale_[0])
-            # timbral outputs where all 7 windows of the receptive field are log-mel zeros
-            silent = torch.full((1, 1, 2 * _EDGE + 1, MUSICNN_SPEC.n_mels), self._bn_b, device=self.device)
-            self._timbral_silence = self._timbral(silent)[0, :, 0]  # (408,)
         self.reset_network()
 
     # ------------------------------------------------------------------ stages
@@ -193,11 +195,12 @@ class MusicnnTracker(Tracker):
 
     def reset_network(self) -> None:
         """Forget the stream: windows before the next one are silence (log-mel zeros)."""
-        pad = PATCH_FRAMES + 2 * _EDGE  # enough silence for the first patch and its edges
+        pad = PATCH_FRAMES  # the windows of the first patch lying before the stream
         self._x0 = -pad  # global index of self._xb[0]
         self._xb = torch.full((pad, MUSICNN_SPEC.n_mels), self._bn_b, device=self.device)
-        self._t0 = -pad + _EDGE  # global index of self._tim[:, 0]
-        self._tim = self._timbral_silence[:, None].repeat(1, pad - 2 * _EDGE)  # (408, positions)
+        with torch.inference_mode():
+            for branch in self.branches:
+                branch.reset(self._xb, self._x0)
 
     @torch.inference_mode()
     def _infer_values(self, batch: FeatureBatch) -> tuple[np.ndarray, np.ndarray | None]:
@@ -218,7 +221,10 @@ class MusicnnTracker(Tracker):
         tags = np.full((n, len(MSD_TAGS)), np.nan, np.float32)
         if run.any():
             todo = starts[run]
-            self._extend_timbral(int(ends[run][-1]) - _EDGE, first=int(todo[0]) + _EDGE)
+            last = int(ends[run][-1])  # positions after the last heard frame's patch: not needed
+            for branch in self.branches:
+                branch.extend(self._xb, self._x0, last - branch.hi, self._map,
+                              first=int(todo[0]) + branch.lo)
             wanted = {*self.inputs, *self.record, "tags"}
             groups = [todo[i:i + _PATCHES] for i in range(0, len(todo), _PATCHES)]
             parts = list(self._map(lambda g: self._patch_outputs(g, wanted), groups))
@@ -231,6 +237,11 @@ class MusicnnTracker(Tracker):
             tags[run] = outputs["tags"]
         self._trim(int(last_window(batch.first_index + n)) - (PATCH_FRAMES - 1))
         return values, tags
+
+    @property
+    def front_end_run(self) -> int:
+        """Streamed front-end positions computed (all branches) since the tracker was made."""
+        return sum(b.computed for b in self.branches)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -258,13 +269,6 @@ class MusicnnTracker(Tracker):
         xb = torch.from_numpy(np.ascontiguousarray(w, np.float32)).to(self.device)
         self._xb = torch.cat((self._xb, xb * self._bn_a + self._bn_b))
 
-    def _timbral(self, xb: torch.Tensor) -> torch.Tensor:
-        """Both timbral branches, no padding: ``[B, 1, T + 6, 96]`` -> ``[B, 408, T]``."""
-        out = []
-        for block in (self.net.timbral_74, self.net.timbral_77):
-            out.append(block.bn(F.relu(block.conv(xb))).amax(dim=3))
-        return torch.cat(out, dim=1)
-
     def _map(self, fn, items: list) -> list:
         """``[fn(x) for x in items]``, on :attr:`workers` threads when there is more than one item."""
         if self.workers == 1 or len(items) < 2:
@@ -280,38 +284,13 @@ class MusicnnTracker(Tracker):
 
         return list(self._pool.map(run, items))
 
-    def _extend_timbral(self, upto: int, first: int | None = None) -> None:
-        """Compute the global timbral outputs of every position up to ``upto``; positions before
-        ``first`` that are not computed yet are needed by no patch (silent frames'): skipped."""
-        start = self._t0 + self._tim.shape[1]
-        if first is not None and first > start:
-            self._tim = self._tim[:, :0]
-            self._t0 = start = first
-        if upto < start:
-            return
-
-        def chunk(a: int) -> torch.Tensor:
-            b = min(upto, a + _CHUNK - 1)
-            lo = a - _EDGE - self._x0
-            return self._timbral(self._xb[lo:lo + (b - a + 1) + 2 * _EDGE][None, None])[0]
-
-        self._tim = torch.cat([self._tim, *self._map(chunk, list(range(start, upto + 1, _CHUNK)))], dim=1)
-        self.timbral_run += upto + 1 - start
-
     def _patch_outputs(self, starts: np.ndarray, wanted: set[str]) -> dict[str, np.ndarray]:
         """musicnn's outputs for the 187-window patches starting at global windows ``starts``."""
         net, dev = self.net, self.device
         s = torch.as_tensor(starts - self._x0, device=dev)
         idx = s[:, None] + torch.arange(PATCH_FRAMES, device=dev)[None]
         patches = self._xb[idx].unsqueeze(1)  # [n, 1, 187, 96]
-        zeros = patches.new_zeros(len(starts), 1, _EDGE, patches.shape[3])
-        head = self._timbral(torch.cat((zeros, patches[:, :, :2 * _EDGE]), dim=2))
-        tail = self._timbral(torch.cat((patches[:, :, -2 * _EDGE:], zeros), dim=2))
-        t = torch.as_tensor(starts + _EDGE - self._t0, device=dev)
-        inner = self._tim[:, t[:, None] + torch.arange(PATCH_FRAMES - 2 * _EDGE, device=dev)[None]]
-        timbral = torch.cat((head, inner.permute(1, 0, 2), tail), dim=2)  # [n, 408, 187]
-        temporal = [b(patches) for b in (net.temporal_128, net.temporal_64, net.temporal_32)]
-        front = torch.cat((timbral, *temporal), dim=1)  # [n, 561, 187]
+        front = torch.cat([b.patch_outputs(patches, starts) for b in self.branches], dim=1)  # [n, 561, 187]
         m1 = net.mid1(front)
         m2 = net.mid2(m1) + m1
         m3 = net.mid3(m2) + m2
@@ -330,10 +309,83 @@ class MusicnnTracker(Tracker):
         if drop_x > 0:
             self._xb = self._xb[drop_x:]
             self._x0 += drop_x
-        drop_t = next_start + _EDGE - self._t0
-        if drop_t > 0:
-            self._tim = self._tim[:, drop_t:]
-            self._t0 += drop_t
+        for branch in self.branches:
+            branch.trim(next_start)
+
+
+class StreamedBranch:
+    """Front-end blocks of one kernel length, computed once per position over the stream.
+
+    musicnn pads each patch with ``lo, hi = tf_same_padding(kt)`` zero windows, so
+    the branch's output at patch position ``p`` equals the output of one long
+    convolution over the stream (position ``start + p``) wherever its receptive field
+    ``p - lo .. p + hi`` lies inside the patch, i.e. ``lo <= p <= 186 - hi``.  Those
+    positions are kept in :attr:`store` (``[C, positions]``, from global position
+    :attr:`t0`); the ``lo`` and ``hi`` positions at the patch's edges are computed per
+    patch with the zeros the patch's padding puts there.
+
+    Parameters
+    ----------
+    blocks : tuple of musicnn front-end blocks (``_FreqPooledConv``) of kernel length ``kt``
+    kt : int
+    """
+
+    def __init__(self, blocks: tuple, kt: int) -> None:
+        self.blocks = blocks
+        self.lo, self.hi = tf_same_padding(kt)
+        self.t0 = 0
+        self.store: torch.Tensor | None = None
+        self.computed = 0
+        """Positions computed by :meth:`extend` since the branch was made."""
+
+    def apply(self, x: torch.Tensor) -> torch.Tensor:
+        """The blocks without padding: ``[B, 1, T, 96]`` -> ``[B, C, T - lo - hi]``."""
+        return torch.cat([block.pooled(x) for block in self.blocks], dim=1)
+
+    def reset(self, xb: torch.Tensor, x0: int) -> None:
+        """Start a stream whose windows so far are ``xb`` (global index of ``xb[0]``: ``x0``)."""
+        self.store = self.apply(xb[None, None])[0]
+        self.t0 = x0 + self.lo
+
+    def extend(self, xb: torch.Tensor, x0: int, upto: int, map_fn, first: int | None = None) -> None:
+        """Compute every position up to ``upto`` (its windows must be in ``xb``); positions before
+        ``first`` not computed yet are needed by no patch (silent frames'): skipped."""
+        start = self.t0 + self.store.shape[1]
+        if first is not None and first > start:
+            self.store = self.store[:, :0]
+            self.t0 = start = first
+        if upto < start:
+            return
+
+        def chunk(a: int) -> torch.Tensor:
+            b = min(upto, a + _CHUNK - 1)
+            first = a - self.lo - x0
+            return self.apply(xb[first:first + (b - a + 1) + self.lo + self.hi][None, None])[0]
+
+        self.store = torch.cat([self.store, *map_fn(chunk, list(range(start, upto + 1, _CHUNK)))], dim=1)
+        self.computed += upto + 1 - start
+
+    def patch_outputs(self, patches: torch.Tensor, starts: np.ndarray) -> torch.Tensor:
+        """``[n, C, 187]`` outputs of the patches ``[n, 1, 187, 96]`` starting at global ``starts``."""
+        lo, hi, n = self.lo, self.hi, len(starts)
+        parts = []
+        if lo:
+            zeros = patches.new_zeros(n, 1, lo, patches.shape[3])
+            parts.append(self.apply(torch.cat((zeros, patches[:, :, :lo + hi]), dim=2)))
+        t = torch.as_tensor(starts + lo - self.t0, device=patches.device)
+        inner = self.store[:, t[:, None] + torch.arange(PATCH_FRAMES - lo - hi, device=patches.device)[None]]
+        parts.append(inner.permute(1, 0, 2))
+        if hi:
+            zeros = patches.new_zeros(n, 1, hi, patches.shape[3])
+            parts.append(self.apply(torch.cat((patches[:, :, PATCH_FRAMES - lo - hi:], zeros), dim=2)))
+        return torch.cat(parts, dim=2)
+
+    def trim(self, next_start: int) -> None:
+        """Drop the positions no patch from ``next_start`` on needs."""
+        drop = next_start + self.lo - self.t0
+        if drop > 0:
+            self.store = self.store[:, drop:]
+            self.t0 += drop
 
 
 def frame_outputs(audio: np.ndarray, sr: int, names: tuple[str, ...] = ("dense", "tags"), *,

@@ -182,7 +182,17 @@ def _parse_sample_spec(spec: str) -> tuple[int, int]:
 
 
 class _CaptureSource(Source):
-    """A PortAudio input stream writing into the ring buffer."""
+    """A PortAudio input stream writing into the ring buffer.
+
+    The stream delivers fixed blocks of :attr:`block_s` seconds.  PortAudio's
+    ``latency="low"`` alone let the PulseAudio device call back ~430 times a second
+    with ~90 frames each, which cost 6 % of a core in callbacks alone; 20 ms blocks
+    cost 1.5 % (measured here through a PulseAudio monitor at 44.1 kHz stereo).  A
+    result is due every 500 ms, so 20 ms more capture latency is invisible on the plane.
+    """
+
+    block_s = 0.02
+    """Seconds of audio per capture callback."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -198,6 +208,7 @@ class _CaptureSource(Source):
                 self._stream = sd.InputStream(
                     device=self._device, samplerate=self.sample_rate, channels=self.channels,
                     dtype="float32", latency="low", callback=self._callback,
+                    blocksize=max(1, int(round(self.block_s * self.sample_rate))),
                     finished_callback=self._on_finished)
                 self._started = True
                 self.last_callback_time = time.monotonic()

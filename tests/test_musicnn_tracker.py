@@ -162,13 +162,13 @@ def test_long_digital_silence_runs_no_network(tracker):
     x = np.zeros(20 * 60 * sr, np.float32)  # 20 minutes, 2400 frames
     t = np.arange(2 * sr) / sr
     x[600 * sr:602 * sr] = 0.3 * np.sin(2 * np.pi * 220 * t)  # 2 s of tone after 10 minutes
-    patches, timbral = tracker.patches_run, tracker.timbral_run
+    patches, front = tracker.patches_run, tracker.front_end_run
     out = tracker.analyze([x[i:i + 10 * sr] for i in range(0, len(x), 10 * sr)], sr)
     heard = int((~out.silent).sum())
     assert len(out) == 2400 and 4 <= heard <= 6  # the tone's frames (edges may fall below -60 dBFS)
     assert tracker.patches_run - patches == heard
-    # the timbral front end runs only over the heard frames' patches (187 windows each), not 20 minutes
-    assert tracker.timbral_run - timbral <= 187 + heard * 32
+    # the streamed front end (4 branches) runs only over the heard frames' patches, not 20 minutes
+    assert tracker.front_end_run - front <= 4 * (187 + heard * 32)
     assert np.isnan(out.values[out.silent]).all()
 
 
@@ -194,14 +194,14 @@ def test_analyze_defaults_to_musicnn_and_writes_tags_over_time(tmp_path):
 
 
 def test_state_stays_bounded_on_a_long_stream(tracker):
-    """The windows and timbral outputs kept are one patch and a frame, however long the stream."""
+    """The windows and front-end outputs kept are one patch and a frame, however long the stream."""
     sr = 16000
     rng = np.random.default_rng(1)
     tracker.reset(sr)
     sizes = []
     for _ in range(60):  # 30 s in 500 ms blocks: five patches' worth
         tracker.push((0.1 * rng.standard_normal(sr // 2)).astype(np.float32))
-        sizes.append((tracker._xb.shape[0], tracker._tim.shape[1]))
+        sizes.append((tracker._xb.shape[0], max(b.store.shape[1] for b in tracker.branches)))
     assert max(x for x, _ in sizes) <= PATCH_FRAMES + 40
     assert max(t for _, t in sizes) <= PATCH_FRAMES + 40
     assert tracker.features._buf.size <= 8000 + 512

@@ -211,3 +211,32 @@ def test_no_audio_server_is_a_one_line_cli_error(monkeypatch, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("emotrack: error:") and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_capture_delivers_20_ms_blocks_not_a_callback_storm(pulse_server):
+    """Issue 21: with PortAudio's "low" latency alone the pulse device called back ~430
+    times a second (~90 frames each), 6 % of a core in callbacks; the capture sources ask
+    for blocks of ``block_s`` seconds."""
+    import time
+
+    from emotrack.realtime.ringbuffer import RingBuffer
+
+    source = SystemAudioSource("test.monitor")
+    source.open()
+    sizes: list[int] = []
+
+    class Recording(RingBuffer):
+        def write(self, block, now):
+            sizes.append(len(block))
+            return super().write(block, now)
+
+    source.start(Recording(source.sample_rate * 2, source.channels))
+    try:
+        deadline = time.monotonic() + 10
+        while len(sizes) < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        source.stop()
+    expected = int(round(source.block_s * source.sample_rate))
+    assert len(sizes) >= 20, "the monitor delivered fewer than 20 blocks in 10 s"
+    assert set(sizes) == {expected}, sorted(set(sizes))

@@ -1,8 +1,15 @@
 """Benchmark (not a test): live pipeline CPU use and newest-frame-to-result latency.
 
-Runs the whole engine headless (no GUI, no printing) on a file source paced in
-real time without playback (the same threads and code as a live capture, fed
-by a 20 ms pacing thread instead of a sound card) and reports:
+Runs the whole engine headless (no GUI, no printing) and reports, for
+
+* ``--source file`` (default): a file source paced in real time without playback
+  (the same threads and code as a live capture, fed by a 20 ms pacing thread
+  instead of a sound card);
+* ``--source system``: real system-audio capture: a private PulseAudio server
+  (tests/pulse.py) plays the file into a null sink with ``paplay`` and the engine
+  captures the sink's monitor, as ``emotrack listen --source system`` does;
+
+these figures:
 
 * CPU use of the process in % of one core (budget in DESIGN: < 5 %),
 * latency from the arrival of the block holding a frame's last sample to the
@@ -11,7 +18,7 @@ by a 20 ms pacing thread instead of a sound card) and reports:
 Usage::
 
     python tests/bench/bench_pipeline.py [AUDIO] [--seconds 60] [--model musicnn|rnn|cae|baseline]
-        [--checkpoint FILE] [--torch-threads 1] [--fake-model]
+        [--checkpoint FILE] [--torch-threads 1] [--fake-model] [--source file|system]
 
 The default tracker is the product's default (musicnn), as ``emotrack listen`` runs it.
 ``--fake-model`` keeps the musicnn tracker's front end (resampling and log-mel windows)
@@ -65,6 +72,7 @@ def main() -> int:
     ap.add_argument("--torch-threads", type=int, default=1)
     ap.add_argument("--fake-model", action="store_true")
     ap.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    ap.add_argument("--source", choices=("file", "system"), default="file")
     args = ap.parse_args()
 
     from emotrack.realtime.engine import Engine
@@ -80,13 +88,41 @@ def main() -> int:
 
         tracker = load_tracker(args.model, args.checkpoint, device="cpu")
 
-    engine = Engine(FileSource(args.audio, playback=False, realtime=True), tracker)
-    sub = engine.subscribe(maxlen=100_000)
-    engine.start()
-    t0 = time.monotonic()
-    while not engine.finished.is_set() and engine.metrics().audio_seconds < args.seconds:
-        time.sleep(0.1)
-    engine.stop()
+    server = player = None
+    if args.source == "system":
+        import os
+        import subprocess
+
+        sys.path.insert(0, str(REPO / "tests"))
+        from pulse import start_pulse_server
+
+        from emotrack.realtime.sources import SystemAudioSource
+
+        server = start_pulse_server()
+        os.environ.update({k: server.env[k] for k in ("XDG_RUNTIME_DIR", "PULSE_SERVER",
+                                                       "PULSE_RUNTIME_PATH")})
+        source = SystemAudioSource("test.monitor")
+    else:
+        source = FileSource(args.audio, playback=False, realtime=True)
+    try:
+        engine = Engine(source, tracker)
+        sub = engine.subscribe(maxlen=100_000)
+        engine.start()
+        if server is not None:  # loop the file into the null sink while the engine listens
+            player = subprocess.Popen(
+                ["bash", "-c", f'while true; do paplay --device=test "{args.audio}"; done'],
+                env=server.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True)
+        t0 = time.monotonic()
+        while not engine.finished.is_set() and engine.metrics().audio_seconds < args.seconds:
+            time.sleep(0.1)
+        engine.stop()
+    finally:
+        if player is not None:
+            os.killpg(player.pid, 15)
+            player.wait(timeout=5)
+        if server is not None:
+            server.stop()
     m = engine.metrics()
     n = len(sub.drain())
     if args.json:
@@ -95,7 +131,7 @@ def main() -> int:
           f"model {m.model_name} on {m.device} (torch threads {args.torch_threads}); "
           f"CPU {m.cpu_percent:.2f} % of one core; latency p50 {m.latency_ms_p50:.1f} ms, "
           f"p99 {m.latency_ms_p99:.1f} ms, max {m.latency_ms_max:.1f} ms; overruns "
-          f"{m.callback_overruns}/{m.ring_overruns}, underruns {m.playback_underruns}")
+          f"{m.callback_overruns}/{m.ring_overruns}, underruns {m.playback_underruns}; source {args.source}")
     return 0
 
 
