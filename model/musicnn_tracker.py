@@ -58,7 +58,8 @@ from .framing import FeatureBatch, WindowBatch, WindowMelStream
 from .musicnn import MSD_TAGS, MUSICNN_SPEC, PATCH_FRAMES, MusicnnMSD, load_musicnn, tf_same_padding
 from .ridge import RidgeHead
 from .scale import DisplayScale
-from .tracker import SilenceConfig, Tracker
+from .temporal import TemporalConfig, TemporalStage, centered_values
+from .tracker import SilenceConfig, Tracker, TrackerFrames, covering_average
 
 FRAME_LENGTH = 8000
 """Model-rate samples per 500 ms frame."""
@@ -76,6 +77,13 @@ INPUTS = {"dense": 200, "penultimate": 200, "logits": 50, "pooled": 1506}
 _CHUNK = 256  # timbral positions per convolution call (measured: longer calls cost more per position)
 _PATCHES = 2  # patches per forward pass: the temporal branches' [B, 51, 187, 96] maps of larger
               # batches leave the CPU caches (measured 7.5 ms a patch at 1-2, 14 ms at 4, 20 ms at 8)
+
+
+TEMPORAL = TemporalConfig(context_s=0.5, tau_s=0.5, centered_span=10, centered_tau_s=1.0)
+"""The shipped temporal stage, chosen from a fixed candidate list on step-response medleys and the
+10 emoMusic clips (``tests/bench/bench_steps.py --candidates``; docs/models.md "Temporal behaviour"):
+causal, the newest patch smoothed with a 0.5 s time constant; centered, the 10 patches around a
+frame (5 s), smoothed forwards and backwards with 1 s."""
 
 
 def last_window(k: np.ndarray | int) -> np.ndarray | int:
@@ -146,6 +154,9 @@ class MusicnnTracker(Tracker):
         Threads that compute the patches of one batch in parallel (offline analysis of long
         blocks; a live batch is one frame).  Use it with ``torch.set_num_threads(1)``: each
         torch call then stays on one core, and ``workers`` calls run side by side.
+    temporal : TemporalConfig, optional
+        The temporal stage after the head (:mod:`~emotrack.model.temporal`); default
+        :data:`TEMPORAL`.
     """
 
     name = "musicnn"
@@ -156,7 +167,8 @@ class MusicnnTracker(Tracker):
 
     def __init__(self, head: RidgeHead | None = None, *, head_path: str | os.PathLike | None = None,
                  model: MusicnnMSD | None = None, device: str = "cpu",
-                 silence: SilenceConfig | None = None, workers: int = 1) -> None:
+                 silence: SilenceConfig | None = None, workers: int = 1,
+                 temporal: TemporalConfig | None = None) -> None:
         if head is None:
             head_path = head_path or default_head_path()
             head = load_head(head_path)
@@ -170,6 +182,8 @@ class MusicnnTracker(Tracker):
         self.net = model if model is not None else load_musicnn(self.device)
         self.net.eval()
         self.workers = max(1, int(workers))
+        self.temporal = TemporalStage(temporal if temporal is not None else TEMPORAL, self.warmup_frames)
+        """The temporal stage: the one place where head outputs become the values shown."""
         self._pool = None
         self.record: tuple[str, ...] = ()
         """musicnn outputs (names of :data:`INPUTS`) to keep for every frame in :attr:`recorded`."""
@@ -201,6 +215,8 @@ class MusicnnTracker(Tracker):
         with torch.inference_mode():
             for branch in self.branches:
                 branch.reset(self._xb, self._x0)
+        if hasattr(self, "temporal"):
+            self.temporal.reset()
 
     @torch.inference_mode()
     def _infer_values(self, batch: FeatureBatch) -> tuple[np.ndarray, np.ndarray | None]:
@@ -236,12 +252,34 @@ class MusicnnTracker(Tracker):
             values[run] = self.head.predict(x)
             tags[run] = outputs["tags"]
         self._trim(int(last_window(batch.first_index + n)) - (PATCH_FRAMES - 1))
-        return values, tags
+        values, sd = self.temporal.step(batch.first_index, values, None)
+        return values, tags, sd
 
     @property
     def front_end_run(self) -> int:
         """Streamed front-end positions computed (all branches) since the tracker was made."""
         return sum(b.computed for b in self.branches)
+
+    def analyze(self, blocks, input_sr: int, *, mode: str = "causal", on_frames=None) -> TrackerFrames:
+        """As :meth:`Tracker.analyze`; centered mode smooths the raw head outputs of the whole
+        signal itself (:func:`~emotrack.model.temporal.centered_values`), not the causal values."""
+        if mode != "centered":
+            return super().analyze(blocks, input_sr, mode=mode, on_frames=on_frames)
+        with self.temporal.bypassed():
+            raw = super().analyze(blocks, input_sr, mode="causal", on_frames=on_frames)
+        return self.centered(raw, []).without_silent_values()
+
+    def centered(self, causal: TrackerFrames, batches: list) -> TrackerFrames:
+        """Centered values from the raw (unsmoothed) causal outputs of a whole signal, real audio
+        only at the edges (:func:`~emotrack.model.temporal.centered_values`); ``warming_up`` only
+        when the whole signal is shorter than one patch."""
+        cfg = self.temporal.config
+        values, padded = centered_values(causal.values, cfg, self.centered_span, self.warmup_frames)
+        sd = None if causal.sd is None else centered_values(causal.sd, cfg, self.centered_span,
+                                                            self.warmup_frames)[0]
+        extras = None if causal.extras is None else covering_average(causal.extras, self.centered_span)
+        return causal.replace(values=values, extras=extras, sd=sd,
+                              warming_up=np.full(len(causal), padded, bool))
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -256,6 +294,7 @@ class MusicnnTracker(Tracker):
             "display_scale_reference": self.scale.reference if self.scale else None,
             "device": self.device,
             "warmup_frames": self.warmup_frames,
+            "temporal": self.temporal.config.to_dict(),
         }
 
     # ------------------------------------------------------------------ internals

@@ -67,33 +67,61 @@ def test_subset_not_learned_from_is_scored_beside_the_in_sample_column():
     assert nothing[0].name == "m"
 
 
-def test_evaluate_all_clips_with_the_shipped_head_says_in_sample(emomusic_mini, tmp_path, monkeypatch, capsys):
-    from emotrack.model.musicnn_tracker import load_head
+def _ramp_predictions(monkeypatch):
+    """predict_songs without a network: each song's targets plus a seeded error (varied, so the
+    leave-one-clip-out calibration refit has something to fit)."""
+    rng = np.random.default_rng(0)
+
+    def fake(tracker, items, *, mode, progress=True, problems=None):
+        out = []
+        for it in items:
+            n = it.first_frame + it.n_frames
+            values = rng.normal(0.0, 0.1, (n, 2)).astype(np.float32)
+            values[it.first_frame:] += np.nan_to_num(it.targets())
+            out.append(work.SongPrediction(it.cropped(n), values))
+        return out
+
+    monkeypatch.setattr(work, "predict_songs", fake)
+
+
+def test_evaluate_all_clips_with_the_rnn_says_in_sample(emomusic_mini, tmp_path, monkeypatch, capsys):
+    """The shipped rnn learned from 8 of the 10 clips (its facts: train and validation songs)."""
+    from emotrack.model.checkpoint import load_checkpoint
+    from emotrack.model.trackers import bundled_checkpoint
     from emotrack.realtime.cli import main
 
-    facts = load_head().facts
+    facts = load_checkpoint(bundled_checkpoint("rnn")).facts
     clips = {f"emomusic:{p.stem}" for p in (emomusic_mini / "clips_45seconds").glob("*.mp3")}
     seen = learned_songs(facts) & clips
-    figures = held_out_figures(facts, "musicnn")
-    _fast_predictions(monkeypatch)
-    rc = main(["evaluate", "--data", f"emomusic:{emomusic_mini}", "--split", "all", "--quiet",
-               "--out", str(tmp_path)])
-    assert rc == 0
+    figures = held_out_figures(facts, "rnn")
+    assert seen and figures  # what the shipped checkpoint records
+    _ramp_predictions(monkeypatch)
+    assert main(["evaluate", "--model", "rnn", "--data", f"emomusic:{emomusic_mini}", "--split", "all",
+                 "--quiet", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    md = (tmp_path / "evaluation.md").read_text()
     report = json.loads((tmp_path / "evaluation.json").read_text())
     problems = report["facts"]["problems"]
-    if not seen:  # a head that learned nothing from these clips: its figures are tests
-        assert "in-sample" not in out and not any("in-sample" in p for p in problems)
-        return
-    assert f"musicnn (in-sample: learned from {len(seen)} of these {len(clips)} songs)" in out
-    assert problems and problems[0].startswith("in-sample:") and "problems: none" not in md
+    assert f"rnn (in-sample: learned from {len(seen)} of these {len(clips)} songs)" in out
+    assert problems[0].startswith("in-sample:") and "problems: none" not in (tmp_path / "evaluation.md").read_text()
     names = [c["name"] for c in report["columns"]]
-    assert names[0].startswith("musicnn (in-sample")
+    assert names[0].startswith("rnn (in-sample") and names[1] == (
+        f"rnn held out: the {len(clips - seen)} songs it did not learn from")
     for fig in figures:  # each held-out figure of the facts, beside the in-sample column
-        col = next(c for c in report["columns"] if c["name"] == f"musicnn held out ({fig.fact}, from its facts)")
+        col = next(c for c in report["columns"] if c["name"] == f"rnn held out ({fig.fact}, from its facts)")
         assert names.index(col["name"]) < names.index("constant")
         for dim in ("arousal", "valence"):
             assert col["scores"][dim]["rmse"] == pytest.approx(fig.scores[dim]["rmse"])
-            assert f"{fig.scores[dim]['rmse']:.3f}" in out
-    assert figures or any("did not learn from" in n for n in names) or "none recorded" in problems[0]
+
+
+def test_calibration_refitted_without_each_clip_is_not_in_sample(emomusic_mini, tmp_path, monkeypatch, capsys):
+    """The shipped musicnn head was calibrated on the 10 clips; evaluate scores them with the line
+    refitted leave-one-clip-out, so they are held out, not in-sample."""
+    from emotrack.realtime.cli import main
+
+    _ramp_predictions(monkeypatch)
+    assert main(["evaluate", "--data", f"emomusic:{emomusic_mini}", "--split", "all", "--quiet",
+                 "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    report = json.loads((tmp_path / "evaluation.json").read_text())
+    assert report["columns"][0]["name"] == "musicnn" and "in-sample" not in out
+    assert "leave-one-clip-out" in report["facts"]["calibration"] and "refitted" not in report["facts"]

@@ -21,7 +21,10 @@ torch.set_num_threads(1)
 
 @pytest.fixture(scope="module")
 def tracker():
-    return MusicnnTracker()
+    """The shipped head without a temporal stage: each frame's value is its own patch's."""
+    from emotrack.model.temporal import TemporalConfig
+
+    return MusicnnTracker(temporal=TemporalConfig())
 
 
 @pytest.fixture(scope="module")
@@ -93,16 +96,57 @@ def test_live_blocks_equal_offline_causal(tracker, clip, sr):
     np.testing.assert_allclose(live.extras, offline.extras, atol=TOLERANCE, rtol=0)
 
 
-def test_centered_mode_averages_the_covering_causal_patches(tracker, clip):
+def test_centered_mode_averages_the_covering_causal_patches_of_real_audio(tracker, clip):
+    """Frame k: the mean of the causal patches k..k+5 that contain it, leaving out patches padded
+    with silence (k < 6); when all are padded (frame 0, 1), the first real patch (6)."""
     audio, sr = clip
     causal = tracker.analyze([audio], sr)
     centered = tracker.analyze([audio], sr, mode="centered")
     n = len(causal)
-    for k in (0, 4, n - 3, n - 1):
-        hi = min(n, k + 6)
-        np.testing.assert_allclose(centered.values[k], causal.values[k:hi].mean(axis=0), atol=1e-6)
-        np.testing.assert_allclose(centered.extras[k], causal.extras[k:hi].mean(axis=0), atol=1e-6)
+    for k, (lo, hi) in {0: (6, 7), 1: (6, 7), 4: (6, 10), 8: (8, 14), n - 3: (n - 3, n), n - 1: (n - 1, n)}.items():
+        np.testing.assert_allclose(centered.values[k], causal.values[lo:hi].mean(axis=0), atol=1e-6)
+    for k in (4, n - 3):  # the tags keep the covering mean
+        np.testing.assert_allclose(centered.extras[k], causal.extras[k:min(n, k + 6)].mean(axis=0), atol=1e-6)
     assert not centered.warming_up.any()
+
+
+def test_no_unflagged_jump_at_the_start_of_a_clip_at_full_level(tracker, emomusic_mini):
+    """emoMusic clip 7 is at full level from 0 s (issue 19: centered arousal used to jump from -0.78
+    to +0.46 in 4 s).  Causal: the padded frames are flagged; centered: no frame uses padding, so
+    the first frames sit where the music is, not in a corner."""
+    audio, sr = sf.read(emomusic_mini / "clips_45seconds" / "7.mp3", dtype="float32")
+    audio = audio[: 20 * sr]
+    tracker = MusicnnTracker(tracker.head, model=tracker.net)  # the shipped temporal stage
+    level = 20 * np.log10(np.sqrt(np.mean(audio[: sr // 2].astype(np.float64) ** 2)))
+    assert level > -30  # full level from the first half second
+    causal = tracker.analyze([audio], sr)
+    centered = tracker.analyze([audio], sr, mode="centered")
+    np.testing.assert_array_equal(causal.warming_up, np.arange(len(causal)) < WARMUP_FRAMES)
+    assert not centered.warming_up.any()
+    real = causal.values[WARMUP_FRAMES:]
+    lo, hi = real.min(axis=0), real.max(axis=0)
+    assert np.all(centered.values >= lo - 1e-6) and np.all(centered.values <= hi + 1e-6)
+    # what padding does to the unflagged frames it would reach: the causal warm-up frames leave that range
+    assert np.any((causal.values[:WARMUP_FRAMES] < lo) | (causal.values[:WARMUP_FRAMES] > hi))
+
+
+def test_smoothing_keeps_live_equal_to_offline_causal(tracker, clip):
+    """With a temporal stage (context 1.5 s, tau 1 s): random blocks give analyze --mode causal's values,
+    and those are the stage applied to the raw head outputs."""
+    from emotrack.model.temporal import TemporalConfig, causal_values
+
+    audio, sr = clip
+    cfg = TemporalConfig(context_s=1.5, tau_s=1.0)
+    smooth = MusicnnTracker(tracker.head, model=tracker.net, temporal=cfg)
+    offline = smooth.analyze([audio], sr)
+    rng = np.random.default_rng(7)
+    cuts = np.cumsum(rng.integers(1, 2 * sr, 40))
+    live = smooth.analyze(np.split(audio, cuts[cuts < len(audio)]), sr)
+    np.testing.assert_allclose(live.values, offline.values, atol=TOLERANCE, rtol=0)
+    raw = tracker.analyze([audio], sr).values
+    np.testing.assert_allclose(offline.values, causal_values(raw, cfg, WARMUP_FRAMES), atol=TOLERANCE)
+    assert not np.allclose(offline.values[WARMUP_FRAMES:], raw[WARMUP_FRAMES:], atol=1e-3)
+    assert smooth.describe()["temporal"] == cfg.to_dict()
 
 
 def test_heads_may_read_other_musicnn_outputs(tracker, clip, tmp_path):
@@ -113,7 +157,7 @@ def test_heads_may_read_other_musicnn_outputs(tracker, clip, tmp_path):
     y = np.stack([np.linspace(-0.5, 0.5, len(x)), np.linspace(0.3, -0.3, len(x))], axis=1)
     head = RidgeHead.fit(x, y, 10.0, facts={"tracker": "musicnn", "inputs": ["pooled", "logits"]})
     path = head.save(tmp_path / "head.safetensors")
-    custom = MusicnnTracker(load_head(path), head_path=path, model=tracker.net)
+    custom = MusicnnTracker(load_head(path), head_path=path, model=tracker.net, temporal=tracker.temporal.config)
     np.testing.assert_allclose(custom.analyze([audio], sr).values, head.predict(x), atol=TOLERANCE)
     assert INPUTS["pooled"] == 1506
 
@@ -210,7 +254,7 @@ def test_state_stays_bounded_on_a_long_stream(tracker):
 def test_parallel_patch_workers_give_the_same_results(tracker, clip):
     audio, sr = clip
     one = tracker.analyze([audio], sr)
-    par = MusicnnTracker(tracker.head, model=tracker.net, workers=2)
+    par = MusicnnTracker(tracker.head, model=tracker.net, workers=2, temporal=tracker.temporal.config)
     two = par.analyze([audio[:sr * 7], audio[sr * 7:]], sr)
     np.testing.assert_allclose(two.values, one.values, atol=TOLERANCE, rtol=0)
     np.testing.assert_allclose(two.extras, one.extras, atol=TOLERANCE, rtol=0)

@@ -57,3 +57,46 @@ def test_evaluate_writes_markdown_json_png_with_references(emomusic_mini, train_
     assert round(all125["scores"]["arousal"]["rmse"], 3) == 0.287
     assert report["facts"]["songs evaluated"] == ["emomusic:3", "emomusic:12"]
     assert (tmp_path / "rep" / "evaluation.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # within-song tracking (issue 19): per song r and RMSE beside the song's own mean, at lag 0 and the best lag
+    assert "Within-song tracking" in out and "RMSE of own mean" in out and "best lag" in out
+    within = report["within_song"][0]
+    assert [s["song"] for s in within["songs"]] == ["emomusic:3", "emomusic:12"]
+    assert within["max_lag_s"] == 5.0 and set(within["best_lag_s"]) == {"arousal", "valence"}
+    own = within["songs"][0]["arousal"]["rmse_song_mean"]
+    assert own is not None and 0 < own < 1 and len(within["songs"][0]["arousal"]["r_by_lag"]) == 11
+
+
+def test_songs_a_head_was_calibrated_on_are_scored_leave_one_clip_out(emomusic_mini):
+    """The shipped musicnn head's calibration line was fitted on the 10 clips (its facts say so):
+    evaluate refits it without each evaluated clip, from the other clips' predictions."""
+    import numpy as np
+
+    from emotrack.train.readers.emomusic import read_emomusic
+    from emotrack.train.run import SongPrediction, calibration_songs, loco_songs
+
+    class Stub:
+        def describe(self):
+            return {"head_facts": {"calibration": {"clips": ["2", "3", "4", "5", "7"]}}}
+
+    items = read_emomusic(emomusic_mini).with_audio()
+    calibrated = calibration_songs(Stub(), items)
+    assert sorted(it.song_id for it in calibrated) == ["2", "3", "4", "5", "7"]
+    rng = np.random.default_rng(0)
+    songs = [SongPrediction(it, rng.normal(0, 0.1, (90, 2))) for it in items]
+    evaluated = [it for it in items if it.song_id in ("3", "8")]
+    out, facts = loco_songs(songs, calibrated, evaluated=evaluated)
+    assert [s.key for s in out] == ["emomusic:3", "emomusic:8"]
+    assert "leave-one-clip-out" in facts["calibration"] and "other 4 clips" in facts["calibration"]
+    assert not np.allclose(out[0].values, songs[1].values)  # clip 3: recalibrated
+    np.testing.assert_array_equal(out[1].values, next(s for s in songs if s.key == "emomusic:8").values)
+
+
+def test_leave_one_song_out_reports_within_song_tracking_of_the_held_out_songs(emomusic_mini, train_cache_dir,
+                                                                               tmp_path, capsys):
+    rc = main(["evaluate", "--loso", "--model", "baseline", "--epochs", "1", "--data", f"emomusic:{emomusic_mini}",
+               "--cache-dir", str(train_cache_dir), "--out", str(tmp_path / "rep"), "--quiet"])
+    assert rc == 0
+    assert "Within-song tracking (baseline, held out, 10 songs)" in capsys.readouterr().out
+    report = json.loads((tmp_path / "rep" / "loso.json").read_text(), parse_constant=_refuse_non_standard)
+    songs = report["within_song"][0]["songs"]
+    assert len(songs) == 10 and all(s["n_frames"] == 60 for s in songs)

@@ -53,10 +53,15 @@ class Report:
     columns: list[Column]
     facts: dict[str, Any] = field(default_factory=dict)
     curves: list[dict[str, Any]] = field(default_factory=list)
+    tracking: list[Any] = field(default_factory=list)
+    """Within-song summaries (:class:`~emotrack.train.tracking.TrackingSummary`), shown after the table."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"title": self.title, "facts": self.facts,
-                "columns": [c.to_dict() for c in self.columns]}
+        out = {"title": self.title, "facts": self.facts,
+               "columns": [c.to_dict() for c in self.columns]}
+        if self.tracking:
+            out["within_song"] = [t.to_dict() for t in self.tracking]
+        return out
 
     def markdown(self) -> str:
         """The report as Markdown: facts, then one table per dimension."""
@@ -80,6 +85,11 @@ class Report:
         notes = [f"- **{c.name}**: {c.note}" for c in self.columns if c.note]
         if notes:
             lines += ["", "Columns:", ""] + notes
+        if self.tracking:
+            from .tracking import tracking_markdown
+
+            for t in self.tracking:
+                lines += ["", tracking_markdown(t).rstrip("\n")]
         return "\n".join(lines) + "\n"
 
 

@@ -36,7 +36,7 @@ def leave_one_song_out(songs: list[SongFeatures], config: TrainConfig, *, spec: 
     from ..model.mel_tracker import MelTracker
     from ..model.trackers import resolve_device
 
-    preds, targets, consts, folds = [], [], [], []
+    preds, targets, consts, folds, fulls = [], [], [], [], []
     with tempfile.TemporaryDirectory(prefix="emotrack-loso-") as tmp:
         for song in tqdm(songs, desc="leave-one-song-out", unit="fold", disable=not progress):
             rest = [s for s in songs if s.key != song.key]
@@ -52,6 +52,7 @@ def leave_one_song_out(songs: list[SongFeatures], config: TrainConfig, *, spec: 
             it = song.item
             full = tracker.predict_frames(song.frames, mode=mode)
             preds.append(full[it.first_frame:it.first_frame + it.n_frames].astype(np.float64))
+            fulls.append(full)
             targets.append(it.targets().astype(np.float64))
             const = target_mean([s.item.targets() for s in train])
             consts.append(np.broadcast_to(const, targets[-1].shape).copy())
@@ -65,4 +66,10 @@ def leave_one_song_out(songs: list[SongFeatures], config: TrainConfig, *, spec: 
         "songs": [s.key for s in songs], "prediction mode": mode,
         "folds": len(songs), "best epochs": [f["best_epoch"] for f in folds]})
     report.curves = curves_for_plot(songs, preds, limit=4)
+    from .tracking import TrackingConfig, song_tracking, summarise
+
+    tc = TrackingConfig()
+    report.tracking = [summarise(f"{config.model}, held out", [
+        song_tracking(s.key, f, s.item.targets(), s.item.first_frame, tc.lags)
+        for s, f in zip(songs, fulls)], tc)]
     return report

@@ -161,7 +161,11 @@ def evaluate_command(tracker, data: list[str], *, split: str, mode: str,
     with_audio = [it for d in datasets for it in evaluation_pool(d.with_audio(), split)]
     missing = [it.key for it in annotated if it not in with_audio]
     problems: list[str] = []
-    songs = predict_songs(tracker, with_audio, mode=mode, progress=not quiet, problems=problems)
+    calibrated = calibration_songs(tracker, [it for d in datasets for it in d.with_audio()])
+    extra = [it for it in calibrated if it not in with_audio]  # needed to refit without each song
+    songs = predict_songs(tracker, with_audio + extra, mode=mode, progress=not quiet, problems=problems)
+    songs, loco_facts = loco_songs(songs, calibrated, evaluated=with_audio)
+    refitted = set(loco_facts.pop("refitted", ()))  # calibration songs scored leave-one-clip-out
     if not songs:
         raise ParameterError(f"no song of split {split!r} has audio in {data}: nothing to evaluate "
                              "(the constant predictor still needs annotations only: see the report)")
@@ -185,7 +189,8 @@ def evaluate_command(tracker, data: list[str], *, split: str, mode: str,
     columns.append(constant_over_annotations(annotated, dev_mean))
     columns += poster_columns()
     described = tracker.describe()
-    warning = _mark_in_sample(columns, tracker.name, described, songs, preds, targets)
+    warning = _mark_in_sample(columns, tracker.name, described, songs, preds, targets,
+                              held_out=refitted)
     if warning:
         problems.insert(0, warning)
     report = Report(f"{tracker.name} on {split} ({', '.join(data)})", columns, facts={
@@ -194,22 +199,27 @@ def evaluate_command(tracker, data: list[str], *, split: str, mode: str,
         "songs evaluated": [s.key for s in songs],
         "songs without audio (constant only)": missing,
         "problems": problems,
+        **loco_facts,
     })
     report.curves = curves_for_plot(songs, preds, limit=4)
+    report.tracking = [within_song(tracker.name, songs)]
     return report
 
 
 def _mark_in_sample(columns: list, name: str, described: dict[str, Any], songs: list[SongPrediction],
-                    preds: list[np.ndarray], targets: list[np.ndarray]) -> str | None:
+                    preds: list[np.ndarray], targets: list[np.ndarray], *,
+                    held_out: set[str] = frozenset()) -> str | None:
     """Mark the model's column in-sample when it learned from some evaluated songs (its facts
     say which: :mod:`emotrack.train.in_sample`); put its held-out figures beside it (the
-    subset it did not learn from, and what its facts record). Returns the warning, or None."""
+    subset it did not learn from, and what its facts record). ``held_out``: songs whose
+    learned part was undone for this run (calibration refitted without each of them, see
+    :func:`loco_songs`). Returns the warning, or None."""
     from .evaluation import Column
     from .in_sample import held_out_figures, learned_songs
     from .metrics import score
 
     facts = described.get("head_facts") or described.get("facts") or {}
-    learned = learned_songs(facts)
+    learned = learned_songs(facts) - set(held_out)
     seen = [i for i, s in enumerate(songs) if s.key in learned]
     if not seen:
         return None
@@ -234,6 +244,55 @@ def _mark_in_sample(columns: list, name: str, described: dict[str, Any], songs: 
             f"songs, so its figures here are optimistic; held-out figures are beside it"
             + (f" ({held})" if held else "")
             + ("" if figures or unseen else " (none recorded: judge it on other songs)"))
+
+
+def calibration_songs(tracker, items: list[SongItem]) -> list[SongItem]:
+    """The songs with audio that the tracker's head was calibrated on (its facts name them).
+
+    The shipped musicnn head's facts list the emoMusic clips its calibration line was
+    fitted on (``calibration.clips``); such songs are scored leave-one-clip-out.
+    """
+    facts = (tracker.describe().get("head_facts") or {}).get("calibration") or {}
+    clips = {str(c) for c in facts.get("clips") or []}
+    return [it for it in items if it.dataset == "emomusic" and it.song_id in clips]
+
+
+def loco_songs(songs: list[SongPrediction], calibrated: list[SongItem], *, evaluated: list[SongItem]
+               ) -> tuple[list[SongPrediction], dict[str, Any]]:
+    """Refit the head's calibration without each calibrated song (leave-one-clip-out); the
+    predictions of the ``evaluated`` songs, the others (calibration songs predicted only to
+    refit it) dropped.  The facts' ``"refitted"`` lists the songs scored so (the caller takes
+    it out: they are not in-sample)."""
+    from .tracking import loco_recalibrate
+
+    keys = {it.key for it in calibrated}
+    have = [s for s in songs if s.key in keys]
+    wanted = {it.key for it in evaluated}
+    evaluated = [s for s in songs if s.key in wanted]
+    if not have:
+        return evaluated, {}
+    if len(have) < 3:  # "refitted" absent: evaluate marks these songs in-sample
+        return evaluated, {"calibration": f"the head was calibrated on {len(have)} of these songs and too "
+                                          "few of its calibration songs have audio here to refit it "
+                                          "without them: their figures are in-sample"}
+    fixed = loco_recalibrate({s.key: s.values for s in have}, {s.key: s.item for s in have},
+                             [s.key for s in have])
+    out = [SongPrediction(s.item, fixed[s.key]) if s.key in fixed else s for s in evaluated]
+    n_eval = sum(1 for s in evaluated if s.key in fixed)
+    return out, {"refitted": sorted(fixed), "calibration": f"the head's calibration line was fitted on {len(keys)} emoMusic clips; "
+                                f"the {n_eval} evaluated among them are scored leave-one-clip-out (the "
+                                f"line refitted on the other {len(have) - 1} clips with audio, the rest of "
+                                "the head untouched)"}
+
+
+def within_song(name: str, songs: list[SongPrediction]):
+    """Within-song figures (:mod:`~emotrack.train.tracking`) of the evaluated songs."""
+    from .tracking import TrackingConfig, song_tracking, summarise
+
+    config = TrackingConfig()
+    per_song = [song_tracking(s.key, s.values, s.item.targets(), s.item.first_frame, config.lags)
+                for s in songs]
+    return summarise(name, per_song, config)
 
 
 def song_frames(tracker, songs: list[SongLabels], *, mode: str, progress: bool = True,

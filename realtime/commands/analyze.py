@@ -37,8 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_model_options(p)
     p.add_argument("--mode", choices=("causal", "centered"), default="centered",
                    help="causal: each frame from the audio up to its end only, exactly what a live "
-                   "run shows; centered: average of every causal context covering the frame "
-                   "(smoother; default)")
+                   "run shows; centered: the tracker's average of the contexts around the frame, "
+                   "real audio only at the edges (smoother; default)")
     p.add_argument("--out", metavar="DIR", default=".", type=path_arg,
                    help="output directory (default: current)")
     p.add_argument("--format", default="csv,json,png", metavar="LIST", type=formats_arg,

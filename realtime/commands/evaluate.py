@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", choices=("evaluation", "development", "all"), default="evaluation",
                    help="songs to score (default: evaluation)")
     p.add_argument("--mode", choices=("causal", "centered"), default="causal",
-                   help="causal: what the live app shows (default); centered: mean of all windows")
+                   help="causal: what the live app shows (default); centered: the tracker's offline "
+                   "average around each frame")
     p.add_argument("--out", type=pathlib_arg, default=None, metavar="DIR",
                    help="write evaluation.md, evaluation.json and evaluation.png here")
     p.add_argument("--loso", action="store_true",
