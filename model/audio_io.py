@@ -17,6 +17,7 @@ from typing import Iterator
 
 import numpy as np
 
+from .decoder_chatter import DecoderChatter
 from .early_end import early_end_note
 from .errors import AudioFileError
 from .validate import check_audio_header, check_input_file, decoder_message, find_sample_fault
@@ -39,8 +40,11 @@ class AudioInfo:
     format: str
 
 
-def audio_info(path: str | os.PathLike) -> AudioInfo:
+def audio_info(path: str | os.PathLike, *, chatter: DecoderChatter | None = None) -> AudioInfo:
     """Open ``path`` with soundfile and report rate, channels and duration (from the header).
+
+    What the decoder prints meanwhile goes to ``chatter`` (a fresh one when None), never
+    to the terminal (:mod:`~emotrack.model.decoder_chatter`).
 
     Raises
     ------
@@ -52,7 +56,8 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
 
     path = check_input_file(path)
     try:
-        info = sf.info(str(path))
+        with (chatter or DecoderChatter()).capture():
+            info = sf.info(str(path))
     except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError/TypeError
         raise AudioFileError(f"cannot decode '{path}': {decoder_message(exc)}") from None
     header = check_audio_header(path, sample_rate=info.samplerate, channels=info.channels,
@@ -78,6 +83,9 @@ class BlockReader:
     early_end : str or None
         After iteration: how much was decoded when decoding stopped before the end
         (:func:`~emotrack.model.early_end.early_end_note`; None when it reached the end).
+    chatter : DecoderChatter
+        What the decoder printed (kept off the terminal); :attr:`note` is the one
+        sentence for the user.
 
     Iterating raises :class:`AudioFileError` for NaN/Inf or huge samples (naming the time)
     and for a decoder error before any audio; a decoder error later ends the iteration
@@ -85,7 +93,8 @@ class BlockReader:
     """
 
     def __init__(self, path: str | os.PathLike, *, block_seconds: float = BLOCK_SECONDS) -> None:
-        self.info = audio_info(path)
+        self.chatter = DecoderChatter(decoder_name(path))
+        self.info = audio_info(path, chatter=self.chatter)
         self.block = max(1, int(block_seconds * self.info.sample_rate))
         self.samples_read = 0
         self.early_end: str | None = None
@@ -99,9 +108,12 @@ class BlockReader:
 
         info = self.info
         try:
-            with sf.SoundFile(str(info.path)) as f:
+            with self.chatter.capture():
+                f = sf.SoundFile(str(info.path))
+            with f:
                 while True:
-                    data = f.read(self.block, dtype="float32", always_2d=True)
+                    with self.chatter.capture():
+                        data = f.read(self.block, dtype="float32", always_2d=True)
                     if not len(data):
                         break
                     fault = find_sample_fault(data)
@@ -125,10 +137,22 @@ class BlockReader:
                                             header_s=info.duration_s, file_format=info.format,
                                             error=stream_error)
 
+    @property
+    def note(self) -> str | None:
+        """The one note about this file for the user: how decoding ended early
+        (:attr:`early_end`), else what the decoder reported (None: nothing to say)."""
+        return self.early_end or self.chatter.note()
+
     def decoded_info(self) -> AudioInfo:
         """:attr:`info` with the decoded duration (headers of VBR files can be off)."""
         i = self.info
         return AudioInfo(i.path, i.sample_rate, i.channels, self.seconds_read, i.format)
+
+
+def decoder_name(path: str | os.PathLike) -> str:
+    """``"MP3 decoder"`` for ``x.mp3`` (what :class:`DecoderChatter` notes call it)."""
+    ext = os.path.splitext(str(path))[1].lstrip(".").upper()
+    return f"{ext} decoder" if ext else "decoder"
 
 
 def expand_inputs(paths) -> list[Path]:

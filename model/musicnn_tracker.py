@@ -31,6 +31,16 @@ so a patch's outputs are not a slice of one long convolution, but almost:
 
 The result equals running :class:`MusicnnMSD` on each patch separately
 (``tests/test_musicnn_tracker.py`` checks both, to :data:`TOLERANCE`).
+
+Silent frames cost no network pass
+----------------------------------
+A frame's result depends on its own patch only, so a silent frame (no values,
+DESIGN contract 7) is simply not computed (:attr:`MusicnnTracker.skips_silent`):
+neither its patch nor the front-end positions that only silent frames' patches
+would read.  What a silent frame still costs is stage 1 (decoding, resampling,
+the log-mel windows and its level), the same live and offline.
+:attr:`MusicnnTracker.patches_run` counts the patches computed,
+:attr:`MusicnnTracker.front_end_run` the streamed front-end positions.
 """
 from __future__ import annotations
 
@@ -150,6 +160,7 @@ class MusicnnTracker(Tracker):
     """
 
     name = "musicnn"
+    skips_silent = True
     warmup_frames = WARMUP_FRAMES
     centered_span = WARMUP_FRAMES  # the causal patches whose 3 s cover a frame
     extra_names = MSD_TAGS
@@ -177,6 +188,8 @@ class MusicnnTracker(Tracker):
         self.record: tuple[str, ...] = ()
         """musicnn outputs (names of :data:`INPUTS`) to keep for every frame in :attr:`recorded`."""
         self.recorded: list[dict[str, np.ndarray]] = []
+        self.patches_run = 0
+        """Patches (network passes) computed since the tracker was made (silent frames run none)."""
         net = self.net
         self.branches = [StreamedBranch((net.timbral_74, net.timbral_77), 7),
                          StreamedBranch((net.temporal_128,), 128),
@@ -218,20 +231,34 @@ class MusicnnTracker(Tracker):
         if have < end:  # final partial frame: windows after the end of the signal are silence
             pad = torch.full((end - have, MUSICNN_SPEC.n_mels), self._bn_b, device=self.device)
             self._xb = torch.cat((self._xb, pad))
-        for branch in self.branches:
-            branch.extend(self._xb, self._x0, end - branch.hi, self._map)
         starts = ends - (PATCH_FRAMES - 1)
-        wanted = {*self.inputs, *self.record, "tags"}
-        groups = [starts[i:i + _PATCHES] for i in range(0, n, _PATCHES)]
-        parts = list(self._map(lambda g: self._patch_outputs(g, wanted), groups))
-        outputs = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        if self.record:
-            self.recorded.append({k: outputs[k] for k in self.record})
-        x = np.concatenate([outputs[name] for name in self.inputs], axis=1)
-        values = self.head.predict(x)
+        run = ~self.silent_frames(batch) if self.skips_silent else np.ones(n, bool)
+        values = np.full((n, 2), np.nan, np.float32)
+        tags = np.full((n, len(MSD_TAGS)), np.nan, np.float32)
+        if run.any():
+            todo = starts[run]
+            last = int(ends[run][-1])  # positions after the last heard frame's patch: not needed
+            for branch in self.branches:
+                branch.extend(self._xb, self._x0, last - branch.hi, self._map,
+                              first=int(todo[0]) + branch.lo)
+            wanted = {*self.inputs, *self.record, "tags"}
+            groups = [todo[i:i + _PATCHES] for i in range(0, len(todo), _PATCHES)]
+            parts = list(self._map(lambda g: self._patch_outputs(g, wanted), groups))
+            outputs = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+            self.patches_run += len(todo)
+            if self.record:
+                self.recorded.append({k: outputs[k] for k in self.record})
+            x = np.concatenate([outputs[name] for name in self.inputs], axis=1)
+            values[run] = self.head.predict(x)
+            tags[run] = outputs["tags"]
         self._trim(int(last_window(batch.first_index + n)) - (PATCH_FRAMES - 1))
         values, sd = self.temporal.step(batch.first_index, values, None)
-        return values, outputs["tags"], sd
+        return values, tags, sd
+
+    @property
+    def front_end_run(self) -> int:
+        """Streamed front-end positions computed (all branches) since the tracker was made."""
+        return sum(b.computed for b in self.branches)
 
     def analyze(self, blocks, input_sr: int, *, mode: str = "causal", on_frames=None) -> TrackerFrames:
         """As :meth:`Tracker.analyze`; centered mode smooths the raw head outputs of the whole
@@ -240,7 +267,7 @@ class MusicnnTracker(Tracker):
             return super().analyze(blocks, input_sr, mode=mode, on_frames=on_frames)
         with self.temporal.bypassed():
             raw = super().analyze(blocks, input_sr, mode="causal", on_frames=on_frames)
-        return self.centered(raw, [])
+        return self.centered(raw, []).without_silent_values()
 
     def centered(self, causal: TrackerFrames, batches: list) -> TrackerFrames:
         """Centered values from the raw (unsmoothed) causal outputs of a whole signal, real audio
@@ -347,6 +374,8 @@ class StreamedBranch:
         self.lo, self.hi = tf_same_padding(kt)
         self.t0 = 0
         self.store: torch.Tensor | None = None
+        self.computed = 0
+        """Positions computed by :meth:`extend` since the branch was made."""
 
     def apply(self, x: torch.Tensor) -> torch.Tensor:
         """The blocks without padding: ``[B, 1, T, 96]`` -> ``[B, C, T - lo - hi]``."""
@@ -357,9 +386,13 @@ class StreamedBranch:
         self.store = self.apply(xb[None, None])[0]
         self.t0 = x0 + self.lo
 
-    def extend(self, xb: torch.Tensor, x0: int, upto: int, map_fn) -> None:
-        """Compute every position up to ``upto`` (its windows must be in ``xb``)."""
+    def extend(self, xb: torch.Tensor, x0: int, upto: int, map_fn, first: int | None = None) -> None:
+        """Compute every position up to ``upto`` (its windows must be in ``xb``); positions before
+        ``first`` not computed yet are needed by no patch (silent frames'): skipped."""
         start = self.t0 + self.store.shape[1]
+        if first is not None and first > start:
+            self.store = self.store[:, :0]
+            self.t0 = start = first
         if upto < start:
             return
 
@@ -369,6 +402,7 @@ class StreamedBranch:
             return self.apply(xb[first:first + (b - a + 1) + self.lo + self.hi][None, None])[0]
 
         self.store = torch.cat([self.store, *map_fn(chunk, list(range(start, upto + 1, _CHUNK)))], dim=1)
+        self.computed += upto + 1 - start
 
     def patch_outputs(self, patches: torch.Tensor, starts: np.ndarray) -> torch.Tensor:
         """``[n, C, 187]`` outputs of the patches ``[n, 1, 187, 96]`` starting at global ``starts``."""
@@ -406,12 +440,14 @@ def frame_outputs(audio: np.ndarray, sr: int, names: tuple[str, ...] = ("dense",
     """
     tr = tracker if tracker is not None else MusicnnTracker()
     saved, tr.record, tr.recorded = tr.record, tuple(names), []
+    tr.skips_silent = False  # every frame's outputs, silent ones included
     try:
         with torch.inference_mode():
             tr.analyze([audio], sr)
         parts = tr.recorded
     finally:
         tr.record, tr.recorded = saved, []
+        del tr.skips_silent  # back to the class's
     if not parts:
         return {n: np.zeros((0, INPUTS.get(n, len(MSD_TAGS))), np.float32) for n in names}
     return {n: np.concatenate([p[n] for p in parts]) for n in names}

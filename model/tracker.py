@@ -26,8 +26,16 @@ Frames, time and warm-up
 Frame ``k`` covers the model-rate samples ``[k, k+1) * 0.5 s`` (DESIGN contract 1)
 and its result is ready when its last sample has arrived; ``time_s = (k+1) * 0.5``.
 ``warming_up`` marks frames whose context is still padded (the tracker documents
-how); ``silent`` marks frames whose level is below :attr:`SilenceConfig.threshold_dbfs`
-(no mood word, no point on the plane; the values are still computed and finite).
+how); ``silent`` marks frames whose level is below :attr:`SilenceConfig.threshold_dbfs`.
+
+Silence carries no numbers (DESIGN contract 7)
+----------------------------------------------
+A silent frame has no emotion: its ``values``, ``sd`` and ``extras`` rows are NaN
+(every output writes them as empty cells or null), its flags and level are kept.
+Trackers whose frames do not depend on each other (:attr:`Tracker.skips_silent`,
+musicnn) do not run their network for a silent frame at all, live and offline
+alike, so both still give the same frames; the others (the recurrent net's state,
+the CAE's 30 s window) run it and drop the values.
 
 Output order (DESIGN contract 6): ``values[:, 0]`` is arousal, ``values[:, 1]``
 valence, raw on the tracker's own scale (for the shipped trackers the emoMusic
@@ -80,17 +88,18 @@ class TrackerFrames:
     index : np.ndarray, shape=(n,), int64
         Frame index ``k`` since the tracker's last reset.
     values : np.ndarray, shape=(n, 2), float32
-        Raw (arousal, valence) on the tracker's scale.
+        Raw (arousal, valence) on the tracker's scale; NaN for silent frames.
     warming_up : np.ndarray, shape=(n,), bool
     silent : np.ndarray, shape=(n,), bool
     level_db : np.ndarray, shape=(n,), float32
         RMS level of each frame's audio (dBFS).
     extras : np.ndarray, shape=(n, len(extra_names)), float32, or None
-        The tracker's extras over time (musicnn: 50 tag probabilities).
+        The tracker's extras over time (musicnn: 50 tag probabilities); NaN rows for
+        silent frames.
     sd : np.ndarray, shape=(n, 2), float32, or None
         Per-axis uncertainty of ``values``: a standard deviation on the tracker's raw
         scale, calibrated on held-out songs (DESIGN contract 7); None when the tracker
-        has no uncertainty model.
+        has no uncertainty model; NaN for silent frames.
     """
 
     index: np.ndarray
@@ -145,6 +154,21 @@ class TrackerFrames:
 
         return dataclasses.replace(self, **changes)
 
+    def without_silent_values(self) -> "TrackerFrames":
+        """A copy whose silent frames have NaN values, sd and extras (flags and levels kept)."""
+        silent = np.asarray(self.silent, bool)
+        if not silent.any():
+            return self
+
+        def blank(a: np.ndarray | None) -> np.ndarray | None:
+            if a is None:
+                return None
+            a = np.array(a, np.float32)
+            a[silent] = np.nan
+            return a
+
+        return self.replace(values=blank(self.values), sd=blank(self.sd), extras=blank(self.extras))
+
 
 class Tracker(ABC):
     """Base class of every tracker (see the module docstring).
@@ -172,6 +196,9 @@ class Tracker(ABC):
     """Frames averaged by the default centered mode (causal results of frames k .. k+span-1)."""
     device: str = "cpu"
     """Torch device of the network."""
+    skips_silent: bool = False
+    """Whether :meth:`_infer_values` leaves out the network for silent frames (only where a
+    frame's result never depends on another frame's pass, so skipping changes nothing else)."""
 
     def __init__(self, *, scale: DisplayScale | None = None,
                  silence: SilenceConfig | None = None) -> None:
@@ -233,18 +260,24 @@ class Tracker(ABC):
         values = np.asarray(values, np.float32).reshape(n, 2)
         if sd is not None:
             sd = np.asarray(sd, np.float32).reshape(n, 2)
-        if (not np.isfinite(values).all() or (extras is not None and not np.isfinite(extras).all())
-                or (sd is not None and not (np.isfinite(sd).all() and (sd >= 0).all()))):
+        silent = self.silent_frames(batch)
+        heard = ~silent  # only heard frames must have numbers (silent ones may be skipped: NaN)
+        if (not np.isfinite(values[heard]).all()
+                or (extras is not None and not np.isfinite(np.asarray(extras)[heard]).all())
+                or (sd is not None and not (np.isfinite(sd[heard]).all() and (sd[heard] >= 0).all()))):
             raise ModelOutputError(
                 f"the {self.name} model produced NaN or infinite values for frames "
                 f"{batch.first_index}-{batch.first_index + n - 1}; its weights are corrupt: "
                 "reinstall emotrack or retrain the checkpoint")
         index = np.arange(batch.first_index, batch.first_index + n, dtype=np.int64)
         return TrackerFrames(index=index, values=values, warming_up=index < self.warmup_frames,
-                             silent=batch.level_db < self.silence.threshold_dbfs,
-                             level_db=np.asarray(batch.level_db, np.float32),
+                             silent=silent, level_db=np.asarray(batch.level_db, np.float32),
                              extras=None if extras is None else np.asarray(extras, np.float32),
-                             sd=sd)
+                             sd=sd).without_silent_values()
+
+    def silent_frames(self, batch: FeatureBatch) -> np.ndarray:
+        """``(n,)`` bool: the frames of ``batch`` below the silence threshold."""
+        return np.asarray(batch.level_db) < self.silence.threshold_dbfs
 
     def push(self, samples: np.ndarray) -> TrackerFrames:
         """Add audio; results of the frames it completed (often none)."""
@@ -293,7 +326,7 @@ class Tracker(ABC):
         if on_frames is not None and len(out):
             on_frames(len(out))
         causal = TrackerFrames.concat(parts, len(self.extra_names))
-        return causal if mode == "causal" else self.centered(causal, batches)
+        return causal if mode == "causal" else self.centered(causal, batches).without_silent_values()
 
     centered_needs_features: bool = False
     """Whether :meth:`centered` needs the stage-1 batches (window models) or only the causal results."""
@@ -303,7 +336,8 @@ class Tracker(ABC):
 
         Default: frame ``k`` gets the mean of the causal values (and extras) of frames
         ``k .. k + centered_span - 1``, the causal results whose context covers frame
-        ``k`` (fewer at the end); nothing is warming up.
+        ``k`` (fewer at the end; silent frames, which have none, are left out of the mean);
+        nothing is warming up.  Silent frames stay without values.
         """
         values = covering_average(causal.values, self.centered_span)
         extras = None if causal.extras is None else covering_average(causal.extras, self.centered_span)
@@ -313,12 +347,16 @@ class Tracker(ABC):
 
 
 def covering_average(values: np.ndarray, span: int) -> np.ndarray:
-    """Frame ``k`` gets the mean of rows ``k .. k+span-1`` (fewer at the end); float32."""
+    """Frame ``k`` gets the mean of the finite rows ``k .. k+span-1`` (fewer at the end; NaN
+    rows, i.e. silent frames, are left out; NaN where none is finite); float32."""
     values = np.asarray(values, np.float64)
     n = len(values)
     if n == 0 or span <= 1:
         return values.astype(np.float32)
-    c = np.concatenate([np.zeros((1, *values.shape[1:])), np.cumsum(values, axis=0)])
+    finite = np.isfinite(values)
+    c = np.concatenate([np.zeros((1, *values.shape[1:])), np.cumsum(np.where(finite, values, 0.0), axis=0)])
+    k = np.concatenate([np.zeros((1, *values.shape[1:])), np.cumsum(finite, axis=0)])
     hi = np.minimum(np.arange(n) + span, n)
-    counts = (hi - np.arange(n)).reshape(-1, *([1] * (values.ndim - 1)))
-    return ((c[hi] - c[:n]) / counts).astype(np.float32)
+    counts = k[hi] - k[:n]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, (c[hi] - c[:n]) / np.maximum(counts, 1), np.nan).astype(np.float32)

@@ -41,6 +41,9 @@ class AnalysisResult:
         The tracker's display scale (percentiles of a reference set).
     early_end : str or None
         Why decoding stopped before the length the header announced (None: it did not).
+    decoder_note : str or None
+        What the decoder reported about the stream (damaged frames), in one sentence;
+        its own text never reaches the terminal (None: it reported nothing).
     """
 
     info: AudioInfo
@@ -50,6 +53,12 @@ class AnalysisResult:
     extra_names: tuple[str, ...] = ()
     scale: DisplayScale | None = None
     early_end: str | None = None
+    decoder_note: str | None = None
+
+    @property
+    def note(self) -> str | None:
+        """The one note for the user about this file: :attr:`early_end`, else :attr:`decoder_note`."""
+        return self.early_end or self.decoder_note
 
     @property
     def time_s(self) -> np.ndarray:
@@ -118,4 +127,4 @@ def analyze_file(
             f"at least {FRAME_SECONDS / 2:g} s are needed for one frame")
     return AnalysisResult(info=info, mode=mode, frames=frames, model=tracker.describe(),
                           extra_names=tuple(tracker.extra_names), scale=tracker.scale,
-                          early_end=reader.early_end)
+                          early_end=reader.early_end, decoder_note=reader.chatter.note())

@@ -38,9 +38,8 @@ import numpy as np
 
 from ..model.errors import AudioFileError, EmotrackError, ParameterError
 from ..model.framing import FeatureBatch, FrameStream
-from ..model.scale import plane_of
 from ..model.tracker import FRAME_SECONDS, TrackerFrames
-from .mood import mood_word
+from .mood import mood_words
 from .results import TrackResult
 from .ringbuffer import RingBuffer
 from .sources import Source
@@ -491,22 +490,22 @@ class Engine:
         t_wall = time.time()
         scale = getattr(self.tracker, "scale", None)
         pct = scale.percentiles(out.values) if scale is not None else None
-        plane = plane_of(out.values, scale, percentiles=pct)
+        moods = mood_words(out.values, scale=scale, sd=out.sd, silent=out.silent, percentiles=pct)
         for i in range(len(out)):
-            silent = bool(out.silent[i])
+            silent = bool(out.silent[i])  # values, sd and extras are NaN: no numbers, no word
             result = TrackResult(
                 frame_index=index, time_s=float(offset_s + out.time_s[i]),
                 arousal=float(out.values[i, 0]), valence=float(out.values[i, 1]),
                 warming_up=bool(out.warming_up[i]), t_last_sample=t_last, t_ready=t_ready,
                 silent=silent,
-                arousal_pct=None if pct is None else float(pct[i, 0]),
-                valence_pct=None if pct is None else float(pct[i, 1]),
-                mood=mood_word(float(plane[i, 1]), float(plane[i, 0]), silent=silent),
+                arousal_pct=None if pct is None or silent else float(pct[i, 0]),
+                valence_pct=None if pct is None or silent else float(pct[i, 1]),
+                mood=moods[i],
                 t_wall=t_wall,
                 extras=None if out.extras is None else tuple(float(x) for x in out.extras[i]),
                 level_db=float(out.level_db[i]),
-                arousal_sd=None if out.sd is None else float(out.sd[i, 0]),
-                valence_sd=None if out.sd is None else float(out.sd[i, 1]))
+                arousal_sd=None if out.sd is None or silent else float(out.sd[i, 0]),
+                valence_sd=None if out.sd is None or silent else float(out.sd[i, 1]))
             index += 1
             with self._lat_lock:
                 self._latencies.append(1000.0 * (t_ready - t_last))
@@ -530,14 +529,16 @@ def _to_device_error(exc: _SourceFailed) -> EmotrackError:
 
 
 def _warm_up(tracker, sample_rate: int) -> None:
-    """Reset the tracker for ``sample_rate`` and run one frame of silence through both stages.
+    """Reset the tracker for ``sample_rate`` and run 1 s of a quiet tone through both stages.
 
     The first frame otherwise pays for imports (librosa, numba), filterbanks and the
-    network's first call, seconds during which the threads could not be stopped.
+    network's first call, seconds during which the threads could not be stopped.  A tone
+    at -29 dBFS, not silence: a silent frame runs no network (``Tracker.skips_silent``).
     """
     tracker.reset(sample_rate)
+    t = np.arange(sample_rate, dtype=np.float32) / sample_rate
     with _inference_context():
-        tracker.push(np.zeros(sample_rate, np.float32))
+        tracker.push((0.05 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32))
     tracker.reset(sample_rate)
 
 

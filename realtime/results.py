@@ -30,7 +30,7 @@ class TrackResult:
         For files this is the position in the file (a seek moves it), for live
         sources the seconds of audio captured since the start.
     arousal, valence : float
-        The raw prediction (the tracker's scale).
+        The raw prediction (the tracker's scale); NaN for a silent frame (no emotion).
     warming_up : bool
         True while the tracker's context is still padded (musicnn: the first 3 s,
         the poster's networks: 30 s) since the start or the last seek.
@@ -40,11 +40,14 @@ class TrackResult:
     t_ready : float
         ``time.monotonic()`` when the prediction was ready.
     silent : bool
-        The frame's level is below the silence threshold: no mood word, no point drawn.
+        The frame's level is below the silence threshold: no values, no mood word, no point
+        drawn (DESIGN contract 7).
     arousal_pct, valence_pct : float or None
-        Percentiles (0-100) of the raw values among the reference music's frames.
+        Percentiles (0-100) of the raw values among the reference music's frames (None when
+        silent or without a display scale).
     mood : str
-        The mood word of the point on the display plane; ``""`` when silent.
+        The point's word (:func:`~emotrack.realtime.mood.mood_words`: confident, or what is
+        known, e.g. ``"calm; valence unclear"``); ``""`` when silent.
     t_wall : float
         ``time.time()`` (Unix seconds) when the prediction was ready.
     extras : tuple of float or None
@@ -54,7 +57,7 @@ class TrackResult:
         RMS level of the frame's audio in dBFS.
     arousal_sd, valence_sd : float or None
         Per-axis uncertainty (a standard deviation on the raw scale, calibrated on
-        held-out songs); None when the tracker has no uncertainty model.
+        held-out songs); None when the tracker has no uncertainty model or the frame is silent.
     """
 
     frame_index: int
@@ -82,6 +85,8 @@ class TrackResult:
     @property
     def plane(self) -> tuple[float, float]:
         """``(x, y)`` = (valence, arousal) on the display plane, each in [-1, 1]."""
+        if self.silent:
+            return (float("nan"), float("nan"))
         if self.arousal_pct is None or self.valence_pct is None:
             return (min(1.0, max(-1.0, self.valence)), min(1.0, max(-1.0, self.arousal)))
         return (self.valence_pct / 50.0 - 1.0, self.arousal_pct / 50.0 - 1.0)

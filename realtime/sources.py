@@ -448,6 +448,11 @@ class FileSource(Source):
         self._position_frames = 0
         self._emptied = False
         self._decode_failure: str | None = None  # set by the decoder, reported after the drain
+        from ..model.audio_io import decoder_name
+        from ..model.decoder_chatter import DecoderChatter
+
+        self.chatter = DecoderChatter(decoder_name(self.path))
+        """What the decoder printed (kept off the terminal); ``chatter.note()`` is one sentence."""
         self.playback_underruns = 0
         """Pump calls that found no decoded audio ready before the end of the file."""
         self._wake = threading.Event()
@@ -461,7 +466,8 @@ class FileSource(Source):
 
         check_input_file(self.path)
         try:
-            self._file = sf.SoundFile(str(self.path))
+            with self.chatter.capture():
+                self._file = sf.SoundFile(str(self.path))
         except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
             raise AudioFileError(f"cannot decode '{self.path}': {decoder_message(exc)}; "
                                  "convert it to WAV, FLAC, OGG or MP3") from None
@@ -635,7 +641,8 @@ class FileSource(Source):
                 target = self._seek_to
                 if target is not None:
                     self._seek_to = None
-                    f.seek(min(int(round(target * self.sample_rate)), f.frames))
+                    with self.chatter.capture():
+                        f.seek(min(int(round(target * self.sample_rate)), f.frames))
                     self._generation += 1
                     self._queue.clear()
                     self._decoder_done = False
@@ -645,7 +652,8 @@ class FileSource(Source):
                     self._wake.clear()
                     continue
                 start = f.tell()
-                block = f.read(self.block_frames, dtype="float32", always_2d=True)
+                with self.chatter.capture():
+                    block = f.read(self.block_frames, dtype="float32", always_2d=True)
                 if len(block) == 0:
                     self._decoder_done = True
                     continue

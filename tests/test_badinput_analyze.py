@@ -66,8 +66,10 @@ def test_every_bad_file_in_one_batch(bad_audio_files, tmp_path, capsys):
     for name, n_frames in EDGE_FRAMES.items():
         doc = json.loads((out / f"{bad_audio_files[name].stem}.emotrack.json").read_text())
         assert len(doc["frames"]) == n_frames, name
-        values = np.array([[f["arousal"], f["valence"]] for f in doc["frames"]])
+        heard = [f for f in doc["frames"] if not f["silent"]]  # silent frames have null values
+        values = np.array([[f["arousal"], f["valence"]] for f in heard], dtype=float).reshape(-1, 2)
         assert np.isfinite(values).all() and (np.abs(values) <= 1).all()
+        assert all(f["arousal"] is None for f in doc["frames"] if f["silent"])
     doc = json.loads((out / "six_channels.emotrack.json").read_text())
     assert doc["audio"]["channels"] == 6
     doc = json.loads((out / "rate_192k.emotrack.json").read_text())
@@ -77,16 +79,16 @@ def test_every_bad_file_in_one_batch(bad_audio_files, tmp_path, capsys):
     assert 2 <= len(doc["frames"]) <= 6
 
 
-def test_silence_gives_valid_constant_output(bad_audio_files, tmp_path, capsys):
+def test_silence_gives_valid_output_without_numbers(bad_audio_files, tmp_path, capsys):
     rc = main(["analyze", str(bad_audio_files["silence_ogg"]), "--out", str(tmp_path),
                "--format", "csv", "--mode", "causal", "--quiet"])
     assert rc == 0 and capsys.readouterr().err == ""
     rows = list(csv.DictReader((tmp_path / "silence_ogg.emotrack.csv").open()))
     assert len(rows) == 20
-    values = np.array([[float(r["arousal"]), float(r["valence"])] for r in rows])
-    assert np.isfinite(values).all() and (np.abs(values) <= 1).all()
-    # digital silence is a state of its own: flagged, no mood word
+    # digital silence is a state of its own: flagged, no values, no mood word (DESIGN contract 7)
     assert all(r["silent"] == "1" and r["mood"] == "" and float(r["level_db"]) == -200.0 for r in rows)
+    assert all(r[c] == "" for r in rows for c in ("arousal", "valence", "arousal_pct", "valence_pct",
+                                                  "arousal_sd", "valence_sd", "tag_rock"))
 
 
 def test_unicode_and_spaces_in_paths_of_inputs_and_outputs(bad_audio_files, tmp_path, capsys):

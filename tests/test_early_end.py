@@ -64,7 +64,7 @@ def test_a_whole_file_has_no_note(name, cut_files, tmp_path, tiny_checkpoint, ca
     assert analyze(cut_files[name], tmp_path, tiny_checkpoint, "--quiet") == 0
     assert capsys.readouterr().err == ""
     doc = json.loads(next(tmp_path.glob("*.json")).read_text())
-    assert doc["decoding"] == {"complete": True, "note": None}
+    assert doc["decoding"] == {"complete": True, "note": None, "decoder_note": None}
 
 
 def test_ogg_end_of_stream_mark(cut_files, tmp_path):

@@ -139,7 +139,10 @@ def test_silence_is_flagged_not_hidden(tracker):
     out = tracker.analyze([x], 16000)
     assert out.silent.tolist() == [False, True, True, False, False, False]
     assert out.level_db[1] == -200.0 and -95 < out.level_db[2] < -80 and out.level_db[0] > -30
-    assert np.isfinite(out.values).all()
+    # flagged, kept, without values (DESIGN contract 7); the other frames have theirs
+    assert np.isnan(out.values[out.silent]).all() and np.isfinite(out.values[~out.silent]).all()
+    centered = tracker.analyze([x], 16000, mode="centered")
+    assert np.isnan(centered.values[out.silent]).all() and np.isfinite(centered.values[~out.silent]).all()
 
 
 def test_bad_inputs(tiny_checkpoint):

@@ -174,10 +174,46 @@ def test_silence_is_flagged_and_warm_up_is_three_seconds(tracker):
     t = np.arange(6 * sr) / sr
     x = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
     x[2 * sr:3 * sr] = 0.0
+    before = tracker.patches_run
     out = tracker.analyze([x], sr)
     assert out.silent.tolist() == [False] * 4 + [True] * 2 + [False] * 6
     assert out.warming_up.tolist() == [True] * 6 + [False] * 6
-    assert np.isfinite(out.values).all()
+    # a silent frame has no emotion: no values, no tags, no network pass (DESIGN contract 7)
+    assert np.isnan(out.values[out.silent]).all() and np.isnan(out.extras[out.silent]).all()
+    assert np.isfinite(out.values[~out.silent]).all() and np.isfinite(out.extras[~out.silent]).all()
+    assert tracker.patches_run - before == 10
+    # skipping the silent frames changes no other frame
+    tracker.skips_silent = False
+    before = tracker.patches_run
+    try:
+        full = tracker.analyze([x], sr)
+    finally:
+        del tracker.skips_silent
+    assert tracker.patches_run - before == 12 and np.isnan(full.values[out.silent]).all()
+    np.testing.assert_allclose(out.values[~out.silent], full.values[~out.silent], atol=TOLERANCE)
+    np.testing.assert_allclose(out.extras[~out.silent], full.extras[~out.silent], atol=TOLERANCE)
+    # live (small blocks) skips the same frames and gives the same results
+    live = tracker.analyze([x[i:i + 1234] for i in range(0, len(x), 1234)], sr)
+    assert np.array_equal(np.isnan(live.values), np.isnan(out.values))
+    np.testing.assert_allclose(live.values[~out.silent], out.values[~out.silent], atol=TOLERANCE)
+    centered = tracker.analyze([x], sr, mode="centered")
+    assert np.isnan(centered.values[out.silent]).all() and np.isfinite(centered.values[~out.silent]).all()
+
+
+def test_long_digital_silence_runs_no_network(tracker):
+    """Issue 23 class 9: hours of digital silence must not cost a network pass per frame."""
+    sr = 16000
+    x = np.zeros(20 * 60 * sr, np.float32)  # 20 minutes, 2400 frames
+    t = np.arange(2 * sr) / sr
+    x[600 * sr:602 * sr] = 0.3 * np.sin(2 * np.pi * 220 * t)  # 2 s of tone after 10 minutes
+    patches, front = tracker.patches_run, tracker.front_end_run
+    out = tracker.analyze([x[i:i + 10 * sr] for i in range(0, len(x), 10 * sr)], sr)
+    heard = int((~out.silent).sum())
+    assert len(out) == 2400 and 4 <= heard <= 6  # the tone's frames (edges may fall below -60 dBFS)
+    assert tracker.patches_run - patches == heard
+    # the streamed front end (4 branches) runs only over the heard frames' patches, not 20 minutes
+    assert tracker.front_end_run - front <= 4 * (187 + heard * 32)
+    assert np.isnan(out.values[out.silent]).all()
 
 
 def test_analyze_defaults_to_musicnn_and_writes_tags_over_time(tmp_path):

@@ -66,7 +66,8 @@ def score_dimension(preds: list[np.ndarray], targets: list[np.ndarray]) -> Dimen
     Parameters
     ----------
     preds, targets : list of np.ndarray, each shape=(n_i,)
-        Per-song prediction and human curve on the same frames (NaN targets ignored).
+        Per-song prediction and human curve on the same frames (frames with a NaN target, or
+        a NaN prediction -- a silent frame has none -- are left out).
 
     Returns
     -------
@@ -76,12 +77,13 @@ def score_dimension(preds: list[np.ndarray], targets: list[np.ndarray]) -> Dimen
     """
     p = np.concatenate([np.asarray(a, np.float64) for a in preds]) if preds else np.zeros(0)
     t = np.concatenate([np.asarray(a, np.float64) for a in targets]) if targets else np.zeros(0)
-    ok = ~np.isnan(t)
+    ok = ~np.isnan(t) & ~np.isnan(p)  # unrated frames, and silent frames (no prediction)
     err = p[ok] - t[ok]
     mse = float(np.mean(err ** 2)) if err.size else math.nan
-    song_p = [float(np.nanmean(np.where(np.isnan(b), np.nan, a))) for a, b in zip(preds, targets)
-              if np.any(~np.isnan(b))]
-    song_t = [float(np.nanmean(b)) for b in targets if np.any(~np.isnan(b))]
+    both = [(np.asarray(a, np.float64), np.asarray(b, np.float64)) for a, b in zip(preds, targets)]
+    both = [(a[~np.isnan(a) & ~np.isnan(b)], b[~np.isnan(a) & ~np.isnan(b)]) for a, b in both]
+    song_p = [float(a.mean()) for a, b in both if b.size]
+    song_t = [float(b.mean()) for a, b in both if b.size]
     r_songs = pearson(np.array(song_p), np.array(song_t)) if len(song_t) >= 3 else math.nan
     return DimensionScores(
         rmse=math.sqrt(mse) if not math.isnan(mse) else math.nan, mse=mse,

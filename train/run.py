@@ -130,8 +130,8 @@ def predict_songs(tracker, items: list[SongItem], *, mode: str, progress: bool =
             if problems is not None:
                 problems.append(f"{item.key}: {exc}; skipped")
             continue
-        if reader.early_end is not None and problems is not None:
-            problems.append(f"{item.key}: {reader.early_end}; used as far as it decodes")
+        if reader.note is not None and problems is not None:
+            problems.append(f"{item.key}: {reader.note}; used as far as it decodes")
         cropped = item.cropped(len(frames))
         if cropped.n_frames == 0 or np.isnan(cropped.targets()).all():
             if problems is not None:
@@ -165,6 +165,7 @@ def evaluate_command(tracker, data: list[str], *, split: str, mode: str,
     extra = [it for it in calibrated if it not in with_audio]  # needed to refit without each song
     songs = predict_songs(tracker, with_audio + extra, mode=mode, progress=not quiet, problems=problems)
     songs, loco_facts = loco_songs(songs, calibrated, evaluated=with_audio)
+    refitted = set(loco_facts.pop("refitted", ()))  # calibration songs scored leave-one-clip-out
     if not songs:
         raise ParameterError(f"no song of split {split!r} has audio in {data}: nothing to evaluate "
                              "(the constant predictor still needs annotations only: see the report)")
@@ -188,6 +189,10 @@ def evaluate_command(tracker, data: list[str], *, split: str, mode: str,
     columns.append(constant_over_annotations(annotated, dev_mean))
     columns += poster_columns()
     described = tracker.describe()
+    warning = _mark_in_sample(columns, tracker.name, described, songs, preds, targets,
+                              held_out=refitted)
+    if warning:
+        problems.insert(0, warning)
     report = Report(f"{tracker.name} on {split} ({', '.join(data)})", columns, facts={
         "model": {k: described.get(k) for k in ("name", "checkpoint", "head") if described.get(k)},
         "prediction mode": mode,
@@ -199,6 +204,46 @@ def evaluate_command(tracker, data: list[str], *, split: str, mode: str,
     report.curves = curves_for_plot(songs, preds, limit=4)
     report.tracking = [within_song(tracker.name, songs)]
     return report
+
+
+def _mark_in_sample(columns: list, name: str, described: dict[str, Any], songs: list[SongPrediction],
+                    preds: list[np.ndarray], targets: list[np.ndarray], *,
+                    held_out: set[str] = frozenset()) -> str | None:
+    """Mark the model's column in-sample when it learned from some evaluated songs (its facts
+    say which: :mod:`emotrack.train.in_sample`); put its held-out figures beside it (the
+    subset it did not learn from, and what its facts record). ``held_out``: songs whose
+    learned part was undone for this run (calibration refitted without each of them, see
+    :func:`loco_songs`). Returns the warning, or None."""
+    from .evaluation import Column
+    from .in_sample import held_out_figures, learned_songs
+    from .metrics import score
+
+    facts = described.get("head_facts") or described.get("facts") or {}
+    learned = learned_songs(facts) - set(held_out)
+    seen = [i for i, s in enumerate(songs) if s.key in learned]
+    if not seen:
+        return None
+    model = columns[0]
+    model.name = f"{name} (in-sample: learned from {len(seen)} of these {len(songs)} songs)"
+    model.note = ("in-sample: the model was fitted, calibrated or early-stopped on "
+                  f"{', '.join(songs[i].key for i in seen)}; these figures are optimistic, "
+                  "not a test")
+    beside: list[Column] = []
+    unseen = [i for i in range(len(songs)) if i not in set(seen)]
+    if unseen:
+        beside.append(Column(f"{name} held out: the {len(unseen)} songs it did not learn from",
+                             score([preds[i] for i in unseen], [targets[i] for i in unseen]),
+                             f"the same run on {', '.join(songs[i].key for i in unseen)} only"))
+    figures = held_out_figures(facts, name)
+    for fig in figures:
+        beside.append(Column(f"{name} held out ({fig.fact}, from its facts)", fig.scores,
+                             fig.protocol or "recorded in the model's facts"))
+    columns[1:1] = beside
+    held = "; ".join(f"{fig.fact}: {fig.short()}" for fig in figures)
+    return (f"in-sample: the {name} model learned from {len(seen)} of the {len(songs)} evaluated "
+            f"songs, so its figures here are optimistic; held-out figures are beside it"
+            + (f" ({held})" if held else "")
+            + ("" if figures or unseen else " (none recorded: judge it on other songs)"))
 
 
 def calibration_songs(tracker, items: list[SongItem]) -> list[SongItem]:
@@ -216,7 +261,8 @@ def loco_songs(songs: list[SongPrediction], calibrated: list[SongItem], *, evalu
                ) -> tuple[list[SongPrediction], dict[str, Any]]:
     """Refit the head's calibration without each calibrated song (leave-one-clip-out); the
     predictions of the ``evaluated`` songs, the others (calibration songs predicted only to
-    refit it) dropped."""
+    refit it) dropped.  The facts' ``"refitted"`` lists the songs scored so (the caller takes
+    it out: they are not in-sample)."""
     from .tracking import loco_recalibrate
 
     keys = {it.key for it in calibrated}
@@ -225,7 +271,7 @@ def loco_songs(songs: list[SongPrediction], calibrated: list[SongItem], *, evalu
     evaluated = [s for s in songs if s.key in wanted]
     if not have:
         return evaluated, {}
-    if len(have) < 3:
+    if len(have) < 3:  # "refitted" absent: evaluate marks these songs in-sample
         return evaluated, {"calibration": f"the head was calibrated on {len(have)} of these songs and too "
                                           "few of its calibration songs have audio here to refit it "
                                           "without them: their figures are in-sample"}
@@ -233,7 +279,7 @@ def loco_songs(songs: list[SongPrediction], calibrated: list[SongItem], *, evalu
                              [s.key for s in have])
     out = [SongPrediction(s.item, fixed[s.key]) if s.key in fixed else s for s in evaluated]
     n_eval = sum(1 for s in evaluated if s.key in fixed)
-    return out, {"calibration": f"the head's calibration line was fitted on {len(keys)} emoMusic clips; "
+    return out, {"refitted": sorted(fixed), "calibration": f"the head's calibration line was fitted on {len(keys)} emoMusic clips; "
                                 f"the {n_eval} evaluated among them are scored leave-one-clip-out (the "
                                 f"line refitted on the other {len(have) - 1} clips with audio, the rest of "
                                 "the head untouched)"}
@@ -267,6 +313,9 @@ def song_frames(tracker, songs: list[SongLabels], *, mode: str, progress: bool =
         except EmotrackError as exc:
             if problems is not None:
                 problems.append(f"{song.key}: {exc}; skipped")
+            continue
+        if reader.note is not None and problems is not None:
+            problems.append(f"{song.key}: {reader.note}; used as far as it decodes")
     return out
 
 
@@ -281,6 +330,7 @@ def evaluate_songs_command(tracker, datasets: list[SongLabelDataset], data: list
     facts record are shown beside it.
     """
     from ..model.trackers import load_tracker
+    from .in_sample import learned_songs
 
     songs = [s for d in datasets for s in d.songs_with_audio()]
     if not songs:
@@ -288,8 +338,8 @@ def evaluate_songs_command(tracker, datasets: list[SongLabelDataset], data: list
     problems: list[str] = []
     frames = song_frames(tracker, songs, mode=mode, progress=not quiet, problems=problems)
     described = tracker.describe()
-    facts = described.get("head_facts") or {}
-    seen = set(facts.get("training_songs") or []) & {s.key for s in songs if s.song_id in frames}
+    facts = described.get("head_facts") or described.get("facts") or {}
+    seen = learned_songs(facts) & {s.key for s in songs if s.song_id in frames}
     name = tracker.name if not seen else f"{tracker.name} (in-sample: head fitted on {len(seen)} of these songs)"
     preds = {sid: song_prediction(f) for sid, f in frames.items()}
     refs = {"constant": {sid: np.zeros(2) for sid in frames},
@@ -315,6 +365,7 @@ def evaluate_songs_command(tracker, datasets: list[SongLabelDataset], data: list
         report.facts["in-sample warning"] = (
             f"the head was fitted on {len(seen)} of the evaluated songs: its figures on them are "
             "optimistic; judge it by the cross-validated row")
+        problems.insert(0, "in-sample: " + report.facts["in-sample warning"])
     return report
 
 

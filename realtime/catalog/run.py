@@ -195,7 +195,7 @@ def _record(outcome: TrackOutcome, track: NamedInput, fact: FileFacts, key: str,
     report.analysed += 1
     recorder.done(replace(entry, formats=job.formats + (("parquet",) if job.rows else ())),
                   outcome, fact)
-    note = outcome.early_end  # the file is not what it claims: said even when quiet
+    note = outcome.note  # the file is not what it claims: said even when quiet
     if not opts.quiet:
         where = f" -> {', '.join(str(w) for w in written)}" if written else ""
         say(f"{track.path}: {outcome.line}{where}" + (f"; {note}" if note else ""))

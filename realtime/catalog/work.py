@@ -82,6 +82,9 @@ class TrackOutcome:
     summary: dict[str, Any] = field(default_factory=dict)
     line: str = ""
     early_end: str | None = None
+    note: str | None = None
+    """The one note about the file for the user (how decoding ended early, or what the
+    decoder reported); None: nothing to say."""
     worker_pid: int = 0
     peak_rss_mb: float = 0.0
 
@@ -111,13 +114,17 @@ def model_key(tracker, mode: str) -> str:
     """``musicnn-centered-3f9a1c2e``: what results depend on (weights, head, settings, mode).
 
     A hash of the tracker's :meth:`describe` without the device (the same results on
-    CPU and GPU), so another checkpoint or head gives another key.
+    CPU and GPU) and of the frame columns, so another checkpoint or head, or another
+    frames schema, gives another key.
     """
     import hashlib
 
     from ...model import json_strict
 
+    from ..outputs.schema import COMMON_COLUMNS
+
     facts = {k: v for k, v in tracker.describe().items() if k != "device"}
+    facts["frame_columns"] = list(COMMON_COLUMNS)  # another schema: another folder, never mixed
     digest = hashlib.sha256(json_strict.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()
     return f"{tracker.name}-{mode}-{digest[:8]}"
 
@@ -150,7 +157,8 @@ def run_job(job: TrackJob, spec: TrackerSpec,
             for row, values in zip(rows, extras):
                 row["tags"] = tags_dict(result.extra_names, values)
     return _done(TrackOutcome(job, ok=True, rendered=rendered, rows=rows, summary=summarize(result),
-                              line=file_summary(result), early_end=result.early_end))
+                              line=file_summary(result), early_end=result.early_end,
+                              note=result.note))
 
 
 def file_summary(result) -> str:

@@ -177,6 +177,10 @@ def run(args: argparse.Namespace) -> int:
             outputs.commit()
     osc_summary = f"; {outputs.osc.summary()}" if outputs.osc is not None else ""
     print(f"emotrack: {summary(engine.metrics())}{osc_summary}", file=sys.stderr)
+    chatter = getattr(source, "chatter", None)
+    note = chatter.note() if chatter is not None and engine.error is None else None
+    if note:
+        print(f"emotrack: note: '{source.path}': {note}", file=sys.stderr)
     if engine.error is not None:
         if isinstance(engine.error, EmotrackError):
             raise engine.error

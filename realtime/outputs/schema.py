@@ -8,11 +8,16 @@ frame_index       frame ``k`` (0, 1, 2, ...)
 time_s            end of the frame, ``(k + 1) * 0.5`` s (file position, or seconds since the start)
 arousal           raw prediction, the tracker's scale (the emoMusic rater scale, [-1, 1])
 valence           raw prediction, same scale
+arousal_sd        uncertainty of ``arousal``: a standard deviation on the raw scale, calibrated
+                  on held-out songs (empty when the tracker has no uncertainty model)
+valence_sd        the same for ``valence``
 arousal_pct       percentile of ``arousal`` among the reference music's frames (0-100; empty without a scale)
 valence_pct       percentile of ``valence`` (0-100; empty without a scale)
-mood              circumplex word of the point on the display plane; empty when silent
+mood              the word of the point (:func:`~emotrack.realtime.mood.mood_words`: a circumplex
+                  word where the point is confidently in its region, else what is known,
+                  e.g. ``calm; valence unclear``); empty when silent
 warming_up        1 while the tracker's context is still padded
-silent            1 when the frame is below the silence threshold (no mood, no point drawn)
+silent            1 when the frame is below the silence threshold
 level_db          RMS level of the frame's audio, dBFS
 wall_time         live only: UTC time the result was ready (ISO 8601, milliseconds)
 latency_ms        live only: newest audio sample to result
@@ -23,6 +28,11 @@ JSON (``analyze`` documents and ``listen --jsonl`` lines) uses the same names; e
 are one object ``"tags": {name: probability}`` instead of flat columns.  Non-finite
 numbers never reach a file: :func:`json_safe` (``model/json_strict.py``, shared with
 train/) turns them into ``null`` and writers use ``allow_nan=False``.
+
+Silence carries no numbers (DESIGN contract 7), one rule for every output: a silent
+frame's ``arousal``, ``valence``, ``*_sd``, ``*_pct``, ``mood`` and tags are empty CSV
+cells, JSON ``null`` (``"tags": null``) and Parquet nulls; ``frame_index``, ``time_s``,
+``warming_up``, ``silent`` = 1 and ``level_db`` are kept.  :func:`common_row` applies it.
 """
 from __future__ import annotations
 
@@ -35,11 +45,11 @@ import numpy as np
 
 from ...model import json_strict
 from ...model.scale import plane_of
-from ..mood import mood_word
+from ..mood import mood_words
 from ..results import TrackResult
 
-COMMON_COLUMNS = ("frame_index", "time_s", "arousal", "valence", "arousal_pct", "valence_pct",
-                  "mood", "warming_up", "silent", "level_db")
+COMMON_COLUMNS = ("frame_index", "time_s", "arousal", "valence", "arousal_sd", "valence_sd",
+                  "arousal_pct", "valence_pct", "mood", "warming_up", "silent", "level_db")
 """Columns of every trajectory, live or offline, in file order."""
 
 LIVE_COLUMNS = ("wall_time", "latency_ms")
@@ -67,10 +77,19 @@ def _num(x: float | None, digits: int) -> float | None:
 
 def common_row(frame_index: int, time_s: float, arousal: float, valence: float,
                pct: tuple[float, float] | None, mood: str, warming_up: bool, silent: bool,
-               level_db: float) -> dict[str, Any]:
-    """The common columns of one frame (None for a missing percentile)."""
+               level_db: float, sd: tuple[float | None, float | None] | None = None) -> dict[str, Any]:
+    """The common columns of one frame (None for a missing percentile or sd).
+
+    A silent frame gets no numbers and no word, whatever was passed (see the module
+    docstring): the one place the silence rule of the files is applied.
+    """
+    if silent:
+        arousal = valence = math.nan
+        pct, sd, mood = None, None, ""
+    sd = sd or (None, None)
     return {"frame_index": int(frame_index), "time_s": round(float(time_s), 3),
             "arousal": _num(arousal, 5), "valence": _num(valence, 5),
+            "arousal_sd": _num(sd[0], 5), "valence_sd": _num(sd[1], 5),
             "arousal_pct": None if pct is None else _num(pct[0], 2),
             "valence_pct": None if pct is None else _num(pct[1], 2),
             "mood": mood, "warming_up": int(bool(warming_up)), "silent": int(bool(silent)),
@@ -81,7 +100,7 @@ def live_row(r: TrackResult) -> dict[str, Any]:
     """One live result as a row (common + live columns; extras not included)."""
     pct = None if r.arousal_pct is None else (r.arousal_pct, r.valence_pct)
     row = common_row(r.frame_index, r.time_s, r.arousal, r.valence, pct, r.mood, r.warming_up,
-                     r.silent, r.level_db)
+                     r.silent, r.level_db, sd=(r.arousal_sd, r.valence_sd))
     row["wall_time"] = wall_time_iso(r.t_wall) if r.t_wall else None
     row["latency_ms"] = _num(r.latency_ms, 3)
     return row
@@ -97,19 +116,28 @@ def analysis_rows(result) -> Iterator[dict[str, Any]]:
     """Rows (common columns) of an :class:`~emotrack.realtime.analysis.AnalysisResult`."""
     fr = result.frames
     pct = result.percentiles
-    plane = display_plane(result, pct)
+    moods = mood_words(fr.values, scale=result.scale, sd=fr.sd, silent=fr.silent, percentiles=pct)
     for i in range(len(fr)):
         a, v = float(fr.values[i, 0]), float(fr.values[i, 1])
-        silent = bool(fr.silent[i])
         yield common_row(int(fr.index[i]), float(fr.time_s[i]), a, v,
                          None if pct is None else (float(pct[i, 0]), float(pct[i, 1])),
-                         mood_word(float(plane[i, 1]), float(plane[i, 0]), silent=silent),
-                         bool(fr.warming_up[i]), silent, float(fr.level_db[i]))
+                         moods[i], bool(fr.warming_up[i]), bool(fr.silent[i]), float(fr.level_db[i]),
+                         sd=None if fr.sd is None else (float(fr.sd[i, 0]), float(fr.sd[i, 1])))
 
 
-def tags_dict(extra_names, values) -> dict[str, float | None]:
-    """``{name: probability}`` (4 decimals) of one frame's extras."""
+def tags_dict(extra_names, values) -> dict[str, float | None] | None:
+    """``{name: probability}`` (4 decimals) of one frame's extras (None without extras; the
+    writers give a silent frame ``"tags": null``)."""
+    if values is None:
+        return None
     return {n: _num(float(x), 4) for n, x in zip(extra_names, values)}
+
+
+def tag_cells(values, n: int) -> list[str]:
+    """CSV cells of one frame's extras (4 decimals; empty for a silent frame or none)."""
+    if values is None:
+        return [""] * n
+    return [f"{x:.4f}" if math.isfinite(x) else "" for x in values]
 
 
 def csv_cell(value: Any) -> str:

@@ -7,8 +7,11 @@ columns as ``emotrack analyze`` writes, plus ``wall_time`` and ``latency_ms``).
 
 OSC: each result is one OSC 1.0 message ``/emotrack/va`` with the float
 arguments ``arousal, valence, time_s`` (the project's output order: arousal
-first) and an int ``warming_up`` (1/0), sent as one UDP datagram.  The encoding
-is a few lines of :mod:`struct` (:func:`osc_message`), so no extra dependency.
+first) and an int ``warming_up`` (1/0), then, when the tracker has an uncertainty
+model, the floats ``arousal_sd, valence_sd``; sent as one UDP datagram.  A silent
+frame carries no numbers: it is sent as ``/emotrack/silence time_s`` instead (a
+receiver holds or fades its last value).  The encoding is a few lines of
+:mod:`struct` (:func:`osc_message`), so no extra dependency.
 """
 from __future__ import annotations
 
@@ -22,22 +25,26 @@ from typing import IO, Callable
 from ...model.errors import ParameterError
 from ...model.validate import naming_write_errors
 from ..results import TrackResult
-from .schema import columns, csv_cell, dumps, extra_columns, live_row, tags_dict
+from .schema import columns, csv_cell, dumps, extra_columns, live_row, tag_cells, tags_dict
 
 
 def format_line(r: TrackResult) -> str:
     """One human-readable line, e.g. ``  12.5 s  arousal +0.31 (p78)  valence -0.12 (p35)  tense``.
 
     Percentiles (``p78``: more than 78 % of the reference music) appear when the tracker
-    has a display scale; a silent frame says ``(silence)`` instead of a mood word.
+    has a display scale, ``sd 0.08`` (on the raw scale) when it has an uncertainty model:
+    ``arousal +0.31 (sd 0.08, p92)``; a silent frame has no numbers and no word:
+    ``  12.5 s  (silence)``.
     """
-    def part(name: str, value: float, pct: float | None) -> str:
-        return f"{name} {value:+.2f}" + (f" (p{pct:02.0f})" if pct is not None else "")
+    def part(name: str, value: float, sd: float | None, pct: float | None) -> str:
+        notes = ([f"sd {sd:.2f}"] if sd is not None else []) + ([f"p{pct:02.0f}"] if pct is not None else [])
+        return f"{name} {value:+.2f}" + (f" ({', '.join(notes)})" if notes else "")
 
-    mood = "(silence)" if r.silent else r.mood
+    if r.silent:
+        return f"{r.time_s:7.1f} s  (silence)"
     warm = "  (warming up)" if r.warming_up else ""
-    return (f"{r.time_s:7.1f} s  {part('arousal', r.arousal, r.arousal_pct)}  "
-            f"{part('valence', r.valence, r.valence_pct)}  {mood:<10}{warm}").rstrip()
+    return (f"{r.time_s:7.1f} s  {part('arousal', r.arousal, r.arousal_sd, r.arousal_pct)}  "
+            f"{part('valence', r.valence, r.valence_sd, r.valence_pct)}  {r.mood:<10}{warm}").rstrip()
 
 
 def _open_text(path: str | Path) -> IO[str]:
@@ -70,7 +77,7 @@ class CsvWriter:
         row = live_row(r)
         cells = [csv_cell(row[c]) for c in self._fields[:len(self._fields) - len(self._extra)]]
         if self._extra:
-            cells += ([f"{x:.4f}" for x in r.extras] if r.extras is not None else [""] * len(self._extra))
+            cells += tag_cells(None if r.silent else r.extras, len(self._extra))
         with naming_write_errors(self.path, what="CSV file"):
             self._writer.writerow(cells)
             self._fh.flush()
@@ -95,8 +102,8 @@ class JsonlWriter:
 
     def write(self, r: TrackResult) -> None:
         row = live_row(r)
-        if self.extra_names and r.extras is not None:
-            row["tags"] = tags_dict(self.extra_names, r.extras)
+        if self.extra_names:
+            row["tags"] = None if r.silent else tags_dict(self.extra_names, r.extras)
         with naming_write_errors(self.path or "standard output", what="JSON lines"):
             self._fh.write(dumps(row) + "\n")
             self._fh.flush()
@@ -150,7 +157,8 @@ def parse_host_port(text: str) -> tuple[str, int]:
 
 
 class OscSender:
-    """Sends ``/emotrack/va arousal valence time_s warming_up`` per result over UDP.
+    """Sends ``/emotrack/va arousal valence time_s warming_up [arousal_sd valence_sd]`` per
+    result over UDP, ``/emotrack/silence time_s`` for a silent frame (see the module docstring).
 
     A datagram the OS refuses (e.g. a broadcast address without permission) is
     counted in :attr:`errors`; the first refusal is reported once through ``warn``
@@ -159,6 +167,7 @@ class OscSender:
     """
 
     address = "/emotrack/va"
+    silence_address = "/emotrack/silence"
 
     def __init__(self, target: str, *, warn: Callable[[str], None] | None = None) -> None:
         self.host, self.port = parse_host_port(target)
@@ -176,9 +185,13 @@ class OscSender:
         self.first_error: str | None = None
 
     def write(self, r: TrackResult) -> None:
+        if r.silent:
+            message = osc_message(self.silence_address, r.time_s)
+        else:
+            sd = () if r.arousal_sd is None or r.valence_sd is None else (r.arousal_sd, r.valence_sd)
+            message = osc_message(self.address, r.arousal, r.valence, r.time_s, int(r.warming_up), *sd)
         try:
-            self._sock.sendto(osc_message(self.address, r.arousal, r.valence, r.time_s,
-                                          int(r.warming_up)), self._addr)
+            self._sock.sendto(message, self._addr)
         except OSError as exc:
             self.errors += 1
             if self.first_error is None:

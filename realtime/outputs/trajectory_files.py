@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..analysis import AnalysisResult
 from .atomic_files import atomic_path
-from .schema import COMMON_COLUMNS, analysis_rows, columns, csv_cell, dumps, tags_dict
+from .schema import COMMON_COLUMNS, analysis_rows, columns, csv_cell, dumps, tag_cells, tags_dict
 
 __all__ = ["atomic_path", "csv_text", "json_document", "json_text", "write_csv", "write_json",
            "write_text_atomic"]
@@ -35,8 +35,9 @@ def csv_text(result: AnalysisResult) -> str:
     extras = result.frames.extras
     for i, row in enumerate(analysis_rows(result)):
         cells = [csv_cell(row[c]) for c in COMMON_COLUMNS]
-        if result.extra_names and extras is not None:
-            cells += [f"{x:.4f}" for x in extras[i]]
+        if result.extra_names:
+            cells += tag_cells(None if extras is None or row["silent"] else extras[i],
+                               len(result.extra_names))
         writer.writerow(cells)
     return buf.getvalue()
 
@@ -47,25 +48,35 @@ def json_document(result: AnalysisResult) -> dict:
     When the tracker has extras (musicnn), ``tag_names`` lists them and each frame has
     ``"tags": {name: probability}``.  Every number is finite or null.  When decoding
     stopped before the end of the file, ``decoding.complete`` is false and
-    ``decoding.note`` says how much was decoded.
+    ``decoding.note`` says how much was decoded.  ``silence`` and ``uncertainty`` say
+    what a silent frame's nulls and the ``*_sd`` columns mean.
     """
     info = result.info
     fr = result.frames
     frames = list(analysis_rows(result))
     if result.extra_names and fr.extras is not None:
         for frame, row in zip(frames, fr.extras):
-            frame["tags"] = tags_dict(result.extra_names, row)
+            frame["tags"] = None if frame["silent"] else tags_dict(result.extra_names, row)
     doc = {
         "file": str(info.path),
         "audio": {"sample_rate": info.sample_rate, "channels": info.channels,
                   "duration_s": round(info.duration_s, 4), "format": info.format},
-        "decoding": {"complete": result.early_end is None, "note": result.early_end},
+        "decoding": {"complete": result.early_end is None, "note": result.early_end,
+                     "decoder_note": result.decoder_note},
         "mode": result.mode,
         "time_convention": "time_s is the end of each 500 ms frame k, (k+1)*0.5 s, as in live results",
         "columns": list(COMMON_COLUMNS),
         "frame_seconds": result.frame_seconds,
         "warming_up_frames": int(fr.warming_up.sum()),
         "silent_frames": int(fr.silent.sum()),
+        "silence": "a silent frame (below the silence threshold) has no emotion: its arousal, "
+                   "valence, *_sd, *_pct, mood and tags are null; its flags and level_db are kept",
+        "uncertainty": {
+            "known": fr.sd is not None,
+            "meaning": "arousal_sd/valence_sd: a standard deviation of the raw value, on the raw "
+                       "(emoMusic rater) scale, calibrated on songs the model did not learn from; "
+                       "null when the tracker has no uncertainty model. The mood word is given "
+                       "only where value +- 1.28 sd (80 %) lies inside its region"},
         "display_scale": None if result.scale is None else {
             "reference": result.scale.reference,
             "meaning": "arousal_pct/valence_pct: percentile of the raw value among the frames of "
