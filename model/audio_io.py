@@ -52,7 +52,7 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
 
     path = check_input_file(path)
     try:
-        info = sf.info(str(path))
+        info = sf.info(os.fsencode(path))  # bytes: a name that is not UTF-8 opens too
     except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError/TypeError
         raise AudioFileError(f"cannot decode '{path}': {decoder_message(exc)}") from None
     header = check_audio_header(path, sample_rate=info.samplerate, channels=info.channels,
@@ -99,7 +99,7 @@ class BlockReader:
 
         info = self.info
         try:
-            with sf.SoundFile(str(info.path)) as f:
+            with sf.SoundFile(os.fsencode(info.path)) as f:
                 while True:
                     data = f.read(self.block, dtype="float32", always_2d=True)
                     if not len(data):

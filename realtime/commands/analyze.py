@@ -77,8 +77,18 @@ def run(args: argparse.Namespace) -> int:
         from ..catalog.tables import _pyarrow
 
         _pyarrow()  # missing pyarrow: say so before any work
-    tracks = name_inputs(args.files, extensions=AUDIO_EXTENSIONS, manifests=args.manifest)
+    from ..printable import printable
+
+    rejected: list[str] = []  # manifest entries that name no file: each fails alone
+    tracks = name_inputs(args.files, extensions=AUDIO_EXTENSIONS, manifests=args.manifest,
+                         rejected=rejected)
+    for line in rejected:
+        print(printable(f"emotrack: error: {line}"), file=sys.stderr)
     if not tracks:
+        if rejected:
+            print(f"emotrack: {len(rejected)} of {len(rejected)} manifest entries failed",
+                  file=sys.stderr)
+            return 1
         raise ParameterError(f"no audio files found in {[*args.files, *args.manifest]}")
     tracker = load_tracker_from_args(args)
     spec = TrackerSpec(model=args.model, checkpoint=args.checkpoint, device=args.device,
@@ -88,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
                       name_by=args.name_by, force=args.force, retry_failed=args.retry_failed,
                       quiet=args.quiet)
     report = run_catalog(tracks, spec, tracker, opts)
-    if report.failed:
-        print(f"emotrack: {report.failed} of {len(tracks)} file(s) failed", file=sys.stderr)
+    failed, total = report.failed + len(rejected), len(tracks) + len(rejected)
+    if failed:
+        print(f"emotrack: {failed} of {total} file(s) failed", file=sys.stderr)
         return 1
     return 0
