@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         print(printable(f"emotrack: error: {line}"), file=sys.stderr)
     if not tracks:
         if rejected:
-            print(f"emotrack: {len(rejected)} of {len(rejected)} manifest entries failed",
+            print(f"emotrack: {len(rejected)} of {len(rejected)} input(s) failed",
                   file=sys.stderr)
             return 1
         raise ParameterError(f"no audio files found in {[*args.files, *args.manifest]}")

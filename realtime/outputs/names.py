@@ -98,7 +98,8 @@ def name_inputs(arguments: Iterable[str | os.PathLike], *, extensions: tuple[str
         Files listing inputs (:func:`read_manifest`), after ``arguments``.
     rejected : list of str, optional
         Receives one line per manifest entry that cannot name a file (a NUL,
-        ``.``, ``/``, too long); without it the first one raises.
+        ``.``, ``/``, too long) and per folder that cannot be listed; without it
+        the first one raises.
 
     Raises
     ------
@@ -109,7 +110,7 @@ def name_inputs(arguments: Iterable[str | os.PathLike], *, extensions: tuple[str
     for arg in arguments:
         p = Path(arg)
         if p.is_dir():
-            found = sorted(q for q in p.rglob("*") if q.is_file() and _audio_ext(q.name) in extensions)
+            found = sorted(_walk(p, extensions, rejected))
             named.extend(NamedInput(q, _strip_suffix(q.relative_to(p)), str(arg)) for q in found)
         else:
             named.append(NamedInput(p, _strip_suffix(Path(p.name)), str(arg)))
@@ -129,6 +130,28 @@ def name_inputs(arguments: Iterable[str | os.PathLike], *, extensions: tuple[str
                 e = e.relative_to(e.anchor)
             named.append(NamedInput(path, _strip_suffix(e), str(manifest)))
     return _unique(named)
+
+
+def _walk(folder: Path, extensions: tuple[str, ...], rejected: list[str] | None) -> list[Path]:
+    """Audio files below ``folder`` (links to folders not followed); a folder that cannot be
+    listed (a path too long, no permission) is one line in ``rejected`` (raised without it)."""
+    found: list[Path] = []
+
+    def failed(exc: OSError) -> None:
+        text = f"cannot read the folder '{exc.filename}': {exc.strerror or exc}"
+        if rejected is None:
+            raise ParameterError(text)
+        rejected.append(text)
+
+    for top, _dirs, files in os.walk(folder, onerror=failed):
+        for name in files:
+            q = Path(top) / name
+            try:
+                if _audio_ext(name) in extensions and q.is_file():
+                    found.append(q)
+            except OSError:  # a name too long to stat: reported when it is opened
+                found.append(q)
+    return found
 
 
 def read_manifest(path: str | os.PathLike) -> list[str]:
