@@ -187,7 +187,7 @@ def _good_line(name: str = "a") -> str:
 
 
 @pytest.mark.parametrize("kind", ["symlink to a ledger outside", "fifo", "folder",
-                                  "symlink to /dev/zero", "too large"])
+                                  "symlink to /dev/zero", "too large", "hard link to a ledger outside"])
 def test_a_ledger_of_the_wrong_kind_is_set_aside_and_a_new_one_begun(tmp_path, victim, kind):
     out = tmp_path / "out"
     out.mkdir()
@@ -196,6 +196,9 @@ def test_a_ledger_of_the_wrong_kind_is_set_aside_and_a_new_one_begun(tmp_path, v
         os.mkfifo(ledger)
     elif kind == "folder":
         ledger.mkdir()
+    elif kind.startswith("hard link"):
+        (victim / "ledger.jsonl").write_text(_good_line())
+        os.link(victim / "ledger.jsonl", ledger)
     elif kind == "too large":
         with open(ledger, "wb") as fh:  # sparse: 600 MB claimed, nothing on disk
             fh.truncate(600 << 20)
@@ -205,7 +208,10 @@ def test_a_ledger_of_the_wrong_kind_is_set_aside_and_a_new_one_begun(tmp_path, v
     before = hashes(victim)
     warnings: list[str] = []
     led = within(20, Ledger, out, warn=warnings.append)
-    assert len(warnings) == 1 and "ledger" in warnings[0] and led.known_id("/m/a.wav", 1, 2) is None
+    if kind.startswith("hard link"):  # read (harmless), set aside only when written
+        assert warnings == [] and led.known_id("/m/a.wav", 1, 2) == TID
+    else:
+        assert len(warnings) == 1 and "ledger" in warnings[0] and led.known_id("/m/a.wav", 1, 2) is None
     led.append([Entry("done", "b", "/m/b.wav", TID, "k", ("csv",), 1, 2)])
     assert hashes(victim) == before
     assert ledger.is_file() and not ledger.is_symlink()

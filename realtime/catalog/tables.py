@@ -166,6 +166,9 @@ class CatalogTables:
 
     def _set_aside(self, path: Path, why: str) -> None:
         dest = self.out_dir / ".emotrack-set-aside" / path.relative_to(self.out_dir)
+        if not inside(dest.parent, self.out_dir):
+            raise ParameterError(f"'{self.out_dir / '.emotrack-set-aside'}' leads outside the "
+                                 "output folder (a symbolic link?); move it away")
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, dest)
         self._warn(f"emotrack: warning: catalog part '{path}' set aside to '{dest}' ({why}); "

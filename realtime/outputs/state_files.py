@@ -58,7 +58,8 @@ def open_regular(path: str | os.PathLike, flags: int = os.O_RDONLY, mode: int = 
     FileNotFoundError
         Nothing is there (and ``flags`` has no ``O_CREAT``).
     BadStateFile
-        A symbolic link, a folder, a FIFO, a device...
+        A symbolic link, a folder, a FIFO, a device..., or opened for writing, a
+        file with another hard link (an append would change a file elsewhere).
     """
     flags |= getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     if not follow:
@@ -79,6 +80,8 @@ def open_regular(path: str | os.PathLike, flags: int = os.O_RDONLY, mode: int = 
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise BadStateFile(f"is {_kind(st.st_mode)}")
+        if flags & (os.O_WRONLY | os.O_RDWR) and not follow and st.st_nlink > 1:
+            raise BadStateFile(f"has {st.st_nlink} hard links (writing would change the others)")
     except BaseException:
         os.close(fd)
         raise
