@@ -43,7 +43,9 @@ class OneLineErrorParser(argparse.ArgumentParser):
     """
 
     def error(self, message: str):  # type: ignore[override]
-        text = " ".join(message.split())
+        from .printable import printable
+
+        text = printable(" ".join(message.split()))  # a value may hold escapes: never raw
         if len(text) > _MAX_USAGE_MESSAGE:
             text = text[:_MAX_USAGE_MESSAGE] + "..."
         self.exit(2, f"emotrack: error: {text} (see '{self.prog} --help')\n")

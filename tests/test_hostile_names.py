@@ -21,8 +21,7 @@ import soundfile as sf
 from emotrack.model.errors import ParameterError
 from emotrack.realtime.analysis import AUDIO_EXTENSIONS
 from emotrack.realtime.cli import main
-from emotrack.realtime.outputs.names import manifest_entries, name_inputs
-from emotrack.realtime.printable import printable
+from emotrack.realtime.outputs.names import name_inputs, read_manifest
 
 ODD = {b"..wav": "..wav", b".wav": ".wav", b"\xff\xfe.wav": "\udcff\udcfe",
        b"new\nline.wav": "new\nline", b"esc\x1b[2J.wav": "esc\x1b[2J", b"-dash.wav": "-dash",
@@ -120,7 +119,7 @@ def test_a_path_over_4096_bytes_fails_alone(tmp_path, tiny_checkpoint, capsys):
 
 
 def _entries(path: Path) -> list[str]:
-    return [e for _, e in manifest_entries(path)]
+    return read_manifest(path)
 
 
 def test_a_comma_in_a_file_name_does_not_make_a_manifest_csv(tmp_path):
@@ -179,7 +178,7 @@ def test_a_manifest_that_is_not_a_regular_file_is_refused_without_waiting(tmp_pa
 
     def read():
         try:
-            manifest_entries(path)
+            read_manifest(path)
         except ParameterError as exc:
             box["error"] = str(exc)
 
@@ -191,6 +190,8 @@ def test_a_manifest_that_is_not_a_regular_file_is_refused_without_waiting(tmp_pa
 
 
 def test_printable_escapes_what_could_forge_a_line_or_drive_a_terminal():
+    from emotrack.realtime.printable import printable
+
     assert printable("a\nb\rc\x1b[2J\x07\x9b\u2028\u202e" + os.fsdecode(b"\xff")) == \
         "a\\nb\\rc\\x1b[2J\\x07\\x9b\\u2028\\u202e\\xff"
     assert printable("été ♪ 日本") == "été ♪ 日本"

@@ -21,8 +21,7 @@ import soundfile as sf
 
 from emotrack.realtime.catalog.ledger import LEDGER_NAME, Entry, Ledger
 from emotrack.realtime.cli import main
-from emotrack.realtime.outputs.atomic_files import (JOURNAL_SUFFIX, OutputSet, clean_leftovers,
-                                                    temp_name)
+from emotrack.realtime.outputs.atomic_files import JOURNAL_SUFFIX, OutputSet, clean_leftovers
 
 TID = "0123456789abcdef0123456789abcdef"
 
@@ -87,7 +86,8 @@ def _results(folder: Path) -> None:
 
 
 def _tmp_of(target: str) -> str:
-    return temp_name(target, "0badc0de")
+    """The hidden temporary emotrack would create for ``target`` (token 0badc0de)."""
+    return f".{target}.0badc0de.emotrack-tmp"
 
 
 HOSTILE_JOURNALS = {

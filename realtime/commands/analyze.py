@@ -32,8 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("files", nargs="*", metavar="FILE", type=path_arg,
                    help="audio files or directories")
     p.add_argument("--manifest", action="append", default=[], metavar="LIST", type=path_arg,
-                   help="a text or CSV file listing audio files, one per line (a 'path' column in "
-                   "a CSV); relative entries are relative to the manifest's folder. Repeatable")
+                   help="a file listing audio files: CSV when named .csv/.tsv or when its first "
+                   "line is a 'path' header (that column is read), else one path per line kept "
+                   "exactly as written ('#' lines skipped); relative entries are relative to the "
+                   "manifest's folder. Repeatable")
     add_model_options(p)
     p.add_argument("--mode", choices=("causal", "centered"), default="centered",
                    help="causal: each frame from the audio up to its end only, exactly what a live "
