@@ -81,11 +81,11 @@ def test_a_csv_whose_writes_fail_never_replaces_the_earlier_one(song, tmp_path, 
 
 
 @pytest.fixture
-def dataset(tmp_path) -> Path:
-    root = tmp_path / "emomusic"
-    (root / "annotations").mkdir(parents=True)
-    (root / "annotations" / "static_annotations.csv").write_text("song_id,mean_arousal\n2,0.1\n")
-    return root
+def dataset(tmp_path, emomusic_mini) -> Path:
+    """A copy of the emoMusic mini set: a dataset training would really run on."""
+    import shutil
+
+    return Path(shutil.copytree(emomusic_mini, tmp_path / "emomusic"))
 
 
 @pytest.mark.parametrize("how", ["--out is the label file", "--out links to it",
@@ -104,6 +104,7 @@ def test_train_never_overwrites_an_input(dataset, tmp_path, capsys, how):
         out.write_bytes(b"old")
         log = out
     rc = main(["train", "--data", f"emomusic:{dataset}", "--out", str(out), "--epochs", "1",
+               "--model", "baseline", "--cache-dir", str(tmp_path / "cache"), "--quiet",
                *(["--log", str(log)] if log else [])])
     err = capsys.readouterr().err
     assert rc == 1 and "Traceback" not in err and ("dataset" in err or "same file" in err), err
