@@ -187,13 +187,13 @@ def run(args: argparse.Namespace) -> int:
                 if _write_failed(engine.error, outputs.record_part):
                     outputs.mark_failed("--record")  # a partial recording never replaces one
                 outputs.commit()
-                for exc in outputs.close_errors:
-                    print(printable(f"emotrack: error: {exc}"), file=sys.stderr)
                 for part in outputs.kept_parts:
                     print(printable(f"emotrack: '{part}' kept as it is (its writes failed); the "
                                     "file it was to replace is unchanged"), file=sys.stderr)
     osc_summary = f"; {outputs.osc.summary()}" if outputs.osc is not None else ""
     print(printable(f"emotrack: {summary(engine.metrics())}{osc_summary}"), file=sys.stderr)
+    if engine.error is None and outputs.close_errors:  # a file's last flush failed
+        raise outputs.close_errors[0]
     if engine.error is not None:
         if isinstance(engine.error, EmotrackError):
             raise engine.error

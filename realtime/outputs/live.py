@@ -14,6 +14,7 @@ target: ``NAME.EXT`` stays as it was, and what was written is left in
 """
 from __future__ import annotations
 
+from ...model.errors import EmotrackError
 from .sets import CsvWriter, JsonlWriter, OscSender
 from .checks import OutputTarget
 
@@ -107,7 +108,7 @@ class LiveOutputs:
         for option, w in self._writers:
             try:
                 w.close()
-            except Exception as exc:  # noqa: BLE001 - the last flush failed: that file only
+            except (EmotrackError, OSError) as exc:  # the last flush failed: that file only
                 if option is None:
                     raise
                 self._failed.add(option)
