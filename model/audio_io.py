@@ -57,7 +57,7 @@ def audio_info(path: str | os.PathLike, *, chatter: DecoderChatter | None = None
     path = check_input_file(path)
     try:
         with (chatter or DecoderChatter()).capture():
-            info = sf.info(str(path))
+            info = sf.info(os.fsencode(path))  # bytes: a name that is not UTF-8 opens too
     except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError/TypeError
         raise AudioFileError(f"cannot decode '{path}': {decoder_message(exc)}") from None
     header = check_audio_header(path, sample_rate=info.samplerate, channels=info.channels,
@@ -109,7 +109,7 @@ class BlockReader:
         info = self.info
         try:
             with self.chatter.capture():
-                f = sf.SoundFile(str(info.path))
+                f = sf.SoundFile(os.fsencode(info.path))  # bytes: any file name
             with f:
                 while True:
                     with self.chatter.capture():

@@ -43,7 +43,9 @@ class OneLineErrorParser(argparse.ArgumentParser):
     """
 
     def error(self, message: str):  # type: ignore[override]
-        text = " ".join(message.split())
+        from .printable import printable
+
+        text = printable(" ".join(message.split()))  # a value may hold escapes: never raw
         if len(text) > _MAX_USAGE_MESSAGE:
             text = text[:_MAX_USAGE_MESSAGE] + "..."
         self.exit(2, f"emotrack: error: {text} (see '{self.prog} --help')\n")
@@ -66,17 +68,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``emotrack`` console script; returns the exit status."""
+    from .printable import printable, safe_streams
+
+    safe_streams()  # PYTHONIOENCODING=ascii, LANG=C: a name is printed with escapes, never a traceback
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv or ["gui"])
     try:
         return int(args.handler(args) or 0)
     except EmotrackError as exc:
-        print(f"emotrack: error: {exc}", file=sys.stderr)
+        print(printable(f"emotrack: error: {exc}"), file=sys.stderr)
         return 1
     except OSError as exc:  # a file the job needed could not be read or written (disk full...)
         where = f"'{exc.filename}': " if exc.filename else ""
-        print(f"emotrack: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(printable(f"emotrack: error: {where}{exc.strerror or exc}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("emotrack: interrupted", file=sys.stderr)

@@ -550,15 +550,18 @@ def _inference_context():
 
 def _open_recorder(path: str, sample_rate: int, channels: int):
     """Open the ``--record`` tee file (float WAV for .wav, the format's default otherwise)."""
+    import os
+
     import soundfile as sf
 
     from ..model.validate import writable_file
 
     writable_file(path, what="recording")
     kwargs = {"subtype": "FLOAT"} if str(path).lower().endswith(".wav") else {}
+    fmt = os.path.splitext(str(path))[1][1:].upper() or None  # given: the path goes as bytes
     try:
-        return _Recording(path, sf.SoundFile(str(path), "w", samplerate=sample_rate,
-                                             channels=channels, **kwargs))
+        return _Recording(path, sf.SoundFile(os.fsencode(path), "w", samplerate=sample_rate,
+                                             channels=channels, format=fmt, **kwargs))
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OSError) as exc:
         raise ParameterError(f"cannot write the recording '{path}': {exc}") from None
 

@@ -467,7 +467,7 @@ class FileSource(Source):
         check_input_file(self.path)
         try:
             with self.chatter.capture():
-                self._file = sf.SoundFile(str(self.path))
+                self._file = sf.SoundFile(os.fsencode(self.path))  # bytes: any file name
         except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
             raise AudioFileError(f"cannot decode '{self.path}': {decoder_message(exc)}; "
                                  "convert it to WAV, FLAC, OGG or MP3") from None

@@ -25,7 +25,8 @@ from typing import Callable
 
 from ...model.errors import EmotrackError
 from ..outputs.atomic_files import signals_deferred
-from ..outputs.names import NamedInput, id_name
+from ..outputs.names import OUTPUT_INFIX, NamedInput, id_name
+from ..printable import printable
 from ..termination import terminate_as_interrupt
 from ..outputs.track import TrackWriter
 from .executors import InProcess, LocalProcesses, RayTasks
@@ -87,18 +88,21 @@ def run_catalog(tracks: list[NamedInput], spec: TrackerSpec, tracker, opts: RunO
     """
     from tqdm import tqdm
 
-    say = say or (lambda line: tqdm.write(line))
-    warn = warn or (lambda line: tqdm.write(line, file=sys.stderr))
+    # every line names files: escaped, so a name can neither break a line nor drive the terminal
+    say_raw = say or (lambda line: tqdm.write(line))
+    warn_raw = warn or (lambda line: tqdm.write(line, file=sys.stderr))
+    say = lambda line: say_raw(printable(line))  # noqa: E731
+    warn = lambda line: warn_raw(printable(line))  # noqa: E731
     report = RunReport()
     key = model_key(tracker, spec.mode)
     executor = None
     try:
-        with TrackWriter(opts.out, opts.formats) as writer:
-            ledger = Ledger(opts.out)
+        with TrackWriter(opts.out, opts.formats, warn=warn) as writer:
+            ledger = Ledger(opts.out, warn=warn)
             facts = identify([t.path for t in tracks], ledger, threads=min(8, os.cpu_count() or 1))
             if opts.name_by == "id":
                 tracks = _named_by_id(tracks, facts)
-            tables = _open_tables(opts, key, spec, tracker)
+            tables = _open_tables(opts, key, spec, tracker, warn)
             recorder = _Recorder(ledger, tables, opts.flush_every)
             jobs: list[TrackJob] = []
             by_path: dict[str, tuple[NamedInput, FileFacts]] = {}
@@ -142,10 +146,13 @@ def _plan(t: NamedInput, fact: FileFacts | str, opts: RunOptions, key: str, ledg
         if tables is not None:
             tables.add_failure(track_id=None, name=t.name, path=str(t.path), reason=fact)
         return None
-    files_done = not opts.formats or (
-        ledger.files_hold(t.name, fact.track_id, key, opts.formats)
-        and all(p.is_file() for p in writer.targets(t).values()))
-    rows_done = not opts.table or ledger.in_catalog(fact.track_id, key)
+    try:
+        files_done = not opts.formats or (
+            ledger.files_hold(t.name, fact.track_id, key, opts.formats)
+            and all(p.is_file() for p in writer.targets(t).values()))
+    except OSError:  # a name too long for the file system: said by writer.check below
+        files_done = False
+    rows_done = not opts.table or tables.holds(fact.track_id)  # the tables themselves say
     if files_done and rows_done and not opts.force:
         report.skipped += 1
         return None
@@ -154,15 +161,38 @@ def _plan(t: NamedInput, fact: FileFacts | str, opts: RunOptions, key: str, ledg
         report.failed += 1
         warn(f"emotrack: error: {t.path}: failed before: {failed_before} (--retry-failed tries again)")
         return None
+    clash = _earlier_owner(t, fact, ledger) if opts.formats and not files_done else None
+    if clash is not None and not opts.force:
+        report.failed += 1
+        warn(f"emotrack: error: {t.path}: its outputs '{t.name}{OUTPUT_INFIX}.*' hold another "
+             f"file, '{clash}', analysed into this folder before; give a folder that holds both "
+             "(its tree is mirrored), another --out or --name-by id (--force replaces them)")
+        return None
     try:
-        writer.check(t)  # an output name taken by a folder: fail before the work
+        writer.check(t)  # an output name taken by a folder, or leading out of --out: fail now
     except EmotrackError as exc:
         report.failed += 1
         warn(f"emotrack: error: {t.path}: {exc}")
         return None
+    except OSError as exc:  # e.g. a path too long for the file system: this file only
+        report.failed += 1
+        warn(f"emotrack: error: {t.path}: cannot write its outputs: {exc.strerror or exc}")
+        return None
     return TrackJob(path=str(t.path), name=t.name, track_id=fact.track_id,
                     formats=opts.formats if (opts.force or not files_done) else (),
-                    rows=opts.table and not ledger.in_catalog(fact.track_id, key))
+                    rows=opts.table and not tables.holds(fact.track_id))
+
+
+def _earlier_owner(t: NamedInput, fact: FileFacts, ledger: Ledger) -> str | None:
+    """The path of another file whose outputs ``t``'s name holds (an earlier run), else None.
+
+    Another path *and* another content: a file edited in place (same path) or a
+    library moved elsewhere (same content) is the same track.
+    """
+    e = ledger.files_of(t.name)
+    if e is None or e.path == fact.path or e.track_id == fact.track_id:
+        return None
+    return e.path
 
 
 def _record(outcome: TrackOutcome, track: NamedInput, fact: FileFacts, key: str,
@@ -246,7 +276,7 @@ def _named_by_id(tracks: list[NamedInput], facts: dict) -> list[NamedInput]:
     return out
 
 
-def _open_tables(opts: RunOptions, key: str, spec: TrackerSpec, tracker):
+def _open_tables(opts: RunOptions, key: str, spec: TrackerSpec, tracker, warn):
     if not opts.table:
         return None
     from ..cli import version
@@ -254,7 +284,7 @@ def _open_tables(opts: RunOptions, key: str, spec: TrackerSpec, tracker):
 
     return CatalogTables(opts.out, model_key=key, model=tracker.name, mode=spec.mode,
                          version=version(), extra_names=tuple(tracker.extra_names),
-                         flush_every=opts.flush_every)
+                         flush_every=opts.flush_every, warn=warn)
 
 
 def _cluster(spec: TrackerSpec, opts: RunOptions):

@@ -16,6 +16,13 @@ the run; the part files of one flush (frames, tracks, failures) are renamed in
 together (:class:`~emotrack.realtime.outputs.atomic_files.OutputSet`), so a track's frames
 and its summary row never appear without each other.  Hidden temporaries
 (``.part-*``) are skipped by Parquet readers.
+
+What the tables hold is read from the tables themselves (:meth:`CatalogTables.held`),
+not from the ledger: a deleted catalog or part is noticed and its tracks are
+analysed again.  A part whose partner of the same flush is missing or
+unreadable is moved out of the catalog to ``OUT/.emotrack-set-aside/`` (so a
+rebuilt track's rows are never there twice), and nothing but part files is
+ever written inside ``catalog/``.
 """
 from __future__ import annotations
 
@@ -27,6 +34,7 @@ from typing import Any
 
 from ...model.errors import ParameterError
 from ..outputs.atomic_files import OutputSet, clean_leftovers
+from ..outputs.state_files import inside, stderr_warning
 from ..outputs.schema import COMMON_COLUMNS, extra_columns
 from .inputs import FileFacts
 from .work import QUADRANTS, TrackOutcome
@@ -97,9 +105,12 @@ class CatalogTables:
     """
 
     def __init__(self, out_dir: str | os.PathLike, *, model_key: str, model: str, mode: str,
-                 version: str, extra_names: tuple[str, ...] = (), flush_every: int = 64) -> None:
+                 version: str, extra_names: tuple[str, ...] = (), flush_every: int = 64,
+                 warn=None) -> None:
         _pyarrow()
+        self.out_dir = Path(out_dir)
         self.root = Path(out_dir) / "catalog"
+        self._warn = warn or stderr_warning
         self.model_dir = self.root / model_key
         self.meta = {"model": model, "model_key": model_key, "mode": mode,
                      "emotrack_version": version}
@@ -114,7 +125,54 @@ class CatalogTables:
         self._failures: list[dict[str, Any]] = []
         for folder in (self.root, self.model_dir / "frames", self.model_dir / "tracks",
                        self.root / "failures"):
-            clean_leftovers(folder)
+            if os.path.lexists(folder) and (os.path.islink(folder) or not folder.is_dir()
+                                            or not inside(folder, self.out_dir)):
+                raise ParameterError(f"'{folder}' is not a folder of the output folder (a file or a "
+                                     "symbolic link?); the catalog is written only inside --out: "
+                                     "move it away")
+            clean_leftovers(folder, warn=self._warn)
+        self._held: set[str] | None = None
+
+    def held(self) -> set[str]:
+        """Track ids whose frames and summary are in the tables of this model (read once).
+
+        A tracks part and a frames part of the same flush share a file name; a part
+        without its partner, or one that cannot be read, is set aside (module docstring).
+        """
+        if self._held is None:
+            _, pq = _pyarrow()
+            ids: set[str] = set()
+            frames, tracks = (_parts(self.model_dir / sub) for sub in ("frames", "tracks"))
+            for name in sorted(set(frames) | set(tracks)):
+                try:
+                    if name not in frames or name not in tracks:
+                        raise ValueError("its partner of the same flush is missing")
+                    pq.read_metadata(frames[name])
+                    column = pq.read_table(tracks[name], columns=["track_id"]).column("track_id")
+                    got = {t for t in column.to_pylist() if isinstance(t, str)}
+                except Exception as exc:  # noqa: BLE001 - any unreadable part is set aside
+                    for path in (frames.get(name), tracks.get(name)):
+                        if path is not None:
+                            self._set_aside(path, str(exc).splitlines()[0][:120] if str(exc) else
+                                            type(exc).__name__)
+                    continue
+                ids |= got
+            self._held = ids
+        return self._held
+
+    def holds(self, track_id: str) -> bool:
+        """Whether this track's rows are in the tables (:meth:`held`) or buffered."""
+        return track_id in self.held()
+
+    def _set_aside(self, path: Path, why: str) -> None:
+        dest = self.out_dir / ".emotrack-set-aside" / path.relative_to(self.out_dir)
+        if not inside(dest.parent, self.out_dir):
+            raise ParameterError(f"'{self.out_dir / '.emotrack-set-aside'}' leads outside the "
+                                 "output folder (a symbolic link?); move it away")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, dest)
+        self._warn(f"emotrack: warning: catalog part '{path}' set aside to '{dest}' ({why}); "
+                   "its tracks are analysed again")
 
     @property
     def pending(self) -> int:
@@ -124,21 +182,23 @@ class CatalogTables:
     def add_track(self, outcome: TrackOutcome, facts: FileFacts) -> None:
         """Buffer a finished track's frames and summary."""
         job = outcome.job
+        if self._held is not None:
+            self._held.add(job.track_id)
         for row in outcome.rows or []:
             tags = row.get("tags") or {}
-            frame = {"track_id": job.track_id, "name": job.name, "path": facts.path,
+            frame = {"track_id": job.track_id, "name": utf8(job.name), "path": utf8(facts.path),
                      **{c: row[c] for c in COMMON_COLUMNS}}
             for flag in FLAGS:
                 frame[flag] = bool(frame[flag])
             frame.update(zip(self._tag_columns, (tags.get(n) for n in self.extra_names)))
             self._frames.append(frame)
-        self._tracks.append({"track_id": job.track_id, "name": job.name, "path": facts.path,
+        self._tracks.append({"track_id": job.track_id, "name": utf8(job.name), "path": utf8(facts.path),
                              "size_bytes": facts.size, "mtime_ns": facts.mtime_ns, **self.meta,
                              **outcome.summary, "analysed_at": int(time.time())})
 
     def add_failure(self, *, track_id: str | None, name: str, path: str, reason: str) -> None:
         """Buffer a failed track."""
-        self._failures.append({"track_id": track_id, "name": name, "path": path,
+        self._failures.append({"track_id": track_id, "name": utf8(name), "path": utf8(path),
                                "model_key": self.meta["model_key"], "reason": reason,
                                "failed_at": int(time.time())})
 
@@ -166,3 +226,29 @@ class CatalogTables:
         self._tracks.clear()
         self._failures.clear()
         return [p for p, _ in tables]
+
+
+def utf8(name: str) -> str:
+    """A file name as valid UTF-8 text: bytes that are not UTF-8 become ``\\xNN`` (Parquet
+    strings must be UTF-8; the name on disk keeps its bytes)."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _parts(folder: Path) -> dict[str, Path]:
+    """Visible ``*.parquet`` regular files (not links) of ``folder``, by name."""
+    import stat
+
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return {}
+    out = {}
+    for name in names:
+        if name.startswith((".", "_")) or not name.endswith(".parquet"):
+            continue
+        try:
+            if stat.S_ISREG(os.lstat(folder / name).st_mode):
+                out[name] = folder / name
+        except OSError:
+            continue
+    return out

@@ -32,8 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("files", nargs="*", metavar="FILE", type=path_arg,
                    help="audio files or directories")
     p.add_argument("--manifest", action="append", default=[], metavar="LIST", type=path_arg,
-                   help="a text or CSV file listing audio files, one per line (a 'path' column in "
-                   "a CSV); relative entries are relative to the manifest's folder. Repeatable")
+                   help="a file listing audio files: CSV when named .csv/.tsv or when its first "
+                   "line is a 'path' header (that column is read), else one path per line kept "
+                   "exactly as written ('#' lines skipped); relative entries are relative to the "
+                   "manifest's folder. Repeatable")
     add_model_options(p)
     p.add_argument("--mode", choices=("causal", "centered"), default="centered",
                    help="causal: each frame from the audio up to its end only, exactly what a live "
@@ -77,8 +79,18 @@ def run(args: argparse.Namespace) -> int:
         from ..catalog.tables import _pyarrow
 
         _pyarrow()  # missing pyarrow: say so before any work
-    tracks = name_inputs(args.files, extensions=AUDIO_EXTENSIONS, manifests=args.manifest)
+    from ..printable import printable
+
+    rejected: list[str] = []  # manifest entries that name no file: each fails alone
+    tracks = name_inputs(args.files, extensions=AUDIO_EXTENSIONS, manifests=args.manifest,
+                         rejected=rejected)
+    for line in rejected:
+        print(printable(f"emotrack: error: {line}"), file=sys.stderr)
     if not tracks:
+        if rejected:
+            print(f"emotrack: {len(rejected)} of {len(rejected)} input(s) failed",
+                  file=sys.stderr)
+            return 1
         raise ParameterError(f"no audio files found in {[*args.files, *args.manifest]}")
     tracker = load_tracker_from_args(args)
     spec = TrackerSpec(model=args.model, checkpoint=args.checkpoint, device=args.device,
@@ -88,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
                       name_by=args.name_by, force=args.force, retry_failed=args.retry_failed,
                       quiet=args.quiet)
     report = run_catalog(tracks, spec, tracker, opts)
-    if report.failed:
-        print(f"emotrack: {report.failed} of {len(tracks)} file(s) failed", file=sys.stderr)
+    failed, total = report.failed + len(rejected), len(tracks) + len(rejected)
+    if failed:
+        print(f"emotrack: {failed} of {total} file(s) failed", file=sys.stderr)
         return 1
     return 0

@@ -125,8 +125,16 @@ def summary(m) -> str:
             f"(model {m.model_name} on {m.device})")
 
 
+def _write_failed(error: BaseException | None, path: str | None) -> bool:
+    """Whether ``error`` is a failed write of the file ``path`` (an OutputError naming it)."""
+    from ...model.errors import OutputError
+
+    return path is not None and isinstance(error, OutputError) and f"'{path}'" in str(error)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..engine import Engine, EngineConfig
+    from ..printable import printable
     from ..outputs.live import LiveOutputs
     from ..outputs.sets import OscSender, format_line
     from ..termination import terminate_as_interrupt
@@ -150,10 +158,10 @@ def run(args: argparse.Namespace) -> int:
             engine = Engine(source, tracker, EngineConfig(record_path=outputs.record_part,
                                                           max_seconds=args.duration))
             sub = engine.subscribe(maxlen=4096)
-            print(f"emotrack: listening to {source.description} with model {tracker.name} "
-                  f"on {tracker.device}; Ctrl-C to stop", file=sys.stderr)
+            print(printable(f"emotrack: listening to {source.description} with model "
+                            f"{tracker.name} on {tracker.device}; Ctrl-C to stop"), file=sys.stderr)
             if outputs.files:
-                print(f"emotrack: writing {outputs.describe()}", file=sys.stderr)
+                print(printable(f"emotrack: writing {outputs.describe()}"), file=sys.stderr)
             engine.start()
         except BaseException:  # the run never started: the earlier files stay as they were
             outputs.discard()
@@ -173,14 +181,23 @@ def run(args: argparse.Namespace) -> int:
             pass
         finally:
             engine.stop()
-            emit(sub.drain())
-            outputs.commit()
+            try:
+                emit(sub.drain())
+            finally:
+                if _write_failed(engine.error, outputs.record_part):
+                    outputs.mark_failed("--record")  # a partial recording never replaces one
+                outputs.commit()
+                for part in outputs.kept_parts:
+                    print(printable(f"emotrack: '{part}' kept as it is (its writes failed); the "
+                                    "file it was to replace is unchanged"), file=sys.stderr)
     osc_summary = f"; {outputs.osc.summary()}" if outputs.osc is not None else ""
-    print(f"emotrack: {summary(engine.metrics())}{osc_summary}", file=sys.stderr)
+    print(printable(f"emotrack: {summary(engine.metrics())}{osc_summary}"), file=sys.stderr)
     chatter = getattr(source, "chatter", None)
     note = chatter.note() if chatter is not None and engine.error is None else None
     if note:
-        print(f"emotrack: note: '{source.path}': {note}", file=sys.stderr)
+        print(printable(f"emotrack: note: '{source.path}': {note}"), file=sys.stderr)
+    if engine.error is None and outputs.close_errors:  # a file's last flush failed
+        raise outputs.close_errors[0]
     if engine.error is not None:
         if isinstance(engine.error, EmotrackError):
             raise engine.error

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ._options import dataset_arg, float_arg, int_arg, json_text, pathlib_arg, torch_device_arg
 
@@ -109,9 +110,42 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
+def check_train_outputs(out: Path, log: Path | None, data: list[str], cache_dir: Path | None) -> None:
+    """Refuse a ``--out`` or ``--log`` that would overwrite an input, before any work.
+
+    An existing file inside a dataset's folder (its label CSV, an audio file) or
+    the feature cache, after resolving symbolic links, or the same file as the
+    other output, is refused; a new file there is allowed.
+
+    Raises
+    ------
+    ParameterError
+    """
+    import os
+
+    from ...model.errors import ParameterError
+    from ..outputs.atomic_files import file_identity
+    from ..outputs.state_files import inside
+
+    log = log or out.with_name(out.name + ".log.csv")
+    roots = [(f"the dataset '{d}'", Path(d.partition(":")[2])) for d in data]
+    if cache_dir is not None:
+        roots.append(("the feature cache", Path(cache_dir)))
+    for option, path in (("--out", out), ("--log", log)):
+        if not os.path.lexists(path):
+            continue
+        for what, root in roots:
+            if inside(path, root) or file_identity(path) == file_identity(root):
+                raise ParameterError(f"{option} '{path}' is an existing file of {what}; it would be "
+                                     "overwritten: write it outside the dataset")
+    if file_identity(out) == file_identity(log):
+        raise ParameterError(f"--out '{out}' and --log '{log}' are the same file; give each its own")
+
+
 def run(args: argparse.Namespace) -> int:
     from ...train.run import train_command
 
+    check_train_outputs(args.out, args.log, args.data, args.cache_dir)
     train_command(args.data, training_config(args), args.out, log_path=args.log,
                   cache=feature_cache(args), quiet=args.quiet)
     return 0

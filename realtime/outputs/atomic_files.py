@@ -13,34 +13,60 @@ complete; a failure removes only the temporaries this process created.
   --csv``): it grows under a visible name, ``NAME.part.EXT``, readable (``tail
   -f``) while the run lasts, and is renamed to ``NAME.EXT`` when the run ends.
 
-Hidden temporaries are named ``..NAME.XXXXXXXX.emotrack-tmp`` and journals
-``..NAME.XXXXXXXX.emotrack-commit``; nothing else is ever deleted by the clean-up.
+Hidden temporaries are named ``.NAME.XXXXXXXX.emotrack-tmp`` and journals
+``.NAME.XXXXXXXX.emotrack-commit`` (``NAME`` cut and ended with a hash when the
+whole would pass 255 bytes); nothing else is ever deleted by the clean-up.
+
+What a folder holds is data, not instructions: a journal is read without
+following links and only when it is a small regular file, and each of its
+entries must rename a temporary of this form over *its own* target, in the
+journal's folder or below it, without leaving it through a symbolic link.
+Anything else (a planted ``../`` or absolute path, swapped entries, a FIFO, a
+folder, nested or non-UTF-8 JSON) is moved aside with one warning and nothing
+is renamed (:mod:`.state_files`).
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
 import secrets
 import signal
+import stat
 import threading
-from pathlib import Path
-from typing import Iterator, Sequence
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterator, Sequence
 
 from ...model.errors import ParameterError
+from .state_files import NAME_MAX, BadStateFile, inside, quarantine, read_state, shorten
 
 TMP_SUFFIX = ".emotrack-tmp"
 JOURNAL_SUFFIX = ".emotrack-commit"
+MAX_JOURNAL_BYTES = 1 << 20
+"""A journal lists a few renames: anything larger was not written by emotrack."""
+MAX_JOURNAL_PAIRS = 1024
+_TEMP_TOKEN = re.compile(r"\.([0-9a-f]{8})" + re.escape(TMP_SUFFIX) + r"\Z")
+
+
+def temp_name(target_name: str, token: str, suffix: str = TMP_SUFFIX) -> str:
+    """The hidden name ``.TARGETNAME.TOKEN`` + ``suffix``, at most 255 bytes.
+
+    A target name too long for that is cut and ended with a hash of it
+    (:func:`~.state_files.shorten`), so a 255-byte target still gets a temporary.
+    """
+    tail = f".{token}{suffix}"
+    room = NAME_MAX - 1 - len(os.fsencode(tail))
+    return f".{shorten(target_name, room)}{tail}"
 
 
 def hidden_temp(target: Path, *, suffix: str = TMP_SUFFIX) -> Path:
     """Create (exclusively, empty) and return a hidden temporary file beside ``target``.
 
-    The name is ``..TARGETNAME.XXXXXXXX`` + ``suffix``; permissions follow the umask
-    like any new file.
+    The name is :func:`temp_name`; permissions follow the umask like any new file.
     """
     while True:
-        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}{suffix}")
+        tmp = target.with_name(temp_name(target.name, secrets.token_hex(4), suffix))
         try:
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
             return tmp
@@ -162,13 +188,16 @@ class OutputSet:
         self._temps.clear()
 
 
-def clean_leftovers(folder: Path) -> int:
+def clean_leftovers(folder: Path, *, warn: Callable[[str], None] | None = None) -> int:
     """Finish the renames of a killed run's journals in ``folder``; delete its temporaries.
 
     Call it only while no other process writes into ``folder`` (hold
     :func:`folder_lock`), and for a set with a ``root`` on the root before its
-    sub-folders (the root's journals name temporaries in them).  Returns how many
-    leftovers were handled.
+    sub-folders (the root's journals name temporaries in them).  A journal that
+    emotrack cannot have written is moved aside with one warning (``warn``,
+    default: standard error) and renames nothing; a temporary that is not a
+    regular file or link (a folder) is left alone.  Returns how many leftovers
+    were handled.
     """
     try:
         names = os.listdir(folder)
@@ -177,12 +206,22 @@ def clean_leftovers(folder: Path) -> int:
     handled = 0
     for name in sorted(names):
         if name.startswith(".") and name.endswith(JOURNAL_SUFFIX):
-            _roll_forward(folder / name)
+            _roll_forward(Path(folder) / name, warn=warn)
             handled += 1
-    for name in os.listdir(folder):
+    try:
+        names = os.listdir(folder)
+    except OSError:  # pragma: no cover - removed meanwhile
+        return handled
+    for name in names:
         if name.startswith(".") and (name.endswith(TMP_SUFFIX) or name.endswith(JOURNAL_SUFFIX + ".part")):
-            (folder / name).unlink(missing_ok=True)
-            handled += 1
+            path = Path(folder) / name
+            try:
+                if stat.S_ISDIR(os.lstat(path).st_mode):
+                    continue  # a folder is nothing emotrack made: left as it is
+                path.unlink()  # a link or pipe: the entry goes, what it points to stays
+                handled += 1
+            except OSError:
+                continue
     return handled
 
 
@@ -252,20 +291,85 @@ class LiveFile:
 
 
 def part_name(target: Path) -> Path:
-    """``o.csv`` -> ``o.part.csv`` (the extension kept, so tools still know the format)."""
-    return target.with_name(f"{target.stem}.part{target.suffix}")
+    """``o.csv`` -> ``o.part.csv`` (the extension kept, so tools still know the format).
+
+    A name too long for that keeps its extension and is cut, with a hash of it
+    (:func:`~.state_files.shorten`).
+    """
+    tail = f".part{target.suffix}"
+    return target.with_name(shorten(target.stem, NAME_MAX - len(os.fsencode(tail))) + tail)
 
 
-def _roll_forward(journal: Path) -> None:
+def _roll_forward(journal: Path, *, warn: Callable[[str], None] | None = None) -> None:
+    """Do the renames ``journal`` lists, if it is a journal emotrack wrote; then remove it."""
     try:
-        pairs = json.loads(journal.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        pairs = []  # unreadable: it never finished being written, nothing was renamed
-    for tmp_name, target_name in pairs:
-        tmp = journal.parent / tmp_name
-        if tmp.exists():
-            os.replace(tmp, journal.parent / target_name)
+        data = read_state(journal, max_bytes=MAX_JOURNAL_BYTES)
+    except (BadStateFile, OSError) as exc:
+        quarantine(journal, f"is not a journal emotrack wrote ({_why(exc)})", warn=warn)
+        return
+    if data is None:  # gone meanwhile
+        return
+    try:
+        pairs = _journal_pairs(data, journal.parent)
+    except BadStateFile as exc:
+        quarantine(journal, f"is not a journal emotrack wrote ({exc}); nothing renamed", warn=warn)
+        return
+    for tmp, target in pairs:
+        try:
+            if stat.S_ISREG(os.lstat(tmp).st_mode):
+                os.replace(tmp, target)
+        except FileNotFoundError:
+            continue  # renamed before the run was killed
     journal.unlink(missing_ok=True)
+
+
+def _journal_pairs(data: bytes, folder: Path) -> list[tuple[Path, Path]]:
+    """The checked (temporary, target) pairs of a journal's bytes.
+
+    Raises
+    ------
+    BadStateFile
+        Not UTF-8, too deeply nested, not a list of [temporary, target] name
+        pairs, a pair that is not a temporary of its own target in one folder,
+        a path that is absolute, climbs with ``..`` or resolves outside ``folder``.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadStateFile("not UTF-8") from None
+    try:
+        pairs = json.loads(text)
+    except RecursionError:
+        raise BadStateFile("nested too deeply") from None
+    except ValueError:  # a journal is complete before it gets its name: this one is not ours
+        raise BadStateFile("not JSON") from None
+    if not isinstance(pairs, list) or len(pairs) > MAX_JOURNAL_PAIRS:
+        raise BadStateFile("not a list of renames")
+    out, targets = [], set()
+    for pair in pairs:
+        if (not isinstance(pair, list) or len(pair) != 2
+                or not all(isinstance(p, str) and p and "\0" not in p for p in pair)):
+            raise BadStateFile(f"an entry is not a pair of names: {str(pair)[:80]!r}")
+        tmp, target = (PurePosixPath(p) for p in pair)
+        for p in (tmp, target):
+            if p.is_absolute() or ".." in p.parts or not p.parts:
+                raise BadStateFile(f"a path leaves the folder: {str(p)[:80]!r}")
+        match = _TEMP_TOKEN.search(tmp.name)
+        if (tmp.parent != target.parent or match is None
+                or tmp.name != temp_name(target.name, match.group(1))):
+            raise BadStateFile(f"'{str(tmp)[:80]}' is not a temporary of '{str(target)[:80]}'")
+        if target in targets:
+            raise BadStateFile(f"'{str(target)[:80]}' is named twice")
+        targets.add(target)
+        where = folder.joinpath(*target.parent.parts)
+        if not inside(where, folder):
+            raise BadStateFile(f"'{str(target.parent)[:80]}' leads out of the folder")
+        out.append((folder.joinpath(*tmp.parts), folder.joinpath(*target.parts)))
+    return out
+
+
+def _why(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, BadStateFile) else (getattr(exc, "strerror", None) or str(exc))
 
 
 @contextlib.contextmanager

@@ -15,6 +15,13 @@ The rule (``emotrack analyze``, and any catalog built on it):
   absolute entry, or one that climbs out with ``..``, by its whole absolute path
   without the leading ``/`` (``/data/rock/song.mp3`` -> ``data/rock/song``).
 
+A name is never empty: a file whose name is only its extension (``.wav``) or
+whose stem is ``.`` or ``..`` (``..wav``) keeps its whole file name
+(``..wav.emotrack.csv``).  An output file name that would pass 255 bytes is cut
+and ends with ``~`` and 8 hex digits of a hash of the whole name
+(:func:`~.state_files.shorten`).  A first folder named ``catalog`` (any case)
+is written as ``catalog_`` (``OUT/catalog`` holds only the Parquet tables).
+
 Alternatively every output can be named by its **track id** (the content hash,
 :func:`id_name`): ``3f/3f9a...``, the same wherever the file lies.
 
@@ -27,15 +34,23 @@ is analysed once, under the name of its first mention.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterable
 
 from ...model.errors import ParameterError
 from .atomic_files import file_identity
+from .state_files import NAME_MAX, BadStateFile, open_regular, shorten
 
 OUTPUT_INFIX = ".emotrack"
 """Every output file is ``NAME.emotrack.EXT``."""
+RESERVED_FOLDERS = ("catalog",)
+"""First folders of the output folder that hold emotrack's tables, never per-track files."""
+_LONGEST_EXT = 6
+MAX_MANIFEST_BYTES = 256 << 20
+"""About two million entries; a larger manifest is refused (and never read whole)."""
+MAX_ENTRY_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -64,11 +79,13 @@ class NamedInput:
 def output_path(out_dir: str | os.PathLike, name: str, ext: str) -> Path:
     """Where the ``ext`` output of ``name`` goes under ``out_dir``."""
     *folders, last = PurePosixPath(name).parts
+    last = shorten(last, NAME_MAX - len(OUTPUT_INFIX) - 1 - _LONGEST_EXT)
     return Path(out_dir).joinpath(*folders, f"{last}{OUTPUT_INFIX}.{ext}")
 
 
 def name_inputs(arguments: Iterable[str | os.PathLike], *, extensions: tuple[str, ...],
-                manifests: Iterable[str | os.PathLike] = ()) -> list[NamedInput]:
+                manifests: Iterable[str | os.PathLike] = (),
+                rejected: list[str] | None = None) -> list[NamedInput]:
     """Expand ``arguments`` and ``manifests`` into named input files (folders recursively, sorted).
 
     Parameters
@@ -79,6 +96,10 @@ def name_inputs(arguments: Iterable[str | os.PathLike], *, extensions: tuple[str
         Lower-case file name endings (``".mp3"``...) that a folder contributes.
     manifests : iterable of path-like
         Files listing inputs (:func:`read_manifest`), after ``arguments``.
+    rejected : list of str, optional
+        Receives one line per manifest entry that cannot name a file (a NUL,
+        ``.``, ``/``, too long) and per folder that cannot be listed; without it
+        the first one raises.
 
     Raises
     ------
@@ -89,12 +110,19 @@ def name_inputs(arguments: Iterable[str | os.PathLike], *, extensions: tuple[str
     for arg in arguments:
         p = Path(arg)
         if p.is_dir():
-            found = sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in extensions)
+            found = sorted(_walk(p, extensions, rejected))
             named.extend(NamedInput(q, _strip_suffix(q.relative_to(p)), str(arg)) for q in found)
         else:
             named.append(NamedInput(p, _strip_suffix(Path(p.name)), str(arg)))
     for manifest in manifests:
-        for entry in read_manifest(manifest):
+        for line, entry in manifest_entries(manifest):
+            problem = _entry_problem(entry)
+            if problem is not None:
+                text = f"manifest '{manifest}' line {line}: {problem}"
+                if rejected is None:
+                    raise ParameterError(text)
+                rejected.append(text)
+                continue
             e = Path(entry)
             path = e if e.is_absolute() else Path(manifest).parent / e
             if e.is_absolute() or ".." in e.parts:
@@ -104,28 +132,115 @@ def name_inputs(arguments: Iterable[str | os.PathLike], *, extensions: tuple[str
     return _unique(named)
 
 
-def read_manifest(path: str | os.PathLike) -> list[str]:
-    """The entries of a manifest: one path per line; blank lines and ``#`` comments skipped.
+def _walk(folder: Path, extensions: tuple[str, ...], rejected: list[str] | None) -> list[Path]:
+    """Audio files below ``folder`` (links to folders not followed); a folder that cannot be
+    listed (a path too long, no permission) is one line in ``rejected`` (raised without it)."""
+    found: list[Path] = []
 
-    A CSV manifest works too: when its first line has a column named ``path`` (or
-    ``file``), that column is read, else the first column of every line.
+    def failed(exc: OSError) -> None:
+        text = f"cannot read the folder '{exc.filename}': {exc.strerror or exc}"
+        if rejected is None:
+            raise ParameterError(text)
+        rejected.append(text)
+
+    for top, _dirs, files in os.walk(folder, onerror=failed):
+        for name in files:
+            q = Path(top) / name
+            try:
+                if _audio_ext(name) in extensions and q.is_file():
+                    found.append(q)
+            except OSError:  # a name too long to stat: reported when it is opened
+                found.append(q)
+    return found
+
+
+def read_manifest(path: str | os.PathLike) -> list[str]:
+    """The entries of a manifest (:func:`manifest_entries`), without their line numbers."""
+    return [entry for _, entry in manifest_entries(path)]
+
+
+def manifest_entries(path: str | os.PathLike) -> list[tuple[int, str]]:
+    """(line number, entry) of each entry of a manifest, exactly as written.
+
+    The format is decided by the file's extension (``.csv``: comma-separated,
+    ``.tsv``: tab-separated) or by a first line whose first field is ``path`` or
+    ``file`` (a header); never by a comma in a file name.
+
+    - Plain text: one path per line, kept whole (leading and trailing spaces
+      included); blank lines and lines starting with ``#`` are skipped.
+    - CSV/TSV: the ``path`` (or ``file``) column of the header, else the first
+      column; quoted fields may hold commas and newlines; rows whose field is
+      empty or starts with ``#`` are skipped.
+
+    The manifest must be a regular file (a FIFO is refused, never waited on) of
+    at most :data:`MAX_MANIFEST_BYTES`; bytes that are not UTF-8 are kept as the
+    file names they spell.
+
+    Raises
+    ------
+    ParameterError
+        The manifest cannot be read, or it is not a regular file, too large or malformed CSV.
     """
     import csv
+    import io
+
+    def refuse(why: str) -> ParameterError:
+        return ParameterError(f"cannot read the manifest '{path}': {why}")
 
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            lines = [line for line in fh.read().splitlines()
-                     if line.strip() and not line.lstrip().startswith("#")]
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ParameterError(f"cannot read the manifest '{path}': "
-                             f"{getattr(exc, 'strerror', None) or exc}") from None
-    if not lines or ("," not in lines[0] and "\t" not in lines[0]):
-        return [line.strip() for line in lines]
-    rows = list(csv.reader(lines, dialect=csv.Sniffer().sniff(lines[0], delimiters=",\t")))
-    header = [c.strip().lower() for c in rows[0]]
-    col = next((header.index(n) for n in ("path", "file") if n in header), None)
-    body = rows[1:] if col is not None else rows
-    return [r[col or 0].strip() for r in body if len(r) > (col or 0) and r[col or 0].strip()]
+        fd = open_regular(path, follow=True)
+    except BadStateFile as exc:
+        raise refuse(f"it {exc}, not a regular file") from None
+    except OSError as exc:
+        raise refuse(exc.strerror or str(exc)) from None
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            data = fh.read(MAX_MANIFEST_BYTES + 1)
+        except OSError as exc:
+            raise refuse(exc.strerror or str(exc)) from None
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise refuse(f"it is larger than {MAX_MANIFEST_BYTES >> 20} MiB")
+    text = data.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "surrogateescape")
+    lines = text.split("\n")
+    first = next((ln.rstrip("\r") for ln in lines if ln.strip()), "")
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    header = re.match(r"\s*(path|file)\s*([,\t;]|$)", first, flags=re.IGNORECASE)
+    if ext not in (".csv", ".tsv") and header is None:
+        return [(n, ln.removesuffix("\r")) for n, ln in enumerate(lines, 1)
+                if ln.strip() and not ln.startswith("#")]
+    delimiter = "\t" if ext == ".tsv" else (header.group(2) if header and header.group(2) else ",")
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_MANIFEST_BYTES))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        rows = [(reader.line_num, row) for row in reader]
+    except csv.Error as exc:
+        raise refuse(f"line {reader.line_num}: {exc}") from None
+    rows = [(n, r) for n, r in rows if r and any(c.strip() for c in r)]
+    col = 0
+    if rows:
+        names = [c.strip().lower() for c in rows[0][1]]
+        found = next((names.index(n) for n in ("path", "file") if n in names), None)
+        if found is not None:
+            col, rows = found, rows[1:]
+    return [(n, r[col]) for n, r in rows
+            if len(r) > col and r[col].strip() and not r[col].startswith("#")]
+
+
+def _entry_problem(entry: str) -> str | None:
+    """Why a manifest entry cannot name an input file (None: it can)."""
+    from ...model.validate import quote
+
+    if "\0" in entry:
+        return f"the entry {quote(entry)} contains a NUL character"
+    if len(os.fsencode(entry)) > MAX_ENTRY_BYTES:
+        return f"the entry is too long ({len(os.fsencode(entry))} bytes, at most {MAX_ENTRY_BYTES})"
+    pure = PurePosixPath(entry)
+    if pure.name in ("", ".", ".."):
+        return f"the entry {quote(entry)} names a folder, not a file"
+    long = next((p for p in pure.parts if len(os.fsencode(p)) > NAME_MAX), None)
+    if long is not None:
+        return f"the entry has a name longer than {NAME_MAX} bytes: {quote(long)}"
+    return None
 
 
 def id_name(track_id: str) -> str:
@@ -133,8 +248,21 @@ def id_name(track_id: str) -> str:
     return f"{track_id[:2]}/{track_id}"
 
 
+def _audio_ext(file_name: str) -> str:
+    """The lower-case extension of an audio file's name; ``.wav`` alone counts as ``.wav``."""
+    suffix = PurePosixPath(file_name).suffix
+    return (suffix or file_name).lower()
+
+
 def _strip_suffix(relative: Path) -> str:
-    return PurePosixPath(*relative.with_suffix("").parts).as_posix()
+    """The output name of a relative input path: without its extension, never empty."""
+    *folders, last = relative.parts
+    stem = PurePosixPath(last).stem if PurePosixPath(last).suffix else last
+    if stem in ("", ".", ".."):
+        stem = last  # '..wav': the whole file name
+    if folders and folders[0].casefold() in RESERVED_FOLDERS:
+        folders[0] += "_"  # OUT/catalog holds the tables only
+    return PurePosixPath(*folders, stem).as_posix()
 
 
 def _unique(named: list[NamedInput]) -> list[NamedInput]:

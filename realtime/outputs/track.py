@@ -10,7 +10,9 @@ through:
   together (:class:`~.atomic_files.OutputSet`): a failure (disk full, Ctrl-C,
   SIGTERM) leaves that track's earlier files exactly as they were;
 - the first time it writes into a folder it finishes or removes what a killed
-  run left there (:func:`~.atomic_files.clean_leftovers`).
+  run left there (:func:`~.atomic_files.clean_leftovers`);
+- it writes nothing outside the output folder: a target whose folder leads out
+  of it (a symbolic link to elsewhere) fails that track only.
 
 Names come from :mod:`.names` (``OUT/NAME.emotrack.EXT``).
 """
@@ -26,6 +28,7 @@ from ...model.validate import naming_write_errors, writable_dir
 from ..analysis import AnalysisResult
 from .atomic_files import OutputSet, check_replaceable, clean_leftovers, folder_lock
 from .names import NamedInput
+from .state_files import inside
 
 def _csv_bytes(result: AnalysisResult) -> bytes:
     from .trajectory_files import csv_text
@@ -71,15 +74,19 @@ class TrackWriter:
         The output folder (created if needed).
     formats : tuple of str
         A subset of :data:`FORMATS`.
+    warn : callable, optional
+        Prints a warning line (a bad journal set aside); default: standard error.
     """
 
-    def __init__(self, out_dir: str | os.PathLike, formats: tuple[str, ...]) -> None:
+    def __init__(self, out_dir: str | os.PathLike, formats: tuple[str, ...],
+                 warn: Callable[[str], None] | None = None) -> None:
         bad = [f for f in formats if f not in RENDERERS]
         if bad:
             raise ParameterError(f"output formats must be a subset of {FORMATS}, got {formats!r}")
         self.out_dir = Path(out_dir)
         self.formats = tuple(formats)
         self._cleaned: set[Path] = set()
+        self._warn = warn
         self._stack = contextlib.ExitStack()
 
     def __enter__(self) -> "TrackWriter":
@@ -100,10 +107,15 @@ class TrackWriter:
         Raises
         ------
         ParameterError
-            An output name is taken by a folder, a device, a FIFO...
+            An output name is taken by a folder, a device, a FIFO..., or its folder
+            leads out of the output folder.
         """
         targets = self.targets(track)
         for path in targets.values():
+            if not inside(path.parent, self.out_dir):
+                raise ParameterError(f"'{path}' would be written outside the output folder "
+                                     f"'{self.out_dir}' (a symbolic link on the way?); nothing "
+                                     "is written there")
             check_replaceable(path)
         return targets
 
@@ -132,5 +144,5 @@ class TrackWriter:
     def clean(self, folder: Path) -> None:
         """Finish or remove a killed run's leftovers in ``folder`` (once per folder and run)."""
         if folder not in self._cleaned:
-            clean_leftovers(folder)
+            clean_leftovers(folder, warn=self._warn)
             self._cleaned.add(folder)
