@@ -14,7 +14,9 @@ the stream (and, for the final partial frame, after its end) are log-mel zeros,
 i.e. digital silence; frames ``k < 6`` (less than a whole patch heard) are
 ``warming_up``.  The head (a :class:`~emotrack.model.ridge.RidgeHead`, its facts
 name the musicnn outputs it reads) maps the patch's outputs to (arousal, valence);
-the 50 tag probabilities are the extras.
+the 50 tag probabilities are the extras.  A head with an uncertainty model
+(:meth:`~emotrack.model.ridge.RidgeHead.predict_sd`) gives each frame's per-axis
+standard deviation (``TrackerFrames.sd``) from the same outputs.
 
 How it stays cheap (exactly)
 ----------------------------
@@ -186,12 +188,12 @@ class MusicnnTracker(Tracker):
         self._tim = self._timbral_silence[:, None].repeat(1, pad - 2 * _EDGE)  # (408, positions)
 
     @torch.inference_mode()
-    def _infer_values(self, batch: FeatureBatch) -> tuple[np.ndarray, np.ndarray | None]:
+    def _infer_values(self, batch: FeatureBatch) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         data: WindowBatch = batch.data
         self._append_windows(data)
         n = batch.n
         if n == 0:
-            return np.zeros((0, 2), np.float32), np.zeros((0, len(MSD_TAGS)), np.float32)
+            return np.zeros((0, 2), np.float32), np.zeros((0, len(MSD_TAGS)), np.float32), None
         ends = last_window(np.arange(batch.first_index, batch.first_index + n))
         end = int(ends[-1])
         have = self._x0 + self._xb.shape[0] - 1
@@ -208,8 +210,9 @@ class MusicnnTracker(Tracker):
             self.recorded.append({k: outputs[k] for k in self.record})
         x = np.concatenate([outputs[name] for name in self.inputs], axis=1)
         values = self.head.predict(x)
+        sd = self.head.predict_sd(x)  # None for a head without an uncertainty model
         self._trim(int(last_window(batch.first_index + n)) - (PATCH_FRAMES - 1))
-        return values, outputs["tags"]
+        return values, outputs["tags"], sd
 
     def describe(self) -> dict[str, Any]:
         return {
