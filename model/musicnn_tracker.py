@@ -335,3 +335,46 @@ def frame_outputs(audio: np.ndarray, sr: int, names: tuple[str, ...] = ("dense",
     if not parts:
         return {n: np.zeros((0, INPUTS.get(n, len(MSD_TAGS))), np.float32) for n in names}
     return {n: np.concatenate([p[n] for p in parts]) for n in names}
+
+
+def strided_frame_outputs(audio: np.ndarray, sr: int, names: tuple[str, ...], *, stride: int,
+                          tracker: MusicnnTracker | None = None) -> dict[str, np.ndarray]:
+    """musicnn's outputs on the causal patches of frames ``k = 0, stride, 2 stride, ...`` only.
+
+    For fitting heads on song means when CPU is short: the same stream and patch code as
+    :func:`frame_outputs` (each kept frame's outputs equal it), skipping the other frames'
+    patches.  Adds ``index`` (the kept frames' ``k``) and ``level_db`` (their RMS dBFS).
+    """
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, got {stride}")
+    tr = tracker if tracker is not None else MusicnnTracker()
+    tr.reset(sr)
+    wanted = set(names)
+    parts: list[dict[str, np.ndarray]] = []
+    with torch.inference_mode():
+        for batch in (tr.features.push(audio), tr.features.flush()):
+            tr._append_windows(batch.data)
+            if batch.n == 0:
+                continue
+            k = np.arange(batch.first_index, batch.first_index + batch.n)
+            ends = last_window(k)
+            have = tr._x0 + tr._xb.shape[0] - 1
+            if have < int(ends[-1]):
+                pad = torch.full((int(ends[-1]) - have, MUSICNN_SPEC.n_mels), tr._bn_b, device=tr.device)
+                tr._xb = torch.cat((tr._xb, pad))
+            tr._extend_timbral(int(ends[-1]) - _EDGE)
+            keep = k % stride == 0
+            if not keep.any():
+                continue
+            starts = ends[keep] - (PATCH_FRAMES - 1)
+            for i in range(0, len(starts), _PATCHES):
+                out = tr._patch_outputs(starts[i:i + _PATCHES], wanted)
+                parts.append(out)
+            parts.append({"index": k[keep], "level_db": np.asarray(batch.level_db, np.float32)[keep]})
+    tr.reset_network()
+    out = {n: np.concatenate([p[n] for p in parts if n in p]) if parts else
+           np.zeros((0, INPUTS.get(n, len(MSD_TAGS))), np.float32) for n in names}
+    out["index"] = np.concatenate([p["index"] for p in parts if "index" in p]) if parts else np.zeros(0, int)
+    out["level_db"] = (np.concatenate([p["level_db"] for p in parts if "level_db" in p]) if parts
+                       else np.zeros(0, np.float32))
+    return out

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..model.errors import ParameterError
 from ..model.musicnn_tracker import INPUTS
-from .emotify import counted_frames
+from .musicnn_features import counted
 from .items import LoadedDataset, SongLabelDataset
 from .musicnn_features import MusicnnFeatureCache
 
@@ -83,7 +83,7 @@ class HeadSongs:
 
 def song_means(frames: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], float] | None:
     """Means over the counted frames of one file's cached outputs; None when no frame counts."""
-    mask = counted_frames(frames["level_db"])
+    mask = counted(frames)
     if not mask.any():
         return None
     return ({k: frames[k][mask].astype(np.float64).mean(axis=0) for k in INPUTS},
@@ -159,11 +159,13 @@ def calibration_frames(datasets: Sequence[LoadedDataset], cache: MusicnnFeatureC
             frames = cache.frames(item.audio_path)
             t = item.targets().astype(np.float64)
             k = np.arange(item.first_frame, item.first_frame + len(t))
-            ok = np.isfinite(t).all(axis=1) & (k < len(frames["level_db"]))
+            index = frames["index"]
+            pos = np.clip(np.searchsorted(index, k), 0, max(len(index) - 1, 0))
+            ok = np.isfinite(t).all(axis=1) & (len(index) > 0) & (index[pos] == k)
             if not ok.any():
                 continue
             keys.append(item.key)
-            outs.append({name: frames[name][k[ok]] for name in INPUTS})
+            outs.append({name: frames[name][pos[ok]] for name in INPUTS})
             ys.append(t[ok])
             clip.append(np.full(int(ok.sum()), len(keys) - 1))
     if not keys:

@@ -28,7 +28,8 @@ from .cache import decode_audio, default_cache_dir, file_digest
 VERSION = "v1"
 """Bump when what is cached changes."""
 NAMES = (*INPUTS, "level_db")
-"""Arrays of every entry: the musicnn outputs (n_frames, size) and ``level_db`` (n_frames,)."""
+"""Arrays of every entry: the musicnn outputs (n_frames, size) and ``level_db`` (n_frames,);
+:meth:`MusicnnFeatureCache.frames` adds ``index``, the frames' ``k``."""
 
 
 @dataclass
@@ -41,17 +42,24 @@ class MusicnnFeatureCache:
         Cache folder (created on first write).
     enabled : bool
         False computes every time (``--no-cache``).
+    stride : int
+        Compute only frames ``k = 0, stride, 2 stride ...`` of files not cached yet (1: every
+        frame, exactly the tracker's results).  Song means over every ``stride``-th frame are
+        estimates of the all-frame means (adjacent 3 s patches overlap by 5/6); an entry with
+        every frame is used whenever one exists.
     """
 
     root: Path = field(default_factory=default_cache_dir)
     enabled: bool = True
+    stride: int = 1
     hits: int = 0
     misses: int = 0
     _tracker: object = field(default=None, repr=False)
 
-    def entry_path(self, digest: str) -> Path:
-        """Where the outputs of a file with this content digest live."""
-        return Path(self.root) / f"musicnn-{VERSION}" / f"{digest}.npz"
+    def entry_path(self, digest: str, stride: int = 1) -> Path:
+        """Where the outputs of a file with this content digest (every ``stride``-th frame) live."""
+        sub = f"musicnn-{VERSION}" if stride == 1 else f"musicnn-{VERSION}-stride{stride}"
+        return Path(self.root) / sub / f"{digest}.npz"
 
     def frames(self, audio_path: str | Path) -> dict[str, np.ndarray]:
         """Per-frame musicnn outputs and levels of a file (see :data:`NAMES`), float32.
@@ -64,37 +72,44 @@ class MusicnnFeatureCache:
         audio_path = Path(audio_path)
         if not audio_path.is_file():
             raise AudioFileError(f"audio file {str(audio_path)!r} does not exist")
-        entry = self.entry_path(file_digest(audio_path)) if self.enabled else None
-        if entry is not None and entry.is_file():
-            try:
-                with np.load(entry, allow_pickle=False) as z:
-                    out = {k: z[k] for k in NAMES}
-                if _consistent(out):
-                    self.hits += 1
-                    return out
-            except (OSError, ValueError, KeyError):
-                pass  # corrupt or foreign entry: recompute and overwrite it
+        digest = file_digest(audio_path) if self.enabled else ""
+        for stride in dict.fromkeys((1, self.stride)) if self.enabled else ():
+            entry = self.entry_path(digest, stride)
+            if entry.is_file():
+                try:
+                    with np.load(entry, allow_pickle=False) as z:
+                        out = {k: z[k] for k in (*NAMES, *(("index",) if "index" in z.files else ()))}
+                    out.setdefault("index", np.arange(len(out["level_db"])))
+                    if _consistent(out):
+                        self.hits += 1
+                        return out
+                except (OSError, ValueError, KeyError):
+                    pass  # corrupt or foreign entry: recompute and overwrite it
         self.misses += 1
         audio, sr = decode_audio(audio_path)
         try:
             out = self._compute(audio, sr)
         except ParameterError as exc:
             raise AudioFileError(f"audio file {str(audio_path)!r}: {exc}") from None
-        if entry is not None:
-            _store(entry, out)
+        if self.enabled:
+            _store(self.entry_path(digest, self.stride), out)
         return out
 
     def _compute(self, audio: np.ndarray, sr: int) -> dict[str, np.ndarray]:
-        from ..model.musicnn_tracker import MusicnnTracker, frame_outputs
+        from ..model.musicnn_tracker import MusicnnTracker, frame_outputs, strided_frame_outputs
 
         if self._tracker is None:
             self._tracker = MusicnnTracker(device="cpu")
         tr = self._tracker
-        out = frame_outputs(audio, sr, tuple(INPUTS), tracker=tr)
-        tr.reset(sr)  # the feature stage alone gives the frame levels
-        batches = [tr.features.push(audio), tr.features.flush()]
-        out["level_db"] = np.concatenate([b.level_db for b in batches]).astype(np.float32)
-        out = {k: np.asarray(v, np.float32) for k, v in out.items()}
+        if self.stride > 1:
+            out = strided_frame_outputs(audio, sr, tuple(INPUTS), stride=self.stride, tracker=tr)
+        else:
+            out = frame_outputs(audio, sr, tuple(INPUTS), tracker=tr)
+            tr.reset(sr)  # the feature stage alone gives the frame levels
+            batches = [tr.features.push(audio), tr.features.flush()]
+            out["level_db"] = np.concatenate([b.level_db for b in batches]).astype(np.float32)
+            out["index"] = np.arange(len(out["level_db"]))
+        out = {k: np.asarray(v, np.int64 if k == "index" else np.float32) for k, v in out.items()}
         if not _consistent(out):
             raise RuntimeError(f"musicnn outputs and frame levels disagree: "
                                f"{ {k: v.shape for k, v in out.items()} }")
@@ -103,7 +118,16 @@ class MusicnnFeatureCache:
 
 def _consistent(out: dict[str, np.ndarray]) -> bool:
     n = out["level_db"].shape
-    return len(n) == 1 and all(out[k].shape == (n[0], size) for k, size in INPUTS.items())
+    return (len(n) == 1 and out["index"].shape == n
+            and all(out[k].shape == (n[0], size) for k, size in INPUTS.items()))
+
+
+def counted(frames: dict[str, np.ndarray]) -> np.ndarray:
+    """Mask of an entry's frames a song-level figure uses: ``k >= 6`` and not silent."""
+    from ..model.musicnn_tracker import WARMUP_FRAMES
+    from ..model.tracker import SilenceConfig
+
+    return (frames["index"] >= WARMUP_FRAMES) & (frames["level_db"] >= SilenceConfig().threshold_dbfs)
 
 
 def _store(entry: Path, arrays: dict[str, np.ndarray]) -> None:

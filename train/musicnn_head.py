@@ -217,7 +217,7 @@ def fit_candidate(songs: HeadSongs, train: np.ndarray, cand: Candidate, cfg: Hea
     x = songs.x(INPUT_SETS[cand.inputs])
     y = targets(songs, train, cand)
     learn = train & np.isfinite(y).all(axis=1)
-    if learn.sum() < 10:
+    if learn.sum() < 5:
         raise ParameterError(f"{cand.name}: only {int(learn.sum())} training songs")
     alphas = np.asarray(cfg.alphas)
     tr_idx = np.flatnonzero(train)

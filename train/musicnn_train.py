@@ -18,7 +18,8 @@ import numpy as np
 from ..model.errors import ParameterError
 from ..model.ridge import RidgeHead
 from ..model.scale import DisplayScale
-from .emotify import counted_frames, score_songs
+from .emotify import score_songs
+from .musicnn_features import counted
 from .head_data import LABELS, HeadSongs, calibration_frames, head_songs
 from .head_report import HeadReport, coverage_table
 from .items import SongLabelDataset
@@ -93,7 +94,7 @@ def head_frames(head: RidgeHead, inputs: list[str], songs: HeadSongs, cache: Mus
     out = []
     for key in songs.keys:
         frames = cache.frames(paths[key])
-        mask = counted_frames(frames["level_db"])
+        mask = counted(frames)
         x = np.concatenate([frames[n] for n in inputs], axis=1)[mask]
         out.append(head.predict(x))
     return np.concatenate(out)
@@ -142,6 +143,9 @@ def train_head_command(data: list[str], out: Path, *, cache: MusicnnFeatureCache
     }
     paths = {s.key: s.audio_path for d in learn for s in d.songs}
     facts = head_facts(songs, learn, calibrate, cfg, cv, final, line, report, data)
+    if cache.stride > 1:
+        facts["song_features"] += (f"; for files not cached with every frame, every {cache.stride}-th frame "
+                                   f"(--frame-stride {cache.stride})")
     head = to_ridge_head(chosen, line, facts)
     inputs = list(INPUT_SETS[chosen.cand.inputs])
     frames = head_frames(head, inputs, songs, cache, paths)

@@ -21,7 +21,8 @@ import numpy as np
 
 from ..model.errors import EmotrackError, ParameterError
 from ..model.ridge import RidgeHead
-from .emotify import counted_frames, song_level_db, song_prediction
+from .emotify import song_level_db, song_prediction
+from .musicnn_features import counted
 from .head_report import HeadReport
 from .items import SongLabelDataset, SongLabels
 from .musicnn_features import MusicnnFeatureCache
@@ -46,7 +47,7 @@ def cached_head_predictions(head: RidgeHead, inputs: list[str], songs: list[Song
         except EmotrackError as exc:
             problems.append(f"{s.key}: {exc}; skipped")
             continue
-        mask = counted_frames(frames["level_db"])
+        mask = counted(frames)
         if not mask.any():
             problems.append(f"{s.key}: no counted frame; skipped")
             continue
@@ -61,7 +62,7 @@ def tracker_predictions(tracker, songs: list[SongLabels], *, mode: str, cache: M
     """Song id -> (arousal, valence, level_db) of any tracker (see the module doc)."""
     from ..model.musicnn_tracker import MusicnnTracker
 
-    if isinstance(tracker, MusicnnTracker) and mode == "causal":
+    if isinstance(tracker, MusicnnTracker) and mode == "causal":  # also from every N-th frame (cache.stride)
         return cached_head_predictions(tracker.head, tracker.inputs, songs, cache, problems)
     from .run import song_frames
 
@@ -128,7 +129,9 @@ def evaluate_quadrants_command(tracker, dataset: SongLabelDataset, data: list[st
     report.facts.update({
         "model": {k: v for k, v in described.items() if k in ("name", "head", "checkpoint") and v},
         "prediction mode": mode, "clips evaluated": len(scored), "problems": problems,
-        "song prediction": "mean of the causal frame results over frames k >= 6 that are not silent",
+        "song prediction": "mean of the causal frame results over frames k >= 6 that are not silent"
+                           + (f" (musicnn: from cached outputs, every {cache.stride}-th frame where not all "
+                              "frames are cached)" if cache.stride > 1 else ""),
         "quadrant accuracy": "each axis split at the median of the scored clips' predictions",
         "within genre": "pairs sharing the clip's first AllMusic genre",
     })

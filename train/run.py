@@ -143,7 +143,8 @@ def predict_songs(tracker, items: list[SongItem], *, mode: str, progress: bool =
 
 
 def evaluate_command(tracker, data: list[str], *, split: str, mode: str,
-                     quiet: bool = False, cache_dir: Path | None = None, use_cache: bool = True):
+                     quiet: bool = False, cache_dir: Path | None = None, use_cache: bool = True,
+                     frame_stride: int = 1):
     """Score a tracker on one split of the datasets, beside the constant and poster figures.
 
     Datasets with song-level labels (Emotify) get the song-level report instead
@@ -165,7 +166,7 @@ def evaluate_command(tracker, data: list[str], *, split: str, mode: str,
             from .musicnn_features import MusicnnFeatureCache
             from .quadrant_eval import evaluate_quadrants_command
 
-            cache = MusicnnFeatureCache(cache_dir or default_cache_dir(), enabled=use_cache)
+            cache = MusicnnFeatureCache(cache_dir or default_cache_dir(), enabled=use_cache, stride=frame_stride)
             return evaluate_quadrants_command(tracker, datasets[0], data, mode=mode, cache=cache, quiet=quiet)
         return evaluate_songs_command(tracker, datasets, data, mode=mode, quiet=quiet)
     items: list[SongItem] = [it for d in datasets for it in d.items]

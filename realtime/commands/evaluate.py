@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     tracker = load_tracker(args.model if getattr(args, "model_given", False) else None, args.checkpoint,
                            device="auto")
     report = work.evaluate_command(tracker, args.data, split=args.split, mode=args.mode,
-                                   quiet=args.quiet, cache_dir=args.cache_dir, use_cache=not args.no_cache)
+                                   quiet=args.quiet, cache_dir=args.cache_dir, use_cache=not args.no_cache,
+                                   frame_stride=args.frame_stride)
     work.emit(report, args.out, stem="evaluation", quiet=args.quiet)
     return 0

@@ -20,6 +20,10 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", type=pathlib_arg, default=None,
                    help="feature cache folder (default $EMOTRACK_CACHE or ~/.cache/emotrack/features)")
     p.add_argument("--no-cache", action="store_true", help="always recompute features")
+    p.add_argument("--frame-stride", type=int_arg(1, 64), default=1, metavar="N",
+                   help="musicnn head fitting and 4q evaluation: compute musicnn outputs only for every "
+                   "N-th frame of files not cached yet; song means are then estimated from those frames "
+                   "(default 1: every frame, exactly what the tracker computes)")
 
 
 class _GivenModel(argparse.Action):
@@ -143,7 +147,8 @@ def run_head(args: argparse.Namespace) -> int:
 
     if args.report is not None:
         writable_dir(args.report, what="report folder")
-    cache = MusicnnFeatureCache(args.cache_dir or default_cache_dir(), enabled=not args.no_cache)
+    cache = MusicnnFeatureCache(args.cache_dir or default_cache_dir(), enabled=not args.no_cache,
+                                stride=args.frame_stride)
     report = train_head_command(args.data, args.out, cache=cache,
                                 cfg=HeadConfig(outer_repeats=args.outer_repeats, seed=args.seed),
                                 quiet=args.quiet)
