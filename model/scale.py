@@ -26,6 +26,8 @@ from .errors import ParameterError
 
 N_QUANTILES = 101
 """Quantiles stored per axis: the 0th, 1st, ..., 100th percentile."""
+MIN_SMOOTH_ROWS = 20
+"""Fewest reference values :meth:`DisplayScale.smooth_from_values` fits a logistic to."""
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,8 @@ class DisplayScale:
         with the reference's raw empirical percentiles (:meth:`from_values`).
         """
         v = np.asarray(values, np.float64)
-        if v.ndim != 2 or v.shape[1] != 2 or len(v) < N_QUANTILES:
-            raise ParameterError(f"need at least {N_QUANTILES} (arousal, valence) rows, got {v.shape}")
+        if v.ndim != 2 or v.shape[1] != 2 or len(v) < MIN_SMOOTH_ROWS:
+            raise ParameterError(f"need at least {MIN_SMOOTH_ROWS} (arousal, valence) rows, got {v.shape}")
         if not 0.0 < inner < 1.0:
             raise ParameterError(f"inner must be in (0, 1), got {inner}")
         p = np.arange(1, 100) / 100.0

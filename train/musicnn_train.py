@@ -173,8 +173,8 @@ def reference_text(songs: HeadSongs) -> str:
         parts.append(f"{n_e} one-minute Emotify dev tracks (classical, rock, electronic, pop)")
     if n_q:
         parts.append(f"{n_q} 30 s 4Q dev clips of many genres")
-    return ("causal frames (k >= 6, not silent) of " + " and ".join(parts)
-            + "; a logistic fitted to their 1st-99th percentiles, widened to keep them inside +-0.9")
+    return ("the frames of " + " and ".join(parts)
+            + " (smoothed: a logistic fitted to their percentiles, 1st-99th inside +-0.9)")
 
 
 def scale_check(scale: DisplayScale, frames: np.ndarray) -> dict[str, Any]:
