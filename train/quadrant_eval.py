@@ -130,7 +130,7 @@ def evaluate_quadrants_command(tracker, dataset: SongLabelDataset, data: list[st
         "model": {k: v for k, v in described.items() if k in ("name", "head", "checkpoint") and v},
         "prediction mode": mode, "clips evaluated": len(scored), "problems": problems,
         "song prediction": "mean of the causal frame results over frames k >= 6 that are not silent"
-                           + (f" (musicnn: from cached outputs, every {cache.stride}-th frame where not all "
+                           + (f" (musicnn: from cached outputs, 1 frame in {cache.stride} where not all "
                               "frames are cached)" if cache.stride > 1 else ""),
         "quadrant accuracy": "each axis split at the median of the scored clips' predictions",
         "within genre": "pairs sharing the clip's first AllMusic genre",

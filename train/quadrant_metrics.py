@@ -56,8 +56,8 @@ def pair_matrix(score: np.ndarray, positive: np.ndarray, strata: np.ndarray | No
 def weighted_auc(h: np.ndarray, m: np.ndarray, w: np.ndarray) -> np.ndarray:
     """AUC of each row of clip weights ``w`` (b, n) over the pairs of :func:`pair_matrix`."""
     w = np.atleast_2d(np.asarray(w, np.float64))
-    num = np.einsum("bi,ij,bj->b", w, h, w)
-    den = np.einsum("bi,ij,bj->b", w, m, w)
+    num = ((w @ h) * w).sum(axis=1)
+    den = ((w @ m) * w).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / den, np.nan)
 
