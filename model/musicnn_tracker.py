@@ -14,7 +14,9 @@ the stream (and, for the final partial frame, after its end) are log-mel zeros,
 i.e. digital silence; frames ``k < 6`` (less than a whole patch heard) are
 ``warming_up``.  The head (a :class:`~emotrack.model.ridge.RidgeHead`, its facts
 name the musicnn outputs it reads) maps the patch's outputs to (arousal, valence);
-the 50 tag probabilities are the extras.
+the 50 tag probabilities are the extras.  A head with an uncertainty model
+(:meth:`~emotrack.model.ridge.RidgeHead.predict_sd`) gives each frame's per-axis
+standard deviation (``TrackerFrames.sd``) from the same outputs.
 
 How it stays cheap (exactly)
 ----------------------------
@@ -219,12 +221,12 @@ class MusicnnTracker(Tracker):
             self.temporal.reset()
 
     @torch.inference_mode()
-    def _infer_values(self, batch: FeatureBatch) -> tuple[np.ndarray, np.ndarray | None]:
+    def _infer_values(self, batch: FeatureBatch) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         data: WindowBatch = batch.data
         self._append_windows(data)
         n = batch.n
         if n == 0:
-            return np.zeros((0, 2), np.float32), np.zeros((0, len(MSD_TAGS)), np.float32)
+            return np.zeros((0, 2), np.float32), np.zeros((0, len(MSD_TAGS)), np.float32), None
         ends = last_window(np.arange(batch.first_index, batch.first_index + n))
         end = int(ends[-1])
         have = self._x0 + self._xb.shape[0] - 1
@@ -234,6 +236,7 @@ class MusicnnTracker(Tracker):
         starts = ends - (PATCH_FRAMES - 1)
         run = ~self.silent_frames(batch) if self.skips_silent else np.ones(n, bool)
         values = np.full((n, 2), np.nan, np.float32)
+        sd = np.full((n, 2), np.nan, np.float32) if self.head.has_sd else None
         tags = np.full((n, len(MSD_TAGS)), np.nan, np.float32)
         if run.any():
             todo = starts[run]
@@ -250,9 +253,11 @@ class MusicnnTracker(Tracker):
                 self.recorded.append({k: outputs[k] for k in self.record})
             x = np.concatenate([outputs[name] for name in self.inputs], axis=1)
             values[run] = self.head.predict(x)
+            if sd is not None:
+                sd[run] = self.head.predict_sd(x)
             tags[run] = outputs["tags"]
         self._trim(int(last_window(batch.first_index + n)) - (PATCH_FRAMES - 1))
-        values, sd = self.temporal.step(batch.first_index, values, None)
+        values, sd = self.temporal.step(batch.first_index, values, sd)
         return values, tags, sd
 
     @property
@@ -451,3 +456,47 @@ def frame_outputs(audio: np.ndarray, sr: int, names: tuple[str, ...] = ("dense",
     if not parts:
         return {n: np.zeros((0, INPUTS.get(n, len(MSD_TAGS))), np.float32) for n in names}
     return {n: np.concatenate([p[n] for p in parts]) for n in names}
+
+
+def strided_frame_outputs(audio: np.ndarray, sr: int, names: tuple[str, ...], *, stride: int,
+                          tracker: MusicnnTracker | None = None) -> dict[str, np.ndarray]:
+    """musicnn's outputs on the causal patches of frames ``k = 0, stride, 2 stride, ...`` only.
+
+    For fitting heads on song means when CPU is short: the same stream and patch code as
+    :func:`frame_outputs` (each kept frame's outputs equal it), skipping the other frames'
+    patches.  Adds ``index`` (the kept frames' ``k``) and ``level_db`` (their RMS dBFS).
+    """
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, got {stride}")
+    tr = tracker if tracker is not None else MusicnnTracker()
+    tr.reset(sr)
+    wanted = set(names)
+    parts: list[dict[str, np.ndarray]] = []
+    with torch.inference_mode():
+        for batch in (tr.features.push(audio), tr.features.flush()):
+            tr._append_windows(batch.data)
+            if batch.n == 0:
+                continue
+            k = np.arange(batch.first_index, batch.first_index + batch.n)
+            ends = last_window(k)
+            have = tr._x0 + tr._xb.shape[0] - 1
+            if have < int(ends[-1]):
+                pad = torch.full((int(ends[-1]) - have, MUSICNN_SPEC.n_mels), tr._bn_b, device=tr.device)
+                tr._xb = torch.cat((tr._xb, pad))
+            for branch in tr.branches:
+                branch.extend(tr._xb, tr._x0, int(ends[-1]) - branch.hi, tr._map)
+            keep = k % stride == 0
+            if not keep.any():
+                continue
+            starts = ends[keep] - (PATCH_FRAMES - 1)
+            for i in range(0, len(starts), _PATCHES):
+                out = tr._patch_outputs(starts[i:i + _PATCHES], wanted)
+                parts.append(out)
+            parts.append({"index": k[keep], "level_db": np.asarray(batch.level_db, np.float32)[keep]})
+    tr.reset_network()
+    out = {n: np.concatenate([p[n] for p in parts if n in p]) if parts else
+           np.zeros((0, INPUTS.get(n, len(MSD_TAGS))), np.float32) for n in names}
+    out["index"] = np.concatenate([p["index"] for p in parts if "index" in p]) if parts else np.zeros(0, int)
+    out["level_db"] = (np.concatenate([p["level_db"] for p in parts if "level_db" in p]) if parts
+                       else np.zeros(0, np.float32))
+    return out

@@ -11,6 +11,14 @@ the standardised features (a test checks this).  No scikit-learn at run time.
 
 Head files are safetensors (tensors ``mean``, ``std``, ``coef``, ``intercept``,
 ``alpha``) with a JSON ``facts`` entry in the metadata; loading never unpickles.
+
+Uncertainty (format version 2): a head may also hold an ensemble of ``m`` member
+heads on the same standardised features (``members_coef`` (m, d, k),
+``members_intercept`` (m, k), e.g. the heads of its cross-validation folds) and a
+residual standard deviation per output (``resid_sd`` (k,)).  Its per-output
+uncertainty is then ``sqrt(spread of the members' outputs ** 2 + resid_sd ** 2)``
+(:meth:`RidgeHead.predict_sd`).  Version 1 files (no ensemble) still load; they have
+no uncertainty.
 """
 from __future__ import annotations
 
@@ -25,7 +33,10 @@ import numpy as np
 from .errors import CheckpointError, ParameterError
 
 HEAD_FORMAT = "emotrack-ridge-head"
-HEAD_FORMAT_VERSION = 1
+HEAD_FORMAT_VERSION = 2
+READABLE_VERSIONS = ("1", "2")
+"""Format versions :meth:`RidgeHead.load` reads: 1 (no uncertainty) and 2 (members + resid_sd)."""
+MAX_MEMBERS = 64
 DEFAULT_ALPHAS = tuple(float(a) for a in np.logspace(-1, 7, 33))
 """Alpha grid searched by :func:`select_alpha_loco` (0.1 ... 1e7, 4 per decade; at the top the head is nearly the constant mean)."""
 
@@ -140,6 +151,9 @@ class RidgeHead:
 
     Shapes: ``mean``/``std`` (d,), ``coef`` (d, k), ``intercept`` (k,), ``alpha`` (k,).
     ``facts`` is a JSON-able dict (what it was trained on, how, its scores).
+    Optional uncertainty model (all three or none): ``members_coef`` (m, d, k) and
+    ``members_intercept`` (m, k), ``m >= 2`` ensemble members on the same standardised
+    features, and ``resid_sd`` (k,) (see the module doc).
     """
 
     mean: np.ndarray
@@ -148,6 +162,14 @@ class RidgeHead:
     intercept: np.ndarray
     alpha: np.ndarray
     facts: dict[str, Any] = field(default_factory=dict)
+    members_coef: np.ndarray | None = None
+    members_intercept: np.ndarray | None = None
+    resid_sd: np.ndarray | None = None
+
+    @property
+    def has_sd(self) -> bool:
+        """Whether the head has an uncertainty model (:meth:`predict_sd`)."""
+        return self.members_coef is not None
 
     @classmethod
     def fit(cls, x: np.ndarray, y: np.ndarray, alpha: float | Sequence[float], *,
@@ -165,6 +187,24 @@ class RidgeHead:
         out = (x - self.mean) / self.std @ self.coef + self.intercept
         return (np.clip(out, -1.0, 1.0) if clip else out).astype(np.float32)
 
+    def predict_sd(self, x: np.ndarray) -> np.ndarray | None:
+        """Per-output uncertainty (n, k) of :meth:`predict`'s outputs, or None without a model.
+
+        ``sqrt(std over members of their outputs ** 2 + resid_sd ** 2)``: the members'
+        disagreement on this input plus the error they all share (fitted on held-out songs).
+        """
+        if self.members_coef is None:
+            return None
+        x = np.asarray(x, np.float64)
+        if x.ndim != 2 or x.shape[1] != self.mean.shape[0]:
+            raise ParameterError(f"head expects features (n, {self.mean.shape[0]}), got {x.shape}")
+        m, d, k = self.members_coef.shape
+        xs = (x - self.mean) / self.std
+        outs = (xs @ self.members_coef.transpose(1, 0, 2).reshape(d, m * k)).reshape(-1, m, k)
+        outs += self.members_intercept[None]
+        spread = outs.std(axis=1, ddof=1)
+        return np.sqrt(spread ** 2 + self.resid_sd[None] ** 2).astype(np.float32)
+
     def save(self, path: str | os.PathLike) -> Path:
         """Write a safetensors head file atomically; returns the path."""
         from safetensors.numpy import save_file
@@ -175,7 +215,11 @@ class RidgeHead:
             "coef": self.coef.astype(np.float32), "intercept": self.intercept.astype(np.float32),
             "alpha": self.alpha.astype(np.float64),
         }
-        meta = {"format": HEAD_FORMAT, "format_version": str(HEAD_FORMAT_VERSION),
+        if self.has_sd:
+            tensors.update(members_coef=np.asarray(self.members_coef, np.float32),
+                           members_intercept=np.asarray(self.members_intercept, np.float32),
+                           resid_sd=np.asarray(self.resid_sd, np.float32))
+        meta = {"format": HEAD_FORMAT, "format_version": "2" if self.has_sd else "1",
                 "facts": json.dumps(self.facts, sort_keys=True)}
         tmp = path.with_name(path.name + ".tmp")
         save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp), metadata=meta)
@@ -202,14 +246,21 @@ class RidgeHead:
         path, meta, tensors = read_safetensors(path, what="ridge head", framework="numpy")
         if meta.get("format") != HEAD_FORMAT:
             raise CheckpointError(f"'{path}' is not an emotrack ridge head (format {meta.get('format')!r})")
-        if meta.get("format_version") != str(HEAD_FORMAT_VERSION):
+        version = meta.get("format_version")
+        if version not in READABLE_VERSIONS:
             raise CheckpointError(
-                f"'{path}' has ridge head format version {meta.get('format_version')!r}; "
-                f"this emotrack reads version {HEAD_FORMAT_VERSION}"
+                f"'{path}' has ridge head format version {version!r}; "
+                f"this emotrack reads versions {', '.join(READABLE_VERSIONS)}"
             )
-        missing = {"mean", "std", "coef", "intercept", "alpha"} - set(tensors)
+        members = ("members_coef", "members_intercept", "resid_sd")
+        needed = {"mean", "std", "coef", "intercept", "alpha", *(members if version == "2" else ())}
+        missing = needed - set(tensors)
         if missing:
             raise CheckpointError(f"'{path}' lacks tensors {sorted(missing)}")
+        extra = set(tensors) - needed
+        if extra:
+            raise CheckpointError(f"ridge head '{path}' (format version {version}) has unknown tensors "
+                                  f"{sorted(extra)}")
         shape = tuple(tensors["coef"].shape)
         if len(shape) != 2 or not (1 <= shape[0] <= MAX_FEATURES and 1 <= shape[1] <= MAX_OUTPUTS):
             raise CheckpointError(f"ridge head '{path}': coef has shape {shape}; expected (d, k) with "
@@ -217,9 +268,20 @@ class RidgeHead:
         d, k = shape
         expected = {"mean": ("float32", (d,)), "std": ("float32", (d,)), "coef": ("float32", (d, k)),
                     "intercept": ("float32", (k,)), "alpha": ("float64", (k,))}
+        if version == "2":
+            m = tuple(tensors["members_coef"].shape)[:1] or (0,)
+            if not 2 <= m[0] <= MAX_MEMBERS:
+                raise CheckpointError(f"ridge head '{path}': members_coef has shape "
+                                      f"{tuple(tensors['members_coef'].shape)}; expected (m, {d}, {k}) "
+                                      f"with 2 <= m <= {MAX_MEMBERS}")
+            expected.update(members_coef=("float32", (m[0], d, k)), members_intercept=("float32", (m[0], k)),
+                            resid_sd=("float32", (k,)))
         for key, (dtype, want) in expected.items():
             check_tensor(path, key, tensors[key], dtype=dtype, shape=want,
                          owner=f"a head with coef {shape}", what="ridge head")
+        if version == "2" and not (tensors["resid_sd"] >= 0).all():
+            raise CheckpointError(f"ridge head '{path}': resid_sd must be >= 0, got "
+                                  f"{tensors['resid_sd'].tolist()}")
         if not (tensors["std"] >= MIN_STD).all():
             raise CheckpointError(f"ridge head '{path}': std {float(tensors['std'].min()):.3g} is (nearly) "
                                   f"zero (at least {MIN_STD:g}); standardising by it gives infinite values")
@@ -230,4 +292,6 @@ class RidgeHead:
         except ParameterError as exc:
             raise CheckpointError(f"ridge head '{path}' has malformed facts: {exc}") from None
         check_display_scale(path, facts)
-        return cls(*(tensors[key].astype(np.float64) for key in expected), facts)
+        base = ("mean", "std", "coef", "intercept", "alpha")
+        return cls(*(tensors[key].astype(np.float64) for key in base), facts,
+                   *(tensors[key].astype(np.float64) if key in tensors else None for key in members))

@@ -10,7 +10,10 @@ and the mood words use ``plane = percentile / 50 - 1`` in [-1, 1]; files keep th
 raw values and add the percentiles.
 
 The mapping is monotone per axis, so rankings (and Spearman correlations) are
-the same on both scales.
+the same on both scales.  The musicnn head's scale is smooth
+(:meth:`DisplayScale.smooth_from_values`: a logistic fitted to the reference's
+percentiles, its 1st-99th percentile inside +-0.9 of the plane), so its
+"percentiles" are those of that smoothed reference distribution.
 """
 from __future__ import annotations
 
@@ -23,6 +26,8 @@ from .errors import ParameterError
 
 N_QUANTILES = 101
 """Quantiles stored per axis: the 0th, 1st, ..., 100th percentile."""
+MIN_SMOOTH_ROWS = 20
+"""Fewest reference values :meth:`DisplayScale.smooth_from_values` fits a logistic to."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,38 @@ class DisplayScale:
             raise ParameterError(f"need at least {N_QUANTILES} (arousal, valence) rows, got {v.shape}")
         qs = np.linspace(0.0, 100.0, N_QUANTILES)
         return cls(reference, np.percentile(v[:, 0], qs), np.percentile(v[:, 1], qs))
+
+    @classmethod
+    def smooth_from_values(cls, values: np.ndarray, reference: str, *, inner: float = 0.9) -> "DisplayScale":
+        """A smooth scale for raw (arousal, valence) values ``(n, 2)`` of a reference set.
+
+        Per axis, a logistic distribution (location ``mu``, scale ``s``) is fitted by least
+        squares to the values' 1st ... 99th percentiles (``q_p = mu + s logit(p)``); where that
+        would put the 1st or 99th percentile outside ``+-inner`` on the plane, ``s`` is widened
+        until both lie inside.  The stored quantiles are the logistic's (0th and 100th: its
+        0.25 % and 99.75 % points), so the plane follows a smooth S-curve of the raw value: an
+        unusual song moves towards the edge gradually instead of piling up on it as it does
+        with the reference's raw empirical percentiles (:meth:`from_values`).
+        """
+        v = np.asarray(values, np.float64)
+        if v.ndim != 2 or v.shape[1] != 2 or len(v) < MIN_SMOOTH_ROWS:
+            raise ParameterError(f"need at least {MIN_SMOOTH_ROWS} (arousal, valence) rows, got {v.shape}")
+        if not 0.0 < inner < 1.0:
+            raise ParameterError(f"inner must be in (0, 1), got {inner}")
+        p = np.arange(1, 100) / 100.0
+        logit = np.log(p / (1 - p))
+        limit = float(np.log((1 + inner) / (1 - inner)))  # |logit| at plane +-inner
+        grid = np.linspace(0.0, 1.0, N_QUANTILES)
+        grid[0], grid[-1] = 0.0025, 0.9975
+        out = []
+        for j in range(2):
+            q = np.percentile(v[:, j], p * 100)
+            s, mu = np.polyfit(logit, q, 1)
+            if not s > 0:
+                raise ParameterError("the reference values do not spread: cannot fit a display scale")
+            s = max(s, (mu - q[0]) / limit, (q[-1] - mu) / limit)
+            out.append(mu + s * np.log(grid / (1 - grid)))
+        return cls(reference, out[0], out[1])
 
     def percentiles(self, values: np.ndarray) -> np.ndarray:
         """Raw ``(n, 2)`` (arousal, valence) -> percentiles in [0, 100] (piecewise linear)."""

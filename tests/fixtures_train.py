@@ -10,12 +10,13 @@ import pytest
 DATA = Path(__file__).resolve().parent / "data"
 
 
-def write_tone(path: Path, seconds: float, *, sr: int = 16000, freq: float = 440.0) -> Path:
+def write_tone(path: Path, seconds: float, *, sr: int = 16000, freq: float = 440.0,
+               amplitude: float = 0.2) -> Path:
     """A short synthetic WAV (the readers only need the file to exist)."""
     import soundfile as sf
 
     t = np.arange(int(seconds * sr)) / sr
-    sf.write(str(path), (0.2 * np.sin(2 * np.pi * freq * t)).astype(np.float32), sr, format="WAV")
+    sf.write(str(path), (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32), sr, format="WAV")
     return path
 
 

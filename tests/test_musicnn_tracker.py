@@ -94,6 +94,9 @@ def test_live_blocks_equal_offline_causal(tracker, clip, sr):
     assert len(live) == len(offline) == 25
     np.testing.assert_allclose(live.values, offline.values, atol=TOLERANCE, rtol=0)
     np.testing.assert_allclose(live.extras, offline.extras, atol=TOLERANCE, rtol=0)
+    # the shipped head's per-axis uncertainty follows the same stream
+    assert offline.sd is not None and offline.sd.shape == (25, 2) and (offline.sd > 0).all()
+    np.testing.assert_allclose(live.sd, offline.sd, atol=TOLERANCE, rtol=0)
 
 
 def test_centered_mode_averages_the_covering_causal_patches_of_real_audio(tracker, clip):
@@ -287,4 +290,4 @@ def test_a_file_alone_chooses_its_tracker():
                         device="cpu").name == "cae"
     head = load_tracker(checkpoint=str(files("emotrack.assets").joinpath("teacher/musicnn_va_head.safetensors")),
                         device="cpu")
-    assert head.name == "musicnn" and head.inputs == ["pooled"]
+    assert head.name == "musicnn" and head.inputs == head.head.facts["inputs"] == ["penultimate"]

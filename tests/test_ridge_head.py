@@ -130,16 +130,27 @@ def test_shipped_head_loads_and_documents_itself():
 
     head = load_head(default_head_path())
     facts = head.facts
-    assert facts["tracker"] == "musicnn" and facts["inputs"] == ["pooled"]
-    assert head.coef.shape == (1506, 2) and head.mean.shape == (1506,)
+    assert facts["tracker"] == "musicnn" and facts["inputs"] in (["logits"], ["penultimate"], ["pooled"])
+    d = {"logits": 50, "penultimate": 200, "pooled": 1506}[facts["inputs"][0]]
+    assert head.coef.shape == (d, 2) and head.mean.shape == (d,)
     assert facts["outputs"] == ["arousal", "valence"]
-    assert facts["targets"] == {"arousal": "arousal_proxy", "valence": "valence_fa_resid"}
-    assert "one-SE" in facts["alpha_selection"] and np.all(head.alpha > 0)
-    assert len(facts["training_songs"]) == 200 and "select_head.py" in facts["command"]
+    from emotrack.train.musicnn_head import candidates
+
+    assert facts["candidate"]["inputs"] == facts["inputs"][0]
+    assert facts["candidate"] in [c.to_dict() for c in candidates()]
+    assert np.all(head.alpha > 0) and "emotrack train --model musicnn" in facts["command"]
+    # an uncertainty model: the fold heads and a residual sd, on the rater scale
+    assert head.has_sd and head.members_coef.shape == (5, d, 2) and np.all(head.resid_sd > 0)
+    songs = facts["training_songs"]
+    assert sum(k.startswith("4q:") for k in songs) == 450 or sum(k.startswith("emotify:") for k in songs) == 200
     # the calibration onto the emoMusic scale is baked in, with positive slopes (ranks kept)
     assert "baked" in facts["calibration"]["what"] and min(facts["calibration"]["slope"]) > 0
     cv = facts["cv_emotify"]  # cross-validated figures with their intervals (MODEL_CARD.md)
     for key in ("arousal", "arousal_within", "valence", "valence_partial"):
         assert cv[key]["low"] <= cv[key]["value"] <= cv[key]["high"] and cv[key]["n"] == 200
+    for key, e in facts["cv_4q"].items():
+        if key != "protocol":
+            assert e["low"] <= e["value"] <= e["high"]
+    assert facts["cv_4q"]["arousal"]["n"] == 450
     scale = DisplayScale.from_dict(facts["display_scale"])
-    assert "Emotify" in scale.reference
+    assert "Emotify" in scale.reference and "4Q" in scale.reference

@@ -120,5 +120,5 @@ def test_evaluate_cli_model_option_and_refusals(emotify_root, capsys):
             if ln.startswith("| ")][1:]
     assert rows == ["rnn", "constant", "loudness alone"]  # the reference is the model itself
     assert main(["evaluate", "--loso", "--model", "musicnn", "--data", f"emotify:{emotify_root}"]) == 1
-    assert "tools/select_head.py" in capsys.readouterr().err
+    assert "emotrack train --model musicnn" in capsys.readouterr().err
     assert main(["evaluate", "--data", f"emotify:{emotify_root}", "--data", "emomusic:" + str(emotify_root)]) == 1

@@ -18,7 +18,8 @@ Two steps:
     the table.  Heads that learn from Emotify are scored there only by repeated
     k-fold cross-validation by track (folds stratified by genre, alpha chosen inside
     each training fold).  ``--write-head NAME`` fits the named candidate on all
-    200 tracks and writes assets/teacher/musicnn_va_head.safetensors.
+    200 tracks and writes assets/teacher/musicnn_va_head_issue12.safetensors (the issue-12
+    head, now a reference; the shipped head is made by ``emotrack train --model musicnn``).
 
     nice -n 10 .venv/bin/python tools/select_head.py features
     nice -n 10 .venv/bin/python tools/select_head.py evaluate --json /work/cache/emotify/select.json
@@ -591,7 +592,8 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--n-boot", type=int, default=2000)
     ev.add_argument("--write-head", metavar="INPUTS:AROUSAL_TARGET:VALENCE_TARGET", default=None,
                     help="fit this candidate on all tracks and write it (e.g. dense:arousal_proxy:valence_fa)")
-    ev.add_argument("--head-out", type=Path, default=REPO / "assets" / "teacher" / "musicnn_va_head.safetensors")
+    ev.add_argument("--head-out", type=Path,
+                    default=REPO / "assets" / "teacher" / "musicnn_va_head_issue12.safetensors")
     args = ap.parse_args(argv)
 
     import torch

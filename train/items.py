@@ -140,6 +140,9 @@ class SongLabels:
         Label name -> value on the dataset's own scale (NaN where unknown).
     dataset : str
         Reader name.
+    artist : str
+        The performing artist where the dataset names one (``""`` otherwise):
+        cross-validation keeps an artist's songs in one fold.
     """
 
     song_id: str
@@ -148,6 +151,7 @@ class SongLabels:
     n_raters: int
     labels: dict[str, float]
     dataset: str = ""
+    artist: str = ""
 
     @property
     def key(self) -> str:

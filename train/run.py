@@ -143,18 +143,31 @@ def predict_songs(tracker, items: list[SongItem], *, mode: str, progress: bool =
 
 
 def evaluate_command(tracker, data: list[str], *, split: str, mode: str,
-                     quiet: bool = False) -> Report | EmotifyReport:
+                     quiet: bool = False, cache_dir: Path | None = None, use_cache: bool = True,
+                     frame_stride: int = 1):
     """Score a tracker on one split of the datasets, beside the constant and poster figures.
 
     Datasets with song-level labels (Emotify) get the song-level report instead
-    (:func:`evaluate_songs_command`, every song with audio; ``split`` does not apply).
+    (:func:`evaluate_songs_command`, every song with audio; ``split`` does not apply);
+    quadrant-labelled clips (4Q) the quadrant report
+    (:func:`~emotrack.train.quadrant_eval.evaluate_quadrants_command`).
     """
     datasets = load_all(data, quiet=quiet, song_level=True)
     song_level = [isinstance(d, SongLabelDataset) for d in datasets]
     if any(song_level):
         if not all(song_level):
-            raise ParameterError(f"{data}: song-level datasets (emotify) cannot be evaluated together "
+            raise ParameterError(f"{data}: song-level datasets (emotify, 4q) cannot be evaluated together "
                                  "with 2 Hz ones (emomusic, deam, pmemo); run evaluate once for each kind")
+        if any(d.name == "4q" for d in datasets):
+            if len(datasets) != 1:
+                raise ParameterError(f"{data}: evaluate 4q clips on their own (one --data 4q:PATH); "
+                                     "run evaluate again for the other sets")
+            from .cache import default_cache_dir
+            from .musicnn_features import MusicnnFeatureCache
+            from .quadrant_eval import evaluate_quadrants_command
+
+            cache = MusicnnFeatureCache(cache_dir or default_cache_dir(), enabled=use_cache, stride=frame_stride)
+            return evaluate_quadrants_command(tracker, datasets[0], data, mode=mode, cache=cache, quiet=quiet)
         return evaluate_songs_command(tracker, datasets, data, mode=mode, quiet=quiet)
     items: list[SongItem] = [it for d in datasets for it in d.items]
     annotated = evaluation_pool(items, split)

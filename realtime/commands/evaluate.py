@@ -15,6 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the poster's figures. With song-level labels (--data emotify:PATH): Spearman rho of the "
         "song means with 95 %% bootstrap intervals (pooled, mean within genre, and for valence the "
         "rank partial correlation given arousal) beside the constant, loudness alone and the rnn. "
+        "With quadrant labels (--data 4q:PATH): arousal AUC, valence AUC (pooled, within each arousal "
+        "half, within genre) and quadrant accuracy with 95 %% bootstrap intervals, beside loudness "
+        "alone and the issue-12 musicnn head. "
         "With --loso, train one model per song on all other songs "
         "(leave-one-song-out; for tiny sets) using the training options below.")
     p.add_argument("checkpoint", type=pathlib_arg, nargs="?", default=None,
@@ -48,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
             from ...model.errors import ParameterError
 
             raise ParameterError("--loso trains a network (rnn, cae or baseline); musicnn's head is "
-                                 "chosen by tools/select_head.py, not trained here")
+                                 "fitted and cross-validated by 'emotrack train --model musicnn'")
         cache = feature_cache(args)
         from ...train.loso import leave_one_song_out
         from ...train.songs import load_features
@@ -65,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     tracker = load_tracker(args.model if getattr(args, "model_given", False) else None, args.checkpoint,
                            device="auto")
     report = work.evaluate_command(tracker, args.data, split=args.split, mode=args.mode,
-                                   quiet=args.quiet)
+                                   quiet=args.quiet, cache_dir=args.cache_dir, use_cache=not args.no_cache,
+                                   frame_stride=args.frame_stride)
     work.emit(report, args.out, stem="evaluation", quiet=args.quiet)
     return 0

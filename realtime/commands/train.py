@@ -1,4 +1,4 @@
-"""``emotrack train``: train a model on emoMusic, DEAM or PMEmo."""
+"""``emotrack train``: train a model on emoMusic, DEAM or PMEmo, or fit the musicnn head."""
 from __future__ import annotations
 
 import argparse
@@ -16,10 +16,15 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
     """--data, --cache-dir, --no-cache (shared with evaluate)."""
     p.add_argument("--data", action="append", required=True, metavar="NAME:PATH", type=dataset_arg,
                    help="dataset in its own layout: emomusic:PATH, deam:PATH or pmemo:PATH "
-                   "(repeat to combine)")
+                   "(repeat to combine); song labels emotify:PATH and 4q:PATH for --model musicnn "
+                   "(train) and evaluate")
     p.add_argument("--cache-dir", type=pathlib_arg, default=None,
                    help="feature cache folder (default $EMOTRACK_CACHE or ~/.cache/emotrack/features)")
     p.add_argument("--no-cache", action="store_true", help="always recompute features")
+    p.add_argument("--frame-stride", type=int_arg(1, 64), default=1, metavar="N",
+                   help="musicnn head fitting and 4q evaluation: compute musicnn outputs only for every "
+                   "N-th frame of files not cached yet; song means are then estimated from those frames "
+                   "(default 1: every frame, exactly what the tracker computes)")
 
 
 class _GivenModel(argparse.Action):
@@ -30,14 +35,20 @@ class _GivenModel(argparse.Action):
         namespace.model_given = True
 
 
-def add_training_options(p: argparse.ArgumentParser, *, trackers: tuple[str, ...] = ()) -> None:
+def add_training_options(p: argparse.ArgumentParser, *, trackers: tuple[str, ...] = (),
+                         heads: tuple[str, ...] = ()) -> None:
     """Model and optimisation options (shared with evaluate --loso).
 
     ``trackers``: further ``--model`` choices that evaluate scores without training (musicnn).
+    ``heads``: further ``--model`` choices whose head train fits (musicnn).
     """
     extra = (f" Without --loso: the tracker to evaluate ({', '.join((*trackers, *MODELS))}; "
              "default: the default tracker)") if trackers else ""
-    p.add_argument("--model", choices=(*trackers, *MODELS), default=DEFAULT_MODEL,
+    if heads:
+        extra += (" musicnn: fit the default tracker's (arousal, valence) head on song labels "
+                  "(--data emotify:PATH and/or 4q:PATH) calibrated on emoMusic clips (--data "
+                  "emomusic:PATH); the network options below do not apply to it")
+    p.add_argument("--model", choices=(*trackers, *heads, *MODELS), default=DEFAULT_MODEL,
                    action=_GivenModel if trackers else "store",
                    help=f"network (default: {DEFAULT_MODEL}, the conv + GRU network: the only one "
                    "that beat the constant predictor on both dimensions in the model card, "
@@ -96,15 +107,21 @@ def feature_cache(args: argparse.Namespace):
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "train", help="train a model on emoMusic, DEAM or PMEmo",
+        "train", help="train a model on emoMusic, DEAM or PMEmo, or fit the musicnn head",
         description="Train a network on human valence/arousal ratings. Songs are split by song: "
         "the dataset's evaluation split is never trained on; validation songs for early stopping "
         "are carved from the development songs. Writes the best checkpoint (atomically) and a "
-        "per-epoch CSV log.")
+        "per-epoch CSV log. With --model musicnn: fit the default tracker's head on song labels "
+        "(emotify, 4q), cross-validated, calibrated on emomusic clips; writes the head file.")
     add_data_options(p)
-    add_training_options(p)
+    add_training_options(p, heads=("musicnn",))
     p.add_argument("--out", type=pathlib_arg, required=True, metavar="CKPT",
-                   help="checkpoint to write (e.g. my-model.emotrack.safetensors)")
+                   help="checkpoint to write (e.g. my-model.emotrack.safetensors); with --model "
+                   "musicnn the head file (e.g. my-head.safetensors; use it with --checkpoint)")
+    p.add_argument("--report", type=pathlib_arg, default=None, metavar="DIR",
+                   help="--model musicnn: also write the cross-validation report (head_cv.md, .json) here")
+    p.add_argument("--outer-repeats", type=int_arg(1, 20), default=2,
+                   help="--model musicnn: repeats of the outer 5-fold cross-validation (default 2)")
     p.add_argument("--log", type=pathlib_arg, default=None, help="per-epoch CSV log (default CKPT.log.csv)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summaries")
     p.set_defaults(handler=run)
@@ -143,9 +160,31 @@ def check_train_outputs(out: Path, log: Path | None, data: list[str], cache_dir:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.model == "musicnn":
+        return run_head(args)
     from ...train.run import train_command
 
     check_train_outputs(args.out, args.log, args.data, args.cache_dir)
     train_command(args.data, training_config(args), args.out, log_path=args.log,
                   cache=feature_cache(args), quiet=args.quiet)
+    return 0
+
+
+def run_head(args: argparse.Namespace) -> int:
+    """``train --model musicnn``: fit, cross-validate and write the musicnn head."""
+    from ...model.validate import writable_dir
+    from ...train.cache import default_cache_dir
+    from ...train.musicnn_features import MusicnnFeatureCache
+    from ...train.musicnn_head import HeadConfig
+    from ...train.musicnn_train import train_head_command
+    from ...train.run import emit
+
+    if args.report is not None:
+        writable_dir(args.report, what="report folder")
+    cache = MusicnnFeatureCache(args.cache_dir or default_cache_dir(), enabled=not args.no_cache,
+                                stride=args.frame_stride)
+    report = train_head_command(args.data, args.out, cache=cache,
+                                cfg=HeadConfig(outer_repeats=args.outer_repeats, seed=args.seed),
+                                quiet=args.quiet)
+    emit(report, args.report, stem="head_cv", quiet=args.quiet)
     return 0

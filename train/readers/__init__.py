@@ -14,6 +14,7 @@ emomusic  [-1, 1]                      unchanged
 deam      [-1, 1]                      unchanged (outliers clipped, reported)
 pmemo     [0, 1]                       ``2*x - 1``; std ``2*s``
 emotify   song-level, own scales       none: a :class:`~emotrack.train.items.SongLabelDataset`
+4q        quadrant per clip            arousal, valence = +-1 (song-level, as emotify)
 ========  ===========================  ==================
 
 Emotify has no 2 Hz curves: its reader returns song-level labels (``songs``) for the
@@ -29,6 +30,7 @@ from ...model.features import CAE_SPEC, FeatureSpec
 from ..items import LoadedDataset
 from .deam import read_deam
 from .emotify import read_emotify
+from .fourq import read_fourq
 from .emomusic import read_emomusic
 from .pmemo import read_pmemo
 
@@ -37,6 +39,7 @@ READERS: dict[str, Callable[..., LoadedDataset]] = {
     "deam": read_deam,
     "pmemo": read_pmemo,
     "emotify": read_emotify,
+    "4q": read_fourq,
 }
 
 
@@ -60,4 +63,4 @@ def load_dataset(text: str, *, spec: FeatureSpec = CAE_SPEC) -> LoadedDataset:
 
 
 __all__ = ["READERS", "load_dataset", "parse_data_spec", "read_deam", "read_emomusic", "read_emotify",
-           "read_pmemo"]
+           "read_fourq", "read_pmemo"]
