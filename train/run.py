@@ -266,7 +266,7 @@ def calibration_songs(tracker, items: list[SongItem]) -> list[SongItem]:
     fitted on (``calibration.clips``); such songs are scored leave-one-clip-out.
     """
     facts = (tracker.describe().get("head_facts") or {}).get("calibration") or {}
-    clips = {str(c) for c in facts.get("clips") or []}
+    clips = {str(c).removeprefix("emomusic:") for c in facts.get("clips") or []}  # "7" or "emomusic:7"
     return [it for it in items if it.dataset == "emomusic" and it.song_id in clips]
 
 
