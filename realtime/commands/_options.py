@@ -85,7 +85,7 @@ json_text = _text(64 * 1024)
 
 def _dataset(text: str) -> str:
     name, sep, path = text.partition(":")
-    if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,31}", name.strip()):
+    if not sep or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}", name.strip()):
         raise ParameterError(f"must be NAME:PATH such as emomusic:/data/emoMusic, got {v.quote(text)}")
     v.as_path_text(path, name="the dataset path")
     return text

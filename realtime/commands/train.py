@@ -1,4 +1,4 @@
-"""``emotrack train``: train a model on emoMusic, DEAM or PMEmo."""
+"""``emotrack train``: train a model on emoMusic, DEAM, PMEmo, Emotify or 4Q labels."""
 from __future__ import annotations
 
 import argparse
@@ -14,8 +14,8 @@ DEFAULT_MODEL = "rnn"
 def add_data_options(p: argparse.ArgumentParser) -> None:
     """--data, --cache-dir, --no-cache (shared with evaluate)."""
     p.add_argument("--data", action="append", required=True, metavar="NAME:PATH", type=dataset_arg,
-                   help="dataset in its own layout: emomusic:PATH, deam:PATH or pmemo:PATH "
-                   "(repeat to combine)")
+                   help="dataset in its own layout: emomusic:PATH, deam:PATH, pmemo:PATH (2 Hz curves), "
+                   "emotify:PATH or 4q:PATH (song-level labels) (repeat to combine)")
     p.add_argument("--cache-dir", type=pathlib_arg, default=None,
                    help="feature cache folder (default $EMOTRACK_CACHE or ~/.cache/emotrack/features)")
     p.add_argument("--no-cache", action="store_true", help="always recompute features")
@@ -95,16 +95,22 @@ def feature_cache(args: argparse.Namespace):
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "train", help="train a model on emoMusic, DEAM or PMEmo",
-        description="Train a network on human valence/arousal ratings. Songs are split by song: "
-        "the dataset's evaluation split is never trained on; validation songs for early stopping "
-        "are carved from the development songs. Writes the best checkpoint (atomically) and a "
-        "per-epoch CSV log.")
+        "train", help="train a model on emoMusic, DEAM, PMEmo, Emotify or 4Q labels",
+        description="Train a network on human valence/arousal ratings: 2 Hz curves (emomusic, deam, "
+        "pmemo) or song-level labels (emotify, 4q: the track's label on every frame, on the emoMusic "
+        "scale; see docs/training.md). The dataset's evaluation split is never trained on; validation "
+        "songs for early stopping are carved from the rest by group (artist for 4Q, song otherwise). "
+        "With --folds K the same recipe is first cross-validated on K grouped folds and the held-out "
+        "figures go into the checkpoint's facts. Writes the best checkpoint (atomically), its display "
+        "scale and a per-epoch CSV log.")
     add_data_options(p)
     add_training_options(p)
     p.add_argument("--out", type=pathlib_arg, required=True, metavar="CKPT",
                    help="checkpoint to write (e.g. my-model.emotrack.safetensors)")
     p.add_argument("--log", type=pathlib_arg, default=None, help="per-epoch CSV log (default CKPT.log.csv)")
+    p.add_argument("--folds", type=int_arg(2, 100), default=None, metavar="K",
+                   help="first cross-validate on K folds grouped by track (Emotify, emoMusic) and by "
+                   "artist (4Q); figures in the checkpoint's facts, fold logs in CKPT.cv/")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summaries")
     p.set_defaults(handler=run)
 
@@ -113,5 +119,5 @@ def run(args: argparse.Namespace) -> int:
     from ...train.run import train_command
 
     train_command(args.data, training_config(args), args.out, log_path=args.log,
-                  cache=feature_cache(args), quiet=args.quiet)
+                  cache=feature_cache(args), quiet=args.quiet, folds=args.folds or 0)
     return 0

@@ -14,10 +14,12 @@ emomusic  [-1, 1]                      unchanged
 deam      [-1, 1]                      unchanged (outliers clipped, reported)
 pmemo     [0, 1]                       ``2*x - 1``; std ``2*s``
 emotify   song-level, own scales       none: a :class:`~emotrack.train.items.SongLabelDataset`
+4q        song-level, quadrant Q1-Q4   none: a :class:`~emotrack.train.items.SongLabelDataset`
 ========  ===========================  ==================
 
-Emotify has no 2 Hz curves: its reader returns song-level labels (``songs``) for the
-song-level evaluation (:mod:`emotrack.train.emotify`); training refuses it.
+Emotify and 4Q have no 2 Hz curves: their readers return song-level labels (``songs``).
+The song-level evaluation reads them (:mod:`emotrack.train.emotify`); training spreads a
+song's label over every frame of it, on the emoMusic scale (:mod:`emotrack.train.song_targets`).
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from ..items import LoadedDataset
 from .deam import read_deam
 from .emotify import read_emotify
 from .emomusic import read_emomusic
+from .fourq import read_fourq
 from .pmemo import read_pmemo
 
 READERS: dict[str, Callable[..., LoadedDataset]] = {
@@ -37,6 +40,7 @@ READERS: dict[str, Callable[..., LoadedDataset]] = {
     "deam": read_deam,
     "pmemo": read_pmemo,
     "emotify": read_emotify,
+    "4q": read_fourq,
 }
 
 
@@ -60,4 +64,4 @@ def load_dataset(text: str, *, spec: FeatureSpec = CAE_SPEC) -> LoadedDataset:
 
 
 __all__ = ["READERS", "load_dataset", "parse_data_spec", "read_deam", "read_emomusic", "read_emotify",
-           "read_pmemo"]
+           "read_fourq", "read_pmemo"]
