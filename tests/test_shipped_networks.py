@@ -53,3 +53,17 @@ def test_shipped_cae_output_moves_over_real_music():
     assert np.all(spread > 0.01), spread
     pct = tracker.scale.percentiles(values)
     assert np.all(pct.max(axis=0) - pct.min(axis=0) > 5), pct  # it moves on the plane too
+
+
+def test_figures_text_reads_the_facts_and_says_when_there_are_none():
+    from emotrack.model.research_figures import bundled_figures, figures_text
+
+    facts = {"folds": {"k": 4}, "cv_emotify": {k: {"value": 0.5, "low": 0.4, "high": 0.6, "n": 200} for k in
+                                              ("arousal", "arousal_within", "valence", "valence_partial")},
+             "cv_4q": {"arousal_auc": {"value": 0.8, "low": 0.75, "high": 0.85, "n": 450}}}
+    text = figures_text("cae", facts)
+    assert "4-fold" in text and "arousal rho 0.50 [0.40, 0.60]" in text and "arousal AUC 0.80 [0.75, 0.85]" in text
+    assert "valence AUC within arousal -" in text  # missing figure: a dash, not an error
+    assert figures_text("cae", {}) == "cae: no cross-validated figures recorded in its checkpoint."
+    shipped = load_checkpoint(bundled_checkpoint("cae")).facts
+    assert f"{shipped['cv_emotify']['arousal']['value']:.2f}" in bundled_figures("cae")

@@ -28,10 +28,12 @@ MODEL_FILTER = "emotrack model files (*.safetensors);;All files (*)"
 #: The Model menu: tracker name -> label (musicnn first: the default).
 MODEL_LABELS = {
     "musicnn": "&musicnn (default: knows music)",
-    "rnn": "&rnn (10 Blues clips)",
-    "cae": "&cae (the poster's network, 10 Blues clips)",
-    "baseline": "&baseline (10 Blues clips)",
+    "rnn": "&rnn (research: 650 labelled tracks)",
+    "cae": "&cae (research: the poster's network, 650 labelled tracks)",
+    "baseline": "&baseline (research: 650 labelled tracks)",
 }
+#: The research models whose cross-validated figures the Model menu shows.
+RESEARCH_MODELS = ("rnn", "cae", "baseline")
 
 
 class MessageBanner(QFrame):
@@ -225,6 +227,8 @@ class MainWindow(QMainWindow):
             self.model_actions[name] = act
         model_menu.addSeparator()
         model_menu.addAction(QAction("Model &file\u2026", self, triggered=self.choose_model_file))
+        self.act_figures = QAction("Research models' &figures\u2026", self, triggered=self.show_figures)
+        model_menu.addAction(self.act_figures)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(QAction("&About emotrack", self, triggered=self.about))
         self.addAction(self.act_play)
@@ -503,6 +507,16 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"Saved {path}", 5000)
             else:
                 self.banner.set("export", "error", f"Could not write {path}")
+
+    def figures_text(self) -> str:
+        """The cross-validated figures of the shipped research models (assets/MODEL_CARD.md)."""
+        from ...model.research_figures import bundled_figures
+
+        return "\n\n".join(bundled_figures(name) for name in RESEARCH_MODELS) + (
+            "\n\nThe default, musicnn, beside them and loudness alone: assets/MODEL_CARD.md.")
+
+    def show_figures(self) -> None:
+        QMessageBox.information(self, "Research models' figures", self.figures_text())
 
     def about(self) -> None:
         from ..cli import version
