@@ -50,9 +50,10 @@ def test_shipped_cae_output_moves_over_real_music():
     values = out.values[~out.warming_up & ~out.silent]
     assert len(values) >= 50
     spread = values.max(axis=0) - values.min(axis=0)
-    assert np.all(spread > 0.01), spread
+    # raw arousal moves; raw valence moves little (the model card says so), but it is not one value
+    assert spread[0] > 0.01 and spread[1] > 1e-3, spread
     pct = tracker.scale.percentiles(values)
-    assert np.all(pct.max(axis=0) - pct.min(axis=0) > 5), pct  # it moves on the plane too
+    assert np.all(pct.max(axis=0) - pct.min(axis=0) > 5), pct  # both move on the plane
 
 
 def test_figures_text_reads_the_facts_and_says_when_there_are_none():
