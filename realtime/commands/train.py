@@ -6,8 +6,9 @@ import argparse
 from ._options import dataset_arg, float_arg, int_arg, json_text, pathlib_arg, torch_device_arg
 
 MODELS = ("cae", "baseline", "rnn")
-#: The network assets/MODEL_CARD.md recommends: the only one of the three that beat the
-#: constant predictor on both dimensions (the CAE learned a near-constant, the baseline lost).
+#: The default network to train: in assets/MODEL_CARD.md's cross-validation on 650 tracks the
+#: three networks tie on arousal; the rnn has the only valence above chance within 4Q's arousal
+#: halves, and a live step costs one GRU step.
 DEFAULT_MODEL = "rnn"
 
 
@@ -38,10 +39,9 @@ def add_training_options(p: argparse.ArgumentParser, *, trackers: tuple[str, ...
              "default: the default tracker)") if trackers else ""
     p.add_argument("--model", choices=(*trackers, *MODELS), default=DEFAULT_MODEL,
                    action=_GivenModel if trackers else "store",
-                   help=f"network (default: {DEFAULT_MODEL}, the conv + GRU network: the only one "
-                   "that beat the constant predictor on both dimensions in the model card, "
-                   "assets/MODEL_CARD.md; cae is the poster's network, which learned a "
-                   f"near-constant there; baseline did not beat the constant).{extra}")
+                   help=f"network (default: {DEFAULT_MODEL}, the conv + GRU network; cae is the "
+                   "poster's network, baseline a small MLP; their cross-validated figures are in "
+                   f"assets/MODEL_CARD.md).{extra}")
     p.add_argument("--hparams", default="{}", metavar="JSON", type=json_text,
                    help="network hyper-parameters as JSON, e.g. '{\"hidden\": 32}'")
     p.add_argument("--lr", type=float_arg(0.0, 10.0, lo_open=True), default=None,
