@@ -82,7 +82,10 @@ def training_songs(datasets: list[LoadedDataset], cache: FeatureCache, *, quiet:
 
 def fit_display_scale(checkpoint: Path, songs: list[SongFeatures], *, device: str = "cpu"):
     """Display scale of a trained checkpoint: percentiles of its causal predictions on the frames
-    of ``songs`` that are past the tracker's warm-up (the training tracks themselves)."""
+    of ``songs`` that are past the tracker's warm-up (the training tracks themselves).
+
+    Returns ``(scale, values)``; ``scale`` is None when the tracks have fewer frames than the
+    scale's 101 quantiles."""
     from ..model.mel_tracker import MelTracker
     from ..model.scale import N_QUANTILES, DisplayScale
 
@@ -93,6 +96,8 @@ def fit_display_scale(checkpoint: Path, songs: list[SongFeatures], *, device: st
     if len(values) < N_QUANTILES:  # tracks shorter than the warm-up (tiny test sets)
         values = np.concatenate(full)
         which = "all, warm-up included: too few past it"
+    if len(values) < N_QUANTILES:
+        return None, values
     names = sorted({s.item.dataset for s in songs})
     reference = f"causal frames ({which}) of the {len(songs)} tracks it learned from ({', '.join(names)})"
     return DisplayScale.from_values(values, reference=reference), values
@@ -161,6 +166,10 @@ def train_command(data: list[str], config: TrainConfig, out: Path, *, log_path: 
         raise KeyboardInterrupt
     scale, values = fit_display_scale(out, songs, device=resolve_device(config.device))
     ck = load_checkpoint(out)
+    if scale is None:
+        _say(f"no display scale: the training tracks have {len(values)} frames, fewer than "
+             "the 101 quantiles it needs", quiet)
+        return dict(ck.facts)
     facts = dict(ck.facts, display_scale=scale.to_dict(),
                  prediction_spread={axis: {f"p{q}": round(float(np.percentile(values[:, i], q)), 4)
                                            for q in (1, 10, 50, 90, 99)}
