@@ -114,6 +114,13 @@ class CAE(nn.Module):
         LeakyReLU slope.
     dropout_on_output : bool
         Also apply dropout after CNN5 (the poster's literal reading).
+    activation_on_output : bool
+        Apply the LeakyReLU after CNN5 too (the poster's literal "each conv followed by
+        LeakyReLU"; the default, so checkpoints written before this option load unchanged).
+        CNN5's map *is* the prediction, and a LeakyReLU (slope 0.01) before the tanh
+        squeezes every negative prediction 100-fold: a network whose CNN5 output starts
+        negative predicts ~0 everywhere and its gradients are 100 times smaller there.
+        ``emotrack train`` sets it to False for the cae (docs/training.md).
     """
 
     name = "cae"
@@ -121,6 +128,7 @@ class CAE(nn.Module):
     HPARAMS: dict[str, Checker] = {
         "n_mels": _int(96, 96), "channels": _ints(4, 1, 1024), "dropout": _dropout,
         "negative_slope": lambda v, n: as_float(v, name=n, lo=0.0, hi=1.0), "dropout_on_output": _bool,
+        "activation_on_output": _bool,
     }
 
     def __init__(
@@ -131,6 +139,7 @@ class CAE(nn.Module):
         dropout: float = 0.75,
         negative_slope: float = 0.01,
         dropout_on_output: bool = False,
+        activation_on_output: bool = True,
     ) -> None:
         super().__init__()
         if n_mels != 96:
@@ -138,7 +147,8 @@ class CAE(nn.Module):
                 f"the CAE's layer table is defined for 96 mel bands, got n_mels={n_mels}"
             )
         _check_args(self, n_mels=n_mels, channels=channels, dropout=dropout,
-                    negative_slope=negative_slope, dropout_on_output=dropout_on_output)
+                    negative_slope=negative_slope, dropout_on_output=dropout_on_output,
+                    activation_on_output=activation_on_output)
         c1, c2, c3, c4 = (int(c) for c in channels)
         self.n_mels = n_mels
         self.window = WINDOW
@@ -150,6 +160,7 @@ class CAE(nn.Module):
         self.act = nn.LeakyReLU(negative_slope)
         self.drop = nn.Dropout(dropout)
         self.drop_out = nn.Dropout(dropout) if dropout_on_output else nn.Identity()
+        self.act_out = self.act if activation_on_output else nn.Identity()
         self.pool = nn.MaxPool2d(kernel_size=1, stride=(14, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -159,7 +170,7 @@ class CAE(nn.Module):
         h = self.drop(self.act(self.cnn2(h)))
         h = self.drop(self.act(self.cnn3(h)))
         h = self.drop(self.act(self.cnn4(h)))
-        h = self.drop_out(self.act(self.cnn5(h)))
+        h = self.drop_out(self.act_out(self.cnn5(h)))
         return torch.tanh(self.pool(h)).squeeze(1)
 
     def shape_trace(self, x: torch.Tensor) -> list[tuple[str, tuple[int, ...]]]:

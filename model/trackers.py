@@ -6,13 +6,14 @@ The shipped trackers:
 name       what it is                                                          weights
 =========  ==================================================================  ====================
 musicnn    musicnn embeddings of a causal 3 s patch per 500 ms frame -> head   assets/musicnn/, assets/teacher/
-rnn        conv front end + GRU on 500 ms mel frames (10 emoMusic clips)       assets/models/rnn...
+rnn        conv front end + GRU on 500 ms mel frames (650 labelled tracks)      assets/models/rnn...
 cae        the poster's convolutional autoencoder on 30 s of mel frames         assets/models/cae...
 baseline   a small MLP on mel frames (the poster's unspecified baseline)       assets/models/baseline...
 =========  ==================================================================  ====================
 
-``musicnn`` is the default: it is the only one that knows music beyond the 10
-Blues clips the others were trained on (see assets/MODEL_CARD.md).
+``musicnn`` is the default: it ranks the Emotify tracks best of all trackers
+(cross-validated, assets/MODEL_CARD.md).  rnn, cae and baseline are research models, trained on 650
+labelled tracks (Emotify, 4Q, emoMusic) with cross-validated figures in their facts.
 
 A file passed as ``checkpoint`` says which tracker it belongs to: an emotrack
 checkpoint (``emotrack train``) names its network, a musicnn head file says
@@ -34,9 +35,10 @@ TRACKERS = ("musicnn", "rnn", "cae", "baseline")
 DEFAULT_TRACKER = "musicnn"
 
 RESEARCH_TRACKERS = ("rnn", "cae", "baseline")
-"""Research models: the poster's networks, trained on 10 Blues clips only.  Their positions
-are not a judgement of other music (a metal song can land on "happy"); the CLI help and the
-app say so, and the app never carries one into its next launch."""
+"""Research models: the poster's networks, trained on 650 labelled tracks; they rank energy
+less well than musicnn and their valence is close to chance (assets/MODEL_CARD.md), so their
+positions are no judgement of the music; the CLI help and the app say so, and the app never
+carries one into its next launch."""
 
 _HEAD_FORMAT = "emotrack-ridge-head"
 

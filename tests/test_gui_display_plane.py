@@ -75,3 +75,19 @@ def test_model_menu_switches_tracker_and_restarts_the_source(make_window, qtbot)
     assert w.model_actions["rnn"].isChecked()
     assert w.settings.model == ""  # a research model is not remembered (tests/test_gui_layout.py)
     assert backend.engines[0].stopped  # the old engine was stopped before the new one started
+
+
+def test_model_menu_shows_the_research_models_figures(make_window, qtbot, monkeypatch):
+    from PyQt6.QtWidgets import QMessageBox
+
+    from fixtures_gui import FakeBackend
+
+    w = make_window(FakeBackend())
+    shown = []
+    monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: shown.append((title, text)))
+    w.act_figures.trigger()
+    assert len(shown) == 1
+    text = shown[0][1]
+    for name in ("rnn", "cae", "baseline"):
+        assert f"{name}: " in text
+    assert text.count("Emotify (200 tracks): arousal rho") == 3 and text.count("4Q (450 clips)") == 3

@@ -39,13 +39,13 @@ def test_research_models_are_labelled_in_the_menu_and_the_cli_help(make_window, 
     labels = {name: act.text() for name, act in w.model_actions.items()}
     assert "research" not in labels["musicnn"] and "default" in labels["musicnn"]
     for name in RESEARCH:
-        assert "research model" in labels[name] and "10 Blues clips" in labels[name]
+        assert "research model" in labels[name] and "650 labelled tracks" in labels[name]
     for command in ("gui", "listen", "analyze"):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         text = " ".join(capsys.readouterr().out.split())
         help_ = text[text.index("--model"):]
-        assert "research models" in help_ and "10 Blues clips" in help_
+        assert "research models" in help_ and "650 labelled tracks" in help_
         assert help_.index("research models") < help_.index("rnn, cae")
 
 
@@ -61,7 +61,7 @@ def test_a_research_model_is_said_in_the_window_and_not_carried_into_the_next_la
     assert ini(tmp_path).model == "musicnn" and "research" not in w.banner.text()
     w.model_actions["rnn"].trigger()
     assert w.session.model_name == "rnn"
-    assert "rnn is a research model" in w.banner.text() and "10 Blues clips" in w.banner.text()
+    assert "rnn is a research model" in w.banner.text() and "650 labelled tracks" in w.banner.text()
     w.update_status()
     assert "research model" in w.status_model.text()
     w.close()

@@ -68,7 +68,7 @@ def learned_songs(facts: dict[str, Any] | None) -> set[str]:
         if isinstance(cal.get("songs"), list):
             keys.update(str(k) for k in cal["songs"])
         elif isinstance(cal.get("clips"), list):
-            keys.update(f"emomusic:{c}" for c in cal["clips"])
+            keys.update(f"emomusic:{str(c).removeprefix('emomusic:')}" for c in cal["clips"])
     return keys
 
 

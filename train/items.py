@@ -38,7 +38,14 @@ class SongItem:
     first_frame : int
         Frame index of ``arousal[0]``.
     dataset : str
-        Reader name (``"emomusic"``, ``"deam"``, ``"pmemo"``).
+        Reader name (``"emomusic"``, ``"deam"``, ``"pmemo"``; ``"emotify"``, ``"4q"`` for a
+        song-level label spread over every frame, :mod:`emotrack.train.song_targets`).
+    group : str
+        What cross-validation and validation carving keep together (the artist of a 4Q
+        clip); ``""`` means the song alone (:attr:`fold_group`).
+    song_level : bool
+        The targets are one song-level label repeated on every frame (Emotify, 4Q), not a
+        2 Hz curve: training draws its windows anywhere in the track.
     """
 
     song_id: str
@@ -50,6 +57,13 @@ class SongItem:
     split: str
     first_frame: int
     dataset: str = ""
+    group: str = ""
+    song_level: bool = False
+
+    @property
+    def fold_group(self) -> str:
+        """The key folds and validation splits keep together: :attr:`group`, else :attr:`key`."""
+        return self.group or self.key
 
     @property
     def n_frames(self) -> int:
@@ -71,7 +85,7 @@ class SongItem:
         cut = lambda a: None if a is None else a[:keep]  # noqa: E731
         return SongItem(self.song_id, self.audio_path, self.arousal[:keep], self.valence[:keep],
                         cut(self.arousal_std), cut(self.valence_std), self.split,
-                        self.first_frame, self.dataset)
+                        self.first_frame, self.dataset, self.group, self.song_level)
 
 
 @dataclass
@@ -152,6 +166,11 @@ class SongLabels:
     labels: dict[str, float]
     dataset: str = ""
     artist: str = ""
+
+    @property
+    def group(self) -> str:
+        """What cross-validation keeps together: the artist where known, else the track."""
+        return f"{self.dataset}:artist:{self.artist}" if self.artist else self.key
 
     @property
     def key(self) -> str:

@@ -18,7 +18,7 @@ from .evaluation import (Report, constant_over_annotations, curves_for_plot, dev
 from .emotify import EmotifyReport, cross_validated_row, emotify_report, song_level_db, song_prediction
 from .items import LoadedDataset, SongItem, SongLabelDataset, SongLabels
 from .readers import load_dataset
-from .songs import evaluation_pool, load_features, split_validation, training_pool
+from .songs import SongFeatures, evaluation_pool, load_features, training_pool
 from .trainer import TrainConfig, train_model
 
 
@@ -31,17 +31,18 @@ def load_all(specs: list[str], *, spec: FeatureSpec = CAE_SPEC, quiet: bool = Fa
              song_level: bool = False) -> list[LoadedDataset]:
     """Read every ``NAME:PATH`` dataset and report what was skipped (never silently).
 
-    Datasets with song-level labels only (Emotify) are refused unless ``song_level``:
-    training and the 2 Hz evaluation need curves.
+    Datasets with song-level labels only (Emotify, 4Q) are refused unless ``song_level``:
+    the 2 Hz evaluation and leave-one-song-out need curves (training and the song-level
+    evaluation take them).
     """
     datasets = [load_dataset(s, spec=spec) for s in specs]
     if not song_level:
         for text, d in zip(specs, datasets):
             if isinstance(d, SongLabelDataset):
                 raise ParameterError(
-                    f"{text!r} has song-level labels only (no 2 Hz curves): training and checkpoint "
-                    "evaluation need emomusic, deam or pmemo data; use Emotify for the song-level "
-                    "evaluation of a tracker")
+                    f"{text!r} has song-level labels only (no 2 Hz curves): leave-one-song-out and "
+                    "the 2 Hz evaluation need emomusic, deam or pmemo data; train on it with "
+                    "'emotrack train' (--folds K cross-validates), or evaluate a tracker on Emotify")
     for d in datasets:
         _say(d.summary(), quiet)
         if d.missing_audio:
@@ -55,39 +56,107 @@ def load_all(specs: list[str], *, spec: FeatureSpec = CAE_SPEC, quiet: bool = Fa
     return datasets
 
 
+def training_songs(datasets: list[LoadedDataset], cache: FeatureCache, *, quiet: bool = False
+                   ) -> list[SongFeatures]:
+    """Features and frame targets of every song training may use.
+
+    2 Hz datasets give their development songs; song-level datasets (Emotify, 4Q) every
+    labelled track with audio, its label on every frame (:mod:`emotrack.train.song_targets`).
+    """
+    from .song_targets import training_items
+
+    problems: list[str] = []
+    pool: list[SongItem] = []
+    for d in datasets:
+        if isinstance(d, SongLabelDataset):
+            pool += training_items(d, problems)
+        else:
+            pool += training_pool(d.with_audio())
+    songs = load_features(pool, cache, progress=not quiet, problems=problems)
+    for p in problems[:20]:
+        _say(f"  skipped: {p}", quiet)
+    if len(problems) > 20:
+        _say(f"  ... {len(problems) - 20} more song(s) skipped", quiet)
+    return songs
+
+
+def fit_display_scale(checkpoint: Path, songs: list[SongFeatures], *, device: str = "cpu"):
+    """Display scale of a trained checkpoint: percentiles of its causal predictions on the frames
+    of ``songs`` that are past the tracker's warm-up (the training tracks themselves).
+
+    Returns ``(scale, values)``; ``scale`` is None when the tracks have fewer frames than the
+    scale's 101 quantiles."""
+    from ..model.mel_tracker import MelTracker
+    from ..model.scale import N_QUANTILES, DisplayScale
+
+    tracker = MelTracker.from_checkpoint(checkpoint, device=device)
+    full = [tracker.predict_frames(s.frames, mode="causal") for s in songs]
+    values = np.concatenate([v[tracker.warmup_frames:] for v in full] + [np.zeros((0, 2), np.float32)])
+    which = f"after the {tracker.warmup_frames}-frame warm-up"
+    if len(values) < N_QUANTILES:  # tracks shorter than the warm-up (tiny test sets)
+        values = np.concatenate(full)
+        which = "all, warm-up included: too few past it"
+    if len(values) < N_QUANTILES:
+        return None, values
+    names = sorted({s.item.dataset for s in songs})
+    reference = f"causal frames ({which}) of the {len(songs)} tracks it learned from ({', '.join(names)})"
+    return DisplayScale.from_values(values, reference=reference), values
+
+
 def train_command(data: list[str], config: TrainConfig, out: Path, *, log_path: Path | None,
-                  cache: FeatureCache, quiet: bool = False) -> dict[str, Any]:
+                  cache: FeatureCache, quiet: bool = False, folds: int = 0) -> dict[str, Any]:
     """Train on the development songs of the datasets and write the best checkpoint.
+
+    With ``folds >= 2``, first cross-validate the same recipe on grouped folds
+    (:mod:`emotrack.train.crossval`) and store the held-out figures in the facts;
+    their per-fold logs go to ``CKPT.cv/``.  The final network learns from every song
+    (validation groups carved as in each fold); its display scale is fitted on its
+    causal predictions over the training tracks.
 
     Returns
     -------
     dict
         The facts stored in the checkpoint.
     """
+    import json
+
+    from ..model.checkpoint import load_checkpoint, save_checkpoint
+    from ..model.trackers import resolve_device
+    from .crossval import cross_validate, cv_figures, train_split
+
     # fail now, not after training, when the checkpoint or log cannot be written
     writable_file(out, what="checkpoint")
     log_path = log_path or out.with_name(out.name + ".log.csv")
     writable_file(log_path, what="training log")
-    datasets = load_all(data, spec=cache.spec, quiet=quiet)
-    pool = [it for d in datasets for it in training_pool(d.with_audio())]
-    problems: list[str] = []
-    songs = load_features(pool, cache, progress=not quiet, problems=problems)
-    for p in problems:
-        _say(f"  skipped: {p}", quiet)
-    tr_keys, va_keys = split_validation([s.key for s in songs], fraction=config.val_fraction,
-                                        seed=config.seed)
-    train = [s for s in songs if s.key in tr_keys]
-    val = [s for s in songs if s.key in va_keys]
-    _say(f"training on {len(train)} song(s), validating on {len(val)}: "
-         f"{', '.join(s.key for s in val) or 'none (training loss decides)'}", quiet)
-    facts = {
+    datasets = load_all(data, spec=cache.spec, quiet=quiet, song_level=True)
+    songs = training_songs(datasets, cache, quiet=quiet)
+    if not songs:
+        raise ParameterError(f"no song in {data} has both audio and labels: nothing to train on")
+    facts: dict[str, Any] = {
         "trained": True,
         "data": data,
         "datasets": [d.summary() for d in datasets],
-        "split": ("development songs with audio, minus validation songs carved by a seeded "
-                  "hash of the song id; evaluation-split songs never used"),
-        "feature_cache": {"hits": cache.hits, "misses": cache.misses},
+        "targets": ("2 Hz curves as rated; song-level labels (Emotify arousal_proxy / valence_fa "
+                    "standardised, 4Q quadrants as half centres) on every frame of their track, on the "
+                    "emoMusic scale (emotrack.train.song_targets)"),
+        "split": ("development songs with audio, minus validation groups (artist for 4Q, the song "
+                  "otherwise) carved by a seeded hash; evaluation-split songs never used"),
     }
+    cv_preds = None
+    if folds:
+        _say(f"cross-validating {config.model} on {folds} folds of {len(songs)} songs", quiet)
+        cv_dir = out.with_name(out.name + ".cv")
+        cv_dir.mkdir(parents=True, exist_ok=True)
+        cv = cross_validate(songs, config, spec=cache.spec, k=folds, log_dir=cv_dir,
+                            progress=config.progress, say=None if quiet else _say)
+        facts["folds"] = {"k": folds, "seed": config.seed, "per_fold": cv.folds}
+        facts.update(cv_figures(cv, datasets, name=config.model))
+        cv_preds = {k: [round(float(x), 5) for x in v] for k, v in sorted(cv.predictions.items())}
+        (cv_dir / "predictions.json").write_text(json.dumps(cv_preds, indent=0) + "\n")
+    train, val = train_split(songs, fraction=config.val_fraction, seed=config.seed)
+    _say(f"training on {len(train)} song(s), validating on {len(val)}"
+         + ("" if val else " (none: the training loss decides)"), quiet)
+    facts["feature_cache"] = {"hits": cache.hits, "misses": cache.misses}
     result = train_model(train, val, config, spec=cache.spec, out=out, log_path=log_path, facts=facts)
     state = "interrupted" if result.interrupted else "done"
     _say(f"{state}: {result.epochs_run} epoch(s) in {result.seconds:.1f} s; best epoch "
@@ -95,6 +164,18 @@ def train_command(data: list[str], config: TrainConfig, out: Path, *, log_path: 
          f"log {log_path}", quiet)
     if result.interrupted:
         raise KeyboardInterrupt
+    scale, values = fit_display_scale(out, songs, device=resolve_device(config.device))
+    ck = load_checkpoint(out)
+    if scale is None:
+        _say(f"no display scale: the training tracks have {len(values)} frames, fewer than "
+             "the 101 quantiles it needs", quiet)
+        return dict(ck.facts)
+    facts = dict(ck.facts, display_scale=scale.to_dict(),
+                 prediction_spread={axis: {f"p{q}": round(float(np.percentile(values[:, i], q)), 4)
+                                           for q in (1, 10, 50, 90, 99)}
+                                    for i, axis in enumerate(("arousal", "valence"))})
+    save_checkpoint(out, model_name=ck.model_name, hparams=ck.hparams, state_dict=ck.state_dict,
+                    spec=ck.spec, norm_mean=ck.norm_mean, norm_std=ck.norm_std, facts=facts)
     return facts
 
 

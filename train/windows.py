@@ -48,10 +48,26 @@ def cut_window(song: SongFeatures, start: int, window: int) -> tuple[np.ndarray,
     return frames, targets
 
 
+def song_level_starts(song: SongFeatures, *, window: int, rng: np.random.Generator | None) -> list[int]:
+    """Window starts of a song-level item (one label on every frame, e.g. an Emotify track).
+
+    Every 30 s window of the track has the track's label on each frame, so training
+    draws ``max(1, round(n / window))`` starts uniformly anywhere in the track (time
+    shifts: a 60 s track gives two random windows per epoch); without ``rng``
+    (validation) the fixed tiling ``0, window, 2*window ...`` that fits inside the track.
+    """
+    n = song.frames.shape[0]
+    hi = max(0, n - window)
+    count = max(1, int(round(n / window)))
+    if rng is None:
+        return list(range(0, hi + 1, window))[:count] or [0]
+    return [int(s) for s in rng.integers(0, hi + 1, size=count)]
+
+
 def epoch_windows(songs: list[SongFeatures], *, window: int, max_shift: int,
                   rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
     """One epoch of windows: every fixed window, plus (with ``rng``) one random-offset
-    window per fixed one.
+    window per fixed one; for song-level items :func:`song_level_starts` instead.
 
     Returns
     -------
@@ -60,10 +76,13 @@ def epoch_windows(songs: list[SongFeatures], *, window: int, max_shift: int,
     """
     xs, ys = [], []
     for song in songs:
-        fixed, (lo, hi) = window_starts(song, window=window, max_shift=max_shift)
-        starts = list(fixed)
-        if rng is not None and max_shift > 0:
-            starts += [int(rng.integers(lo, hi + 1)) for _ in fixed]
+        if song.item.song_level:
+            starts = song_level_starts(song, window=window, rng=rng if max_shift > 0 else None)
+        else:
+            fixed, (lo, hi) = window_starts(song, window=window, max_shift=max_shift)
+            starts = list(fixed)
+            if rng is not None and max_shift > 0:
+                starts += [int(rng.integers(lo, hi + 1)) for _ in fixed]
         for s in starts:
             f, t = cut_window(song, s, window)
             if np.isnan(t).all():

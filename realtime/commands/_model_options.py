@@ -8,9 +8,10 @@ from ._options import path_arg
 
 MODEL_HELP = (
     "which tracker: musicnn (default; musicnn embeddings of a causal 3 s patch per 500 ms, "
-    "the model that knows music: see assets/MODEL_CARD.md); research models, trained on 10 "
-    "Blues clips only and not a judgement of other music: rnn, cae (the poster's network), "
-    "baseline")
+    "the model that knows music: see assets/MODEL_CARD.md); research models, trained on 650 "
+    "labelled tracks (Emotify, 4Q, 8 emoMusic clips), weaker than musicnn and with no useful "
+    "valence, their cross-validated figures in assets/MODEL_CARD.md: rnn, cae (the poster's "
+    "network), baseline")
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:

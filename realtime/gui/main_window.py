@@ -35,9 +35,9 @@ MODEL_FILTER = "emotrack model files (*.safetensors);;All files (*)"
 #: The Model menu: tracker name -> label (musicnn first: the default; then the research models).
 MODEL_LABELS = {
     "musicnn": "&musicnn (default: knows music)",
-    "rnn": "&rnn \u2014 research model (10 Blues clips)",
-    "cae": "&cae \u2014 research model (the poster's network, 10 Blues clips)",
-    "baseline": "&baseline \u2014 research model (10 Blues clips)",
+    "rnn": "&rnn \u2014 research model (650 labelled tracks)",
+    "cae": "&cae \u2014 research model (the poster's network, 650 labelled tracks)",
+    "baseline": "&baseline \u2014 research model (650 labelled tracks)",
 }
 #: Landscape layout (plane beside the curves) when the plot area is this much wider than tall.
 LANDSCAPE_RATIO = 1.25
@@ -47,9 +47,9 @@ MAX_PLANE_SHARE = 0.68
 
 def research_message(name: str) -> str:
     """The banner line shown while a research model runs."""
-    return (f"{name} is a research model, trained on 10 Blues clips: where it puts other music "
-            "is no judgement of it. Model \u2192 musicnn is the default; the next start uses "
-            "musicnn.")
+    return (f"{name} is a research model (650 labelled tracks): it ranks energy less well than "
+            "musicnn and its valence is close to chance (Model \u2192 Research models' "
+            "figures). Model \u2192 musicnn is the default; the next start uses musicnn.")
 
 
 def short_reason(problem: str, device=None) -> str:
@@ -66,6 +66,8 @@ def short_reason(problem: str, device=None) -> str:
     if "portaudio is not available" in low:
         return "PortAudio is not installed"
     return "the default output could not be opened; choose one with --output"
+#: The research models whose cross-validated figures the Model menu shows.
+RESEARCH_MODELS = ("rnn", "cae", "baseline")
 
 
 class MessageBanner(QFrame):
@@ -275,6 +277,8 @@ class MainWindow(QMainWindow):
             self.model_actions[name] = act
         model_menu.addSeparator()
         model_menu.addAction(QAction("Model &file\u2026", self, triggered=self.choose_model_file))
+        self.act_figures = QAction("Research models' &figures\u2026", self, triggered=self.show_figures)
+        model_menu.addAction(self.act_figures)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(QAction("&About emotrack", self, triggered=self.about))
         self.addAction(self.act_play)
@@ -578,6 +582,16 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"Saved {path}", 5000)
             else:
                 self.banner.set("export", "error", f"Could not write {path}")
+
+    def figures_text(self) -> str:
+        """The cross-validated figures of the shipped research models (assets/MODEL_CARD.md)."""
+        from ...model.research_figures import bundled_figures
+
+        return "\n\n".join(bundled_figures(name) for name in RESEARCH_MODELS) + (
+            "\n\nThe default, musicnn, beside them and loudness alone: assets/MODEL_CARD.md.")
+
+    def show_figures(self) -> None:
+        QMessageBox.information(self, "Research models' figures", self.figures_text())
 
     def about(self) -> None:
         from ..cli import version

@@ -17,8 +17,9 @@ emotify   song-level, own scales       none: a :class:`~emotrack.train.items.Son
 4q        quadrant per clip            arousal, valence = +-1 (song-level, as emotify)
 ========  ===========================  ==================
 
-Emotify has no 2 Hz curves: its reader returns song-level labels (``songs``) for the
-song-level evaluation (:mod:`emotrack.train.emotify`); training refuses it.
+Emotify and 4Q have no 2 Hz curves: their readers return song-level labels (``songs``).
+The song-level evaluation reads them (:mod:`emotrack.train.emotify`); training spreads a
+song's label over every frame of it, on the emoMusic scale (:mod:`emotrack.train.song_targets`).
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from .deam import read_deam
 from .emotify import read_emotify
 from .fourq import read_fourq
 from .emomusic import read_emomusic
+from .fourq import read_fourq
 from .pmemo import read_pmemo
 
 READERS: dict[str, Callable[..., LoadedDataset]] = {

@@ -15,6 +15,8 @@ Labels of every clip (:data:`LABELS`), song-level:
 
 * ``arousal``: +1 (high: Q1, Q2) or -1 (low: Q3, Q4);
 * ``valence``: +1 (positive: Q1, Q4) or -1 (negative: Q2, Q3);
+* ``quadrant`` (1-4), ``arousal_high`` and ``valence_positive`` (1 or 0): the same facts as
+  the poster's networks' training targets read them (:mod:`emotrack.train.song_targets`);
 * ``p_quadrant``: share of the clip's mood tags in its quadrant (0-1).
 
 A clip's ``genre`` is its first AllMusic genre (lower case): the figures "within genre"
@@ -32,7 +34,7 @@ from ...model.features import CAE_SPEC, FeatureSpec
 from ..items import SongLabelDataset, SongLabels
 from ._csv import parse_float, read_table
 
-LABELS = ("arousal", "valence", "p_quadrant")
+LABELS = ("arousal", "valence", "p_quadrant", "quadrant", "arousal_high", "valence_positive")
 QUADRANTS = {"Q1": (1.0, 1.0), "Q2": (1.0, -1.0), "Q3": (-1.0, -1.0), "Q4": (-1.0, 1.0)}
 """Quadrant -> (arousal, valence) signs."""
 _AROUSAL = {"high": 1.0, "low": -1.0}
@@ -108,4 +110,6 @@ def _labels(fields: list[str], idx: dict[str, int]) -> dict[str, float]:
     p = parse_float(fields[idx["p_quadrant"]]) if "p_quadrant" in idx else math.nan
     if not math.isnan(p) and not 0.0 <= p <= 1.0:
         raise ValueError(f"p_quadrant {p!r} is not in [0, 1]")
-    return {"arousal": arousal, "valence": valence, "p_quadrant": p}
+    return {"arousal": arousal, "valence": valence, "p_quadrant": p,
+            "quadrant": float(int(quadrant[1])), "arousal_high": float(arousal > 0),
+            "valence_positive": float(valence > 0)}
