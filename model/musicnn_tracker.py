@@ -257,7 +257,14 @@ class MusicnnTracker(Tracker):
             with torch.inference_mode():  # a grad mode is per thread
                 return fn(x)
 
-        return list(self._pool.map(run, items))
+        try:
+            return list(self._pool.map(run, items))
+        except RuntimeError as exc:  # "can't start new thread": an address-space limit (ulimit -v)
+            if "thread" not in str(exc):
+                raise
+            self._pool.shutdown(wait=True)
+            self._pool, self.workers = None, 1  # the same results, one after another
+            return [fn(x) for x in items]
 
     def _extend_timbral(self, upto: int) -> None:
         """Compute the global timbral outputs of every position up to ``upto``."""
