@@ -40,6 +40,8 @@ MAX_DURATION_S = 7 * 24 * 3600.0
 MAX_ABS_SAMPLE = 1000.0
 """Largest magnitude of a float sample (+60 dBFS); beyond it the file is broken
 (e.g. integer PCM stored as float without scaling), not loud."""
+UNKNOWN_FRAMES = 2 ** 63 - 1
+"""What libsndfile reports as a file's length when it does not know it (SF_COUNT_MAX)."""
 MAX_PATH_CHARS = 4096
 MAX_NAME_BYTES = 255
 
@@ -245,6 +247,8 @@ def check_audio_header(path: str | os.PathLike, *, sample_rate: Any, channels: A
         n = as_int(frames, name="frame count", lo=0)
     except ParameterError as exc:
         raise AudioFileError(f"'{path}' has an unusable header: {exc}") from None
+    if n >= UNKNOWN_FRAMES:  # libsndfile's "unknown length" (e.g. chained Ogg): learnt by decoding
+        n = 0
     if n / sr > MAX_DURATION_S:
         raise AudioFileError(
             f"'{path}' claims {n / sr / 86400:.1f} days of audio ({n} frames at {sr} Hz), more "

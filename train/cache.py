@@ -29,6 +29,7 @@ import numpy as np
 
 from ..model.errors import AudioFileError, EmotrackError, ParameterError
 from ..model.features import CAE_SPEC, FeatureSpec, mel_frames
+from ..model.audio_io import MAX_BLOCK_VALUES
 from ..model.validate import check_audio_header, check_input_file, decoder_message, find_sample_fault
 
 
@@ -71,11 +72,18 @@ def decode_audio(path: Path) -> tuple[np.ndarray, int]:
         import soundfile as sf
 
         with sf.SoundFile(str(path)) as f:
-            sr = check_audio_header(path, sample_rate=f.samplerate, channels=f.channels,
-                                    frames=f.frames).sample_rate
+            header = check_audio_header(path, sample_rate=f.samplerate, channels=f.channels,
+                                        frames=f.frames)
+            sr = header.sample_rate
+            step = max(1, min(DECODE_BLOCK_FRAMES, MAX_BLOCK_VALUES // header.channels))
             blocks = []
-            while len(block := f.read(DECODE_BLOCK_FRAMES, dtype="float32")):
-                blocks.append(block)
+            while len(block := f.read(step, dtype="float32", always_2d=True)):
+                fault = find_sample_fault(block)
+                if fault is not None:
+                    raise AudioFileError(f"audio file {str(path)!r} contains "
+                                         f"{fault.describe(sample_rate=sr, offset=sum(map(len, blocks)))}")
+                # mixed down per block (as mel_frames would): memory follows the mono audio
+                blocks.append(block[:, 0].copy() if block.shape[1] == 1 else block.mean(axis=1))
     except EmotrackError:
         raise
     except Exception as first_exc:  # noqa: BLE001 - any decoder failure -> try the fallback
