@@ -192,6 +192,26 @@ def json_object(text: Any, *, name: str) -> dict:
     return data
 
 
+MAX_FACTS_CHARS = 256 * 1024
+"""Longest JSON text of a checkpoint's or head's ``facts`` (the shipped head's are 8.6 kB):
+facts travel into every track's JSON file and the catalog's model key."""
+MAX_REFERENCE_CHARS = 1000
+"""Longest description of a display scale's reference music."""
+
+
+def check_facts_size(facts: Any, *, name: str) -> None:
+    """ParameterError when ``facts`` written as JSON exceed :data:`MAX_FACTS_CHARS`."""
+    import json
+
+    try:
+        size = len(json.dumps(facts, default=str))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ParameterError(f"{name} cannot be written as JSON: {exc}") from None
+    if size > MAX_FACTS_CHARS:
+        raise ParameterError(f"{name} are {size} characters of JSON, more than the "
+                             f"{MAX_FACTS_CHARS} emotrack accepts (they are copied into every result)")
+
+
 def valid_sample_rate(sr: float) -> int:
     """Return ``sr`` as an int after checking it is a whole number of Hz from
     :data:`MIN_SAMPLE_RATE` to :data:`MAX_SAMPLE_RATE`."""

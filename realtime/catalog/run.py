@@ -111,7 +111,7 @@ def run_catalog(tracks: list[NamedInput], spec: TrackerSpec, tracker, opts: RunO
                 warn(f"emotrack: {report.skipped} file(s) skipped: already analysed with the same "
                      f"content and model {key} (--force analyses them again)")
             if jobs:  # a cluster is reached only when there is work for it
-                executor = _cluster(spec, opts) or _local_executor(spec, opts, tracker, len(jobs))
+                executor = _cluster(spec, opts) or _local_executor(spec, opts, tracker, len(jobs), warn)
             else:
                 executor = InProcess(spec)
             try:
@@ -261,13 +261,48 @@ def _cluster(spec: TrackerSpec, opts: RunOptions):
     """The Ray executor of ``--cluster`` (None without it)."""
     if not opts.cluster:
         return None
-    return RayTasks(spec, address=opts.cluster, num_cpus=opts.jobs)
+    cpus = min(opts.jobs, worker_limit()[0]) if opts.jobs and opts.cluster == "local" else opts.jobs
+    return RayTasks(spec, address=opts.cluster, num_cpus=cpus)
 
 
-def _local_executor(spec: TrackerSpec, opts: RunOptions, tracker, n_jobs: int):
+WORKER_MEMORY_BYTES = 512 * 1024 ** 2
+"""Memory one local worker process is counted at (torch, the tracker, a track in flight):
+the issue's probe measured 8 musicnn workers at 3.8 GB."""
+
+
+def worker_limit(*, cores: int | None = None, available: int | None = None) -> tuple[int, str]:
+    """Most local worker processes this machine runs well, and why (cores, memory)."""
+    cores = cores if cores is not None else (os.cpu_count() or 1)
+    available = available if available is not None else available_memory()
+    by_memory = max(1, available // WORKER_MEMORY_BYTES) if available else cores
+    limit = max(1, min(cores, by_memory))
+    why = (f"{cores} CPU core(s)" if limit == cores else
+           f"{available / 1024 ** 3:.1f} GB of memory available, about "
+           f"{WORKER_MEMORY_BYTES / 1024 ** 3:.1f} GB per worker")
+    return limit, why
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available for new processes (Linux ``MemAvailable``), None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _local_executor(spec: TrackerSpec, opts: RunOptions, tracker, n_jobs: int, warn=None):
     processes = opts.jobs
     if processes is None:
         processes = 1 if str(tracker.device).startswith("cuda") else (os.cpu_count() or 1)
+    limit, why = worker_limit()
+    if processes > limit:
+        if opts.jobs is not None and warn is not None:
+            warn(f"emotrack: warning: --jobs {opts.jobs} lowered to {limit} ({why})")
+        processes = limit
     processes = min(processes, n_jobs)
     cores = os.cpu_count() or 1
     if processes <= 1:
