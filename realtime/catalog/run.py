@@ -160,7 +160,7 @@ def _plan(t: NamedInput, fact: FileFacts | str, opts: RunOptions, key: str, ledg
         report.failed += 1
         warn(f"emotrack: error: {t.path}: {exc}")
         return None
-    return TrackJob(path=str(t.path), name=t.name, track_id=fact.track_id,
+    return TrackJob(path=str(t.path), name=t.name, track_id=fact.track_id, stamp=fact.stamp,
                     formats=opts.formats if (opts.force or not files_done) else (),
                     rows=opts.table and not ledger.in_catalog(fact.track_id, key))
 
@@ -169,6 +169,16 @@ def _record(outcome: TrackOutcome, track: NamedInput, fact: FileFacts, key: str,
             writer: TrackWriter, recorder: "_Recorder", report: RunReport, opts: RunOptions,
             say, warn) -> None:
     """Write one finished track's files and rows, and say how it went."""
+    if outcome.transient:  # not a verdict on the content: nothing recorded, the next run retries
+        report.failed += 1
+        warn(f"emotrack: error: {track.path}: {outcome.reason}; not recorded as a failure, the "
+             "next run tries again")
+        return
+    if outcome.decoded_id:  # replaced after it was hashed: recorded as what was decoded
+        size, mtime_ns = outcome.decoded_stamp[:2]
+        fact = replace(fact, track_id=outcome.decoded_id, size=size, mtime_ns=mtime_ns,
+                       stamp=outcome.decoded_stamp)
+        outcome.job = replace(outcome.job, track_id=outcome.decoded_id)
     job = outcome.job
     entry = Entry("done", name=job.name, path=fact.path, track_id=job.track_id, model_key=key,
                   size=fact.size, mtime_ns=fact.mtime_ns)
