@@ -71,7 +71,7 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
 
     path = check_input_file(path)
     try:
-        info = sf.info(str(path))
+        info = sf.info(os.fsencode(path))  # bytes: a name that is not UTF-8 opens too
     except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError/TypeError
         raise AudioFileError(f"cannot decode '{path}': {decoder_message(exc)}") from None
     fmt = str(info.format)
@@ -174,7 +174,7 @@ class BlockReader:
                 parts = [(lambda link=link: sf.SoundFile(ByteRange(raw, link.start, link.end)))
                          for link, _ in chain]
             else:
-                parts = [lambda: sf.SoundFile(str(info.path))]
+                parts = [lambda: sf.SoundFile(os.fsencode(info.path))]
             limit = int(OGG_START_LIMIT_S * info.sample_rate)
             announced = [link.announced(start_limit=limit) for link, _ in chain] or [None]
             for open_part in parts:

@@ -277,7 +277,7 @@ def _cluster(spec: TrackerSpec, opts: RunOptions):
 
 WORKER_MEMORY_BYTES = 512 * 1024 ** 2
 """Memory one local worker process is counted at (torch, the tracker, a track in flight):
-the issue's probe measured 8 musicnn workers at 3.8 GB."""
+docs/catalog.md measured musicnn workers at 447-454 MB each."""
 
 
 def worker_limit(*, cores: int | None = None, available: int | None = None) -> tuple[int, str]:
