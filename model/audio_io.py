@@ -20,13 +20,23 @@ import numpy as np
 from .decoder_chatter import DecoderChatter
 from .early_end import early_end_note
 from .errors import AudioFileError
-from .validate import check_audio_header, check_input_file, decoder_message, find_sample_fault
+from .ogg_pages import ByteRange, OggLink, ogg_links
+from .validate import (UNKNOWN_FRAMES, check_audio_header, check_input_file, decoder_message,
+                       find_sample_fault)
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".w64", ".caf")
 """File name endings that a directory argument picks up (formats libsndfile decodes)."""
 
 BLOCK_SECONDS = 10.0
-"""Seconds of audio decoded per block."""
+"""Seconds of audio decoded per block (fewer when the file has many channels at a high rate)."""
+MAX_BLOCK_VALUES = 960_000
+"""Most samples (frames x channels) per decoded block: 10 s of 48 kHz stereo, 3.8 MB of
+float32.  A 768 kHz, 64-channel file gets blocks of 15,000 frames, not 10 s (2.3 GB)."""
+SALVAGE_FRAMES = 1024
+"""Frames per read when a block ended in a decoder error: the audio before it is kept."""
+OGG_START_LIMIT_S = 10.0
+"""An Ogg stream whose first audio page ends later than this may be cut out of a longer
+stream (its granule positions do not start at 0): its pages are not used to say audio is missing."""
 
 
 @dataclass(frozen=True)
@@ -40,11 +50,19 @@ class AudioInfo:
     format: str
 
 
+def block_frames(sample_rate: int, channels: int, block_seconds: float = BLOCK_SECONDS) -> int:
+    """Frames per decoded block: ``block_seconds`` of audio, at most :data:`MAX_BLOCK_VALUES` samples."""
+    return max(1, min(int(block_seconds * sample_rate), MAX_BLOCK_VALUES // max(1, channels)))
+
+
 def audio_info(path: str | os.PathLike, *, chatter: DecoderChatter | None = None) -> AudioInfo:
     """Open ``path`` with soundfile and report rate, channels and duration (from the header).
 
     What the decoder prints meanwhile goes to ``chatter`` (a fresh one when None), never
-    to the terminal (:mod:`~emotrack.model.decoder_chatter`).
+    to the terminal (:mod:`~emotrack.model.decoder_chatter`).  A chained Ogg file (several
+    logical streams one after another) reports the streams it can decode together
+    (:func:`ogg_chain`); a length libsndfile does not know (INT64_MAX) is taken from the
+    Ogg pages.
 
     Raises
     ------
@@ -60,9 +78,54 @@ def audio_info(path: str | os.PathLike, *, chatter: DecoderChatter | None = None
             info = sf.info(os.fsencode(path))  # bytes: a name that is not UTF-8 opens too
     except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError/TypeError
         raise AudioFileError(f"cannot decode '{path}': {decoder_message(exc)}") from None
+    fmt = str(info.format)
+    frames = info.frames
+    if fmt.upper() == "OGG":
+        chain, _ = ogg_chain(path)
+        if len(chain) > 1 or frames >= UNKNOWN_FRAMES:
+            frames = sum(n for _, n in chain) if chain else 0
     header = check_audio_header(path, sample_rate=info.samplerate, channels=info.channels,
-                                frames=info.frames)
-    return AudioInfo(path, header.sample_rate, header.channels, header.duration_s, str(info.format))
+                                frames=frames)
+    return AudioInfo(path, header.sample_rate, header.channels, header.duration_s, fmt)
+
+
+def ogg_chain(path: Path) -> tuple[list[tuple[OggLink, int]], str | None]:
+    """The links of an Ogg file decoded together and their frames, and why the rest is not.
+
+    Links after the first are decoded while they have the first one's sample rate and
+    channel count; the first that differs ends the chain (said in the second value).
+    A file that is not a chain gives one link (frames: what libsndfile reports, or
+    what its pages announce when that is unknown).
+    """
+    import soundfile as sf
+
+    try:
+        links = ogg_links(path)
+    except OSError:
+        return [], None
+    out: list[tuple[OggLink, int]] = []
+    first = None
+    with open(path, "rb") as raw:
+        for k, link in enumerate(links):
+            try:
+                with sf.SoundFile(ByteRange(raw, link.start, link.end)) as f:
+                    facts = (f.samplerate, f.channels)
+                    frames = f.frames
+            except Exception as exc:  # noqa: BLE001 - a link libsndfile cannot open ends the chain
+                if k == 0:
+                    return [], None
+                return out, (f"stream {k + 1} of the {len(links)} chained Ogg streams cannot be "
+                             f"decoded ({decoder_message(exc)})")
+            if frames >= UNKNOWN_FRAMES:
+                frames = max(0, link.last_granule)
+            if first is None:
+                first = facts
+            elif facts != first:
+                return out, (f"stream {k + 1} of the {len(links)} chained Ogg streams has "
+                             f"{facts[0]} Hz, {facts[1]} channel(s) where the first has {first[0]} Hz, "
+                             f"{first[1]}; only the first {k} are analysed")
+            out.append((link, frames))
+    return out, None
 
 
 class BlockReader:
@@ -72,7 +135,7 @@ class BlockReader:
     ----------
     path : path-like
     block_seconds : float
-        Audio per block.
+        Audio per block (at most :data:`MAX_BLOCK_VALUES` samples: frames x channels).
 
     Attributes
     ----------
@@ -89,13 +152,16 @@ class BlockReader:
 
     Iterating raises :class:`AudioFileError` for NaN/Inf or huge samples (naming the time)
     and for a decoder error before any audio; a decoder error later ends the iteration
-    (what was decoded is kept) and is reported in :attr:`early_end`.
+    (what was decoded is kept, down to :data:`SALVAGE_FRAMES`) and is reported in
+    :attr:`early_end`.  Every stream of a chained Ogg file with the first one's rate and
+    channels is decoded in turn; an Ogg stream whose pages announce more audio than
+    decodes is reported as cut.
     """
 
     def __init__(self, path: str | os.PathLike, *, block_seconds: float = BLOCK_SECONDS) -> None:
         self.chatter = DecoderChatter(decoder_name(path))
         self.info = audio_info(path, chatter=self.chatter)
-        self.block = max(1, int(block_seconds * self.info.sample_rate))
+        self.block = block_frames(self.info.sample_rate, self.info.channels, block_seconds)
         self.samples_read = 0
         self.early_end: str | None = None
 
@@ -107,35 +173,83 @@ class BlockReader:
         import soundfile as sf
 
         info = self.info
+        is_ogg = info.format.upper() == "OGG"
+        chain, chain_note = ogg_chain(info.path) if is_ogg else ([], None)
+        stream_error = None
+        announced: list[int | None] = []
+        with open(info.path, "rb") as raw:
+            if len(chain) > 1:
+                parts = [(lambda link=link: sf.SoundFile(ByteRange(raw, link.start, link.end)))
+                         for link, _ in chain]
+            else:
+                parts = [lambda: sf.SoundFile(os.fsencode(info.path))]
+            limit = int(OGG_START_LIMIT_S * info.sample_rate)
+            announced = [link.announced(start_limit=limit) for link, _ in chain] or [None]
+            for open_part in parts:
+                stream_error = yield from self._decode(open_part)
+                if stream_error is not None:
+                    break
+        if not self.samples_read:
+            return
+        note = early_end_note(info.path, decoded_s=self.seconds_read, header_s=info.duration_s,
+                              file_format=info.format, error=stream_error)
+        pages = (sum(announced) / info.sample_rate
+                 if is_ogg and announced and None not in announced else None)
+        if note is None and pages is not None:
+            note = early_end_note(info.path, decoded_s=self.seconds_read, header_s=pages,
+                                  file_format="", what="the Ogg pages announce")
+        if chain_note is not None:
+            note = f"{note}; {chain_note}" if note else f"decoded {self.seconds_read:.1f} s; {chain_note}"
+        self.early_end = note
+
+    def _decode(self, open_part) -> Iterator[np.ndarray]:
+        """Yield the blocks of one stream; returns the decoder error that ended it (None at its end)."""
+        info = self.info
+        start = self.samples_read
         try:
             with self.chatter.capture():
-                f = sf.SoundFile(os.fsencode(info.path))  # bytes: any file name
+                f = open_part()
             with f:
                 while True:
                     with self.chatter.capture():
                         data = f.read(self.block, dtype="float32", always_2d=True)
                     if not len(data):
-                        break
-                    fault = find_sample_fault(data)
-                    if fault is not None:
-                        raise AudioFileError(
-                            f"'{info.path}' contains "
-                            f"{fault.describe(sample_rate=info.sample_rate, offset=self.samples_read)}; "
-                            "clean or re-export the audio")
-                    self.samples_read += len(data)
-                    yield data
+                        return None
+                    yield self._checked(data)
         except AudioFileError:
             raise
-        except Exception as exc:
-            if not self.samples_read:
-                raise AudioFileError(f"cannot decode '{info.path}': {decoder_message(exc)}") from None
-            stream_error = decoder_message(exc)  # keep what was decoded, say where it stopped
-        else:
-            stream_error = None
-        if self.samples_read:
-            self.early_end = early_end_note(info.path, decoded_s=self.seconds_read,
-                                            header_s=info.duration_s, file_format=info.format,
-                                            error=stream_error)
+        except Exception as exc:  # noqa: BLE001 - a decoder error: keep what decodes before it
+            error = decoder_message(exc)
+        # the failed block is lost: decode it again in small pieces, up to the error
+        try:
+            with self.chatter.capture():
+                f = open_part()
+            with f:
+                with self.chatter.capture():
+                    f.seek(self.samples_read - start)
+                while True:
+                    with self.chatter.capture():
+                        data = f.read(SALVAGE_FRAMES, dtype="float32", always_2d=True)
+                    if not len(data):
+                        break
+                    yield self._checked(data)
+        except AudioFileError:
+            raise
+        except Exception:  # noqa: BLE001 - the same error again, further on or at once
+            pass
+        if not self.samples_read:
+            raise AudioFileError(f"cannot decode '{info.path}': {error}")
+        return error
+
+    def _checked(self, data: np.ndarray) -> np.ndarray:
+        fault = find_sample_fault(data)
+        if fault is not None:
+            raise AudioFileError(
+                f"'{self.info.path}' contains "
+                f"{fault.describe(sample_rate=self.info.sample_rate, offset=self.samples_read)}; "
+                "clean or re-export the audio")
+        self.samples_read += len(data)
+        return data
 
     @property
     def note(self) -> str | None:

@@ -31,7 +31,7 @@ import numpy as np
 
 from .errors import CheckpointError, ParameterError
 from .features import CAE_SPEC, FeatureSpec
-from .validate import check_input_file, json_object, quote
+from .validate import check_facts_size, check_input_file, json_object, quote
 
 FORMAT_VERSION = 1
 """Version of the checkpoint layout written by :func:`save_checkpoint`."""
@@ -138,6 +138,7 @@ def save_checkpoint(
     facts = dict(facts or {})
     facts.setdefault("saved_at", _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     facts.setdefault("emotrack_version", _emotrack_version())
+    check_facts_size(facts, name="checkpoint facts")  # what load_checkpoint would refuse
     from .networks import resolved_hparams
 
     header = {
@@ -253,6 +254,10 @@ def load_checkpoint(
     facts = header.get("facts") or {}
     if not isinstance(facts, dict):
         raise CheckpointError(f"checkpoint '{path}': 'facts' must be a JSON object, got {quote(facts)}")
+    try:
+        check_facts_size(facts, name="its facts")
+    except ParameterError as exc:
+        raise CheckpointError(f"checkpoint '{path}': {exc}") from None
     check_display_scale(path, facts)
     ckpt = Checkpoint(
         model_name=model_name,

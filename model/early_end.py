@@ -22,7 +22,8 @@ _OGG_MAX_PAGE = 27 + 255 + 255 * 255
 
 
 def early_end_note(path: str | os.PathLike, *, decoded_s: float, header_s: float,
-                   file_format: str, error: str | None = None) -> str | None:
+                   file_format: str, error: str | None = None,
+                   what: str = "the header announces") -> str | None:
     """One sentence saying how much was decoded, or None when the file was decoded to its end.
 
     >>> early_end_note("x.mp3", decoded_s=2.0, header_s=45.0, file_format="MP3")
@@ -30,7 +31,7 @@ def early_end_note(path: str | os.PathLike, *, decoded_s: float, header_s: float
     """
     missing = header_s - decoded_s
     if missing > TOLERANCE_S + 0.01 * header_s:
-        note = f"decoded {decoded_s:.1f} s of {header_s:.1f} s the header announces; the rest is unreadable"
+        note = f"decoded {decoded_s:.1f} s of {header_s:.1f} s {what}; the rest is unreadable"
         return f"{note} ({error})" if error else note
     if error:
         return f"decoded {decoded_s:.1f} s, then the stream ends in an error ({error})"

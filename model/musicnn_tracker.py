@@ -326,7 +326,14 @@ class MusicnnTracker(Tracker):
             with torch.inference_mode():  # a grad mode is per thread
                 return fn(x)
 
-        return list(self._pool.map(run, items))
+        try:
+            return list(self._pool.map(run, items))
+        except RuntimeError as exc:  # "can't start new thread": an address-space limit (ulimit -v)
+            if "thread" not in str(exc):
+                raise
+            self._pool.shutdown(wait=True)
+            self._pool, self.workers = None, 1  # the same results, one after another
+            return [fn(x) for x in items]
 
     def _patch_outputs(self, starts: np.ndarray, wanted: set[str]) -> dict[str, np.ndarray]:
         """musicnn's outputs for the 187-window patches starting at global windows ``starts``."""

@@ -215,6 +215,9 @@ class RidgeHead:
             "coef": self.coef.astype(np.float32), "intercept": self.intercept.astype(np.float32),
             "alpha": self.alpha.astype(np.float64),
         }
+        from .validate import check_facts_size
+
+        check_facts_size(self.facts, name="head facts")  # what load would refuse
         if self.has_sd:
             tensors.update(members_coef=np.asarray(self.members_coef, np.float32),
                            members_intercept=np.asarray(self.members_intercept, np.float32),
@@ -241,7 +244,7 @@ class RidgeHead:
             Missing, corrupt, foreign or inconsistent file, naming it.
         """
         from .checkpoint import check_display_scale, check_tensor, read_safetensors
-        from .validate import json_object
+        from .validate import MAX_FACTS_CHARS, json_object
 
         path, meta, tensors = read_safetensors(path, what="ridge head", framework="numpy")
         if meta.get("format") != HEAD_FORMAT:
@@ -288,7 +291,11 @@ class RidgeHead:
         if not (tensors["alpha"] > 0).all():
             raise CheckpointError(f"ridge head '{path}': alpha must be > 0, got {tensors['alpha'].tolist()}")
         try:
-            facts = json_object(meta.get("facts", "{}"), name="its facts")
+            text = meta.get("facts", "{}")
+            if isinstance(text, str) and len(text) > MAX_FACTS_CHARS:  # before parsing it
+                raise ParameterError(f"its facts are {len(text)} characters of JSON, more than the "
+                                     f"{MAX_FACTS_CHARS} emotrack accepts")
+            facts = json_object(text, name="its facts")
         except ParameterError as exc:
             raise CheckpointError(f"ridge head '{path}' has malformed facts: {exc}") from None
         check_display_scale(path, facts)

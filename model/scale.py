@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ParameterError
+from .validate import MAX_REFERENCE_CHARS, quote
 
 N_QUANTILES = 101
 """Quantiles stored per axis: the 0th, 1st, ..., 100th percentile."""
@@ -124,8 +125,12 @@ class DisplayScale:
         """Inverse of :meth:`to_dict`; ParameterError when malformed."""
         if not isinstance(data, dict):
             raise ParameterError(f"a display scale must be a JSON object, got {type(data).__name__}")
+        reference = data.get("reference")
+        if not isinstance(reference, str) or len(reference) > MAX_REFERENCE_CHARS:
+            raise ParameterError(f"a display scale's reference must be text of at most "
+                                 f"{MAX_REFERENCE_CHARS} characters, got {quote(reference)}")
         try:
-            return cls(str(data["reference"]), np.asarray(data["arousal_quantiles"], np.float64),
+            return cls(reference, np.asarray(data["arousal_quantiles"], np.float64),
                        np.asarray(data["valence_quantiles"], np.float64))
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, ParameterError):

@@ -40,6 +40,8 @@ MAX_DURATION_S = 7 * 24 * 3600.0
 MAX_ABS_SAMPLE = 1000.0
 """Largest magnitude of a float sample (+60 dBFS); beyond it the file is broken
 (e.g. integer PCM stored as float without scaling), not loud."""
+UNKNOWN_FRAMES = 2 ** 63 - 1
+"""What libsndfile reports as a file's length when it does not know it (SF_COUNT_MAX)."""
 MAX_PATH_CHARS = 4096
 MAX_NAME_BYTES = 255
 
@@ -190,6 +192,26 @@ def json_object(text: Any, *, name: str) -> dict:
     return data
 
 
+MAX_FACTS_CHARS = 256 * 1024
+"""Longest JSON text of a checkpoint's or head's ``facts`` (the shipped head's are 8.6 kB):
+facts travel into every track's JSON file and the catalog's model key."""
+MAX_REFERENCE_CHARS = 1000
+"""Longest description of a display scale's reference music."""
+
+
+def check_facts_size(facts: Any, *, name: str) -> None:
+    """ParameterError when ``facts`` written as JSON exceed :data:`MAX_FACTS_CHARS`."""
+    import json
+
+    try:
+        size = len(json.dumps(facts, default=str))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ParameterError(f"{name} cannot be written as JSON: {exc}") from None
+    if size > MAX_FACTS_CHARS:
+        raise ParameterError(f"{name} are {size} characters of JSON, more than the "
+                             f"{MAX_FACTS_CHARS} emotrack accepts (they are copied into every result)")
+
+
 def valid_sample_rate(sr: float) -> int:
     """Return ``sr`` as an int after checking it is a whole number of Hz from
     :data:`MIN_SAMPLE_RATE` to :data:`MAX_SAMPLE_RATE`."""
@@ -245,6 +267,8 @@ def check_audio_header(path: str | os.PathLike, *, sample_rate: Any, channels: A
         n = as_int(frames, name="frame count", lo=0)
     except ParameterError as exc:
         raise AudioFileError(f"'{path}' has an unusable header: {exc}") from None
+    if n >= UNKNOWN_FRAMES:  # libsndfile's "unknown length" (e.g. chained Ogg): learnt by decoding
+        n = 0
     if n / sr > MAX_DURATION_S:
         raise AudioFileError(
             f"'{path}' claims {n / sr / 86400:.1f} days of audio ({n} frames at {sr} Hz), more "

@@ -66,16 +66,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_OUT_OF_MEMORY = ("out of memory{where}: the address space allowed ('ulimit -v') is too small "
+                  "for torch and the model (about 1.6 GB is enough); raise the limit or free memory")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``emotrack`` console script; returns the exit status."""
     from .printable import printable, safe_streams
 
     safe_streams()  # PYTHONIOENCODING=ascii, LANG=C: a name is printed with escapes, never a traceback
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser()
+    try:
+        from .environment import prepare_environment
+
+        prepare_environment()  # before numba, matplotlib or torch load (read-only HOME, MPLBACKEND...)
+        parser = build_parser()
+    except EmotrackError as exc:
+        print(f"emotrack: error: {exc}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print(f"emotrack: error: {_OUT_OF_MEMORY.format(where=' while starting')}", file=sys.stderr)
+        return 1
     args = parser.parse_args(argv or ["gui"])
     try:
         return int(args.handler(args) or 0)
+    except MemoryError:  # an address-space limit (ulimit -v) below what torch needs to load
+        print(f"emotrack: error: {_OUT_OF_MEMORY.format(where='')}", file=sys.stderr)
+        return 1
+    except RuntimeError as exc:  # torch's allocator, or no memory left for a thread's stack
+        if not _is_memory_error(exc):
+            raise
+        print(f"emotrack: error: {_OUT_OF_MEMORY.format(where='')}", file=sys.stderr)
+        return 1
+    except ImportError as exc:
+        if not _is_memory_error(exc):
+            raise
+        where = f" loading {exc.name or 'a library'}"
+        print(f"emotrack: error: {_OUT_OF_MEMORY.format(where=where)}", file=sys.stderr)
+        return 1
     except EmotrackError as exc:
         print(printable(f"emotrack: error: {exc}"), file=sys.stderr)
         return 1
@@ -86,6 +114,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("emotrack: interrupted", file=sys.stderr)
         return 130
+
+
+def _is_memory_error(exc: Exception) -> bool:
+    """Whether an ImportError (the loader) or RuntimeError (torch's allocator, a thread's
+    stack) means the process ran out of address space (``ulimit -v``)."""
+    text = str(exc).lower()
+    return any(k in text for k in ("cannot allocate memory", "can't allocate memory",
+                                   "failed to map segment", "out of memory", "memoryerror",
+                                   "can't start new thread"))
 
 
 if __name__ == "__main__":  # pragma: no cover

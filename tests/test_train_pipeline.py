@@ -58,7 +58,7 @@ def test_feature_cache_keyed_by_content(mini_songs, emomusic_mini, tmp_path):
     assert cache.hits == hits + 1  # same bytes, other name: served from the cache
     np.testing.assert_array_equal(frames, songs[0].frames)
     assert frames.shape == (90, CAE_SPEC.n_mels)
-    entries = list((cache.root / CAE_SPEC.hash).glob("*.npy"))
+    entries = list((cache.root / CAE_SPEC.hash).glob("*.npz"))
     assert len(entries) == 3 and not list(cache.root.rglob("*.tmp"))
 
 

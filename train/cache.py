@@ -1,16 +1,26 @@
 """Feature cache keyed by audio content and FeatureSpec.
 
-``<cache_dir>/<spec.hash>/<sha256 of the audio file's bytes, 32 hex>.npy`` holds
-the (n_frames, n_mels) float32 mel frames of that file under that spec.  The key
-is the file's *content*, so renamed or copied files hit the cache and an edited
-file misses it.  Writes go to a temporary file in the same folder followed by
-``os.replace``: concurrent runs at worst compute the same frames twice and never
-see a half-written file; an unreadable entry is recomputed.
+``<cache_dir>/<spec.hash>/<sha256 of the audio file's bytes, 32 hex>.npz`` holds
+the (n_frames, n_mels) float32 mel frames of that file under that spec (``frames``)
+and the content key they belong to (``key``).  The key is the file's *content*, so
+renamed or copied files hit the cache and an edited file misses it.  Writes go to a
+temporary file in the same folder followed by ``os.replace``: concurrent runs at
+worst compute the same frames twice and never see a half-written file.
+
+A cache folder is outside input: an entry is used only when it is a regular file
+holding exactly the ``frames`` its header claims (read without trusting the header
+for an allocation: a header claiming 10^12 rows is refused, not allocated), of the
+spec's width, all finite, and stored under its own key (an entry copied or swapped
+from another song is refused).  A refused entry is recomputed and overwritten
+(:attr:`FeatureCache.rejected` counts them).  A cache folder that cannot be written
+(a read-only HOME) is said once on standard error; features are then computed
+without caching.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +29,7 @@ import numpy as np
 
 from ..model.errors import AudioFileError, EmotrackError, ParameterError
 from ..model.features import CAE_SPEC, FeatureSpec, mel_frames
+from ..model.audio_io import MAX_BLOCK_VALUES
 from ..model.validate import check_audio_header, check_input_file, decoder_message, find_sample_fault
 
 
@@ -61,11 +72,18 @@ def decode_audio(path: Path) -> tuple[np.ndarray, int]:
         import soundfile as sf
 
         with sf.SoundFile(str(path)) as f:
-            sr = check_audio_header(path, sample_rate=f.samplerate, channels=f.channels,
-                                    frames=f.frames).sample_rate
+            header = check_audio_header(path, sample_rate=f.samplerate, channels=f.channels,
+                                        frames=f.frames)
+            sr = header.sample_rate
+            step = max(1, min(DECODE_BLOCK_FRAMES, MAX_BLOCK_VALUES // header.channels))
             blocks = []
-            while len(block := f.read(DECODE_BLOCK_FRAMES, dtype="float32")):
-                blocks.append(block)
+            while len(block := f.read(step, dtype="float32", always_2d=True)):
+                fault = find_sample_fault(block)
+                if fault is not None:
+                    raise AudioFileError(f"audio file {str(path)!r} contains "
+                                         f"{fault.describe(sample_rate=sr, offset=sum(map(len, blocks)))}")
+                # mixed down per block (as mel_frames would): memory follows the mono audio
+                blocks.append(block[:, 0].copy() if block.shape[1] == 1 else block.mean(axis=1))
     except EmotrackError:
         raise
     except Exception as first_exc:  # noqa: BLE001 - any decoder failure -> try the fallback
@@ -124,9 +142,12 @@ class FeatureCache:
     hits: int = 0
     misses: int = 0
 
+    rejected: int = 0
+    warn_write: bool = True
+
     def entry_path(self, digest: str) -> Path:
         """Where the frames of a file with this content digest live."""
-        return Path(self.root) / self.spec.hash / f"{digest}.npy"
+        return Path(self.root) / self.spec.hash / f"{digest}.npz"
 
     def frames(self, audio_path: str | Path) -> np.ndarray:
         """Mel frames of a file, shape=(n_frames, spec.n_mels), float32 (cached).
@@ -139,15 +160,14 @@ class FeatureCache:
         audio_path = Path(audio_path)
         if not audio_path.is_file():
             raise AudioFileError(f"audio file {str(audio_path)!r} does not exist")
-        entry = self.entry_path(file_digest(audio_path)) if self.enabled else None
-        if entry is not None and entry.is_file():
-            try:
-                frames = np.load(entry, allow_pickle=False)
-                if frames.ndim == 2 and frames.shape[1] == self.spec.n_mels:
-                    self.hits += 1
-                    return frames.astype(np.float32, copy=False)
-            except (OSError, ValueError):
-                pass  # corrupt or foreign entry: recompute and overwrite it
+        digest = file_digest(audio_path) if self.enabled else ""
+        entry = self.entry_path(digest) if self.enabled else None
+        if entry is not None and entry.exists():
+            frames = read_entry(entry, key=digest, n_mels=self.spec.n_mels)
+            if frames is not None:
+                self.hits += 1
+                return frames
+            self.rejected += 1  # corrupt, poisoned or another song's: recompute and overwrite it
         self.misses += 1
         audio, sr = decode_audio(audio_path)
         try:
@@ -155,17 +175,82 @@ class FeatureCache:
         except ParameterError as exc:  # e.g. NaN samples: name the file
             raise AudioFileError(f"audio file {str(audio_path)!r}: {exc}") from None
         if entry is not None:
-            self._store(entry, frames)
+            try:
+                self._store(entry, frames, key=digest)
+            except OSError as exc:  # a read-only or full cache folder: go on without caching
+                if self.warn_write:
+                    self.warn_write = False
+                    print(f"emotrack: warning: cannot write the feature cache "
+                          f"'{exc.filename or entry.parent}': {exc.strerror or exc}; features are "
+                          "not cached (--cache-dir chooses another folder)", file=sys.stderr)
         return frames
 
     @staticmethod
-    def _store(entry: Path, frames: np.ndarray) -> None:
+    def _store(entry: Path, frames: np.ndarray, *, key: str) -> None:
         entry.parent.mkdir(parents=True, exist_ok=True)
+        if entry.is_symlink() or (entry.exists() and not entry.is_file()):
+            entry.unlink()  # os.replace below would write through nothing else
         fd, tmp = tempfile.mkstemp(prefix=entry.stem, suffix=".tmp", dir=entry.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
-                np.save(fh, frames, allow_pickle=False)
+                np.savez(fh, frames=np.ascontiguousarray(frames, dtype=np.float32),
+                         key=np.array(key))
             os.replace(tmp, entry)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+
+def read_entry(entry: Path, *, key: str, n_mels: int) -> np.ndarray | None:
+    """The frames of a cache entry, or None when it is not a sound entry of ``key``.
+
+    The ``frames`` header is checked against the bytes actually stored before anything
+    is allocated, so an entry can never cost more memory than its size on disk.
+    """
+    import stat
+    import zipfile
+
+    try:
+        st = os.lstat(entry)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        with zipfile.ZipFile(entry) as z:
+            members = {i.filename: i for i in z.infolist()}
+            if set(members) != {"frames.npy", "key.npy"}:
+                return None
+            if any(i.compress_type != zipfile.ZIP_STORED or i.file_size > st.st_size
+                   for i in members.values()):
+                return None
+            stored_key = _read_member(z, members["key.npy"], kinds="U", max_items=1)
+            if stored_key is None or stored_key.shape != () or str(stored_key) != key:
+                return None
+            frames = _read_member(z, members["frames.npy"], kinds="f", max_items=None)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError):
+        return None
+    if (frames is None or frames.dtype != np.float32 or frames.ndim != 2
+            or frames.shape[1] != n_mels or not np.isfinite(frames).all()):
+        return None
+    return frames
+
+
+def _read_member(z, info, *, kinds: str, max_items: int | None) -> np.ndarray | None:
+    """One ``.npy`` member read only when its header matches the bytes stored."""
+    with z.open(info) as fh:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+        else:
+            return None
+        if fortran or dtype.kind not in kinds or dtype.hasobject:
+            return None
+        count = int(np.prod(shape, dtype=object))
+        if max_items is not None and count > max_items:
+            return None
+        if count * dtype.itemsize != info.file_size - fh.tell():
+            return None  # the header lies about what is stored
+        data = fh.read(count * dtype.itemsize)
+    if len(data) != count * dtype.itemsize:
+        return None
+    return np.frombuffer(data, dtype=dtype).reshape(shape).copy()

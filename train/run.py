@@ -19,7 +19,7 @@ from .emotify import EmotifyReport, cross_validated_row, emotify_report, song_le
 from .items import LoadedDataset, SongItem, SongLabelDataset, SongLabels
 from .readers import load_dataset
 from .songs import SongFeatures, evaluation_pool, load_features, training_pool
-from .trainer import TrainConfig, train_model
+from .trainer import TrainConfig, check_training_memory, train_model
 
 
 def _say(msg: str, quiet: bool = False) -> None:
@@ -103,6 +103,11 @@ def fit_display_scale(checkpoint: Path, songs: list[SongFeatures], *, device: st
     return DisplayScale.from_values(values, reference=reference), values
 
 
+def dataset_problems(datasets) -> list[str]:
+    """Every row or song a reader skipped (the lines :func:`load_all` printed), for reports."""
+    return [f"{d.name}: {p}" for d in datasets for p in d.problems]
+
+
 def train_command(data: list[str], config: TrainConfig, out: Path, *, log_path: Path | None,
                   cache: FeatureCache, quiet: bool = False, folds: int = 0) -> dict[str, Any]:
     """Train on the development songs of the datasets and write the best checkpoint.
@@ -128,6 +133,7 @@ def train_command(data: list[str], config: TrainConfig, out: Path, *, log_path: 
     writable_file(out, what="checkpoint")
     log_path = log_path or out.with_name(out.name + ".log.csv")
     writable_file(log_path, what="training log")
+    check_training_memory(config)  # before minutes of feature extraction
     datasets = load_all(data, spec=cache.spec, quiet=quiet, song_level=True)
     songs = training_songs(datasets, cache, quiet=quiet)
     if not songs:
@@ -254,7 +260,7 @@ def evaluate_command(tracker, data: list[str], *, split: str, mode: str,
     annotated = evaluation_pool(items, split)
     with_audio = [it for d in datasets for it in evaluation_pool(d.with_audio(), split)]
     missing = [it.key for it in annotated if it not in with_audio]
-    problems: list[str] = []
+    problems: list[str] = dataset_problems(datasets)  # what the console listed, in the report too
     calibrated = calibration_songs(tracker, [it for d in datasets for it in d.with_audio()])
     extra = [it for it in calibrated if it not in with_audio]  # needed to refit without each song
     songs = predict_songs(tracker, with_audio + extra, mode=mode, progress=not quiet, problems=problems)
@@ -429,7 +435,7 @@ def evaluate_songs_command(tracker, datasets: list[SongLabelDataset], data: list
     songs = [s for d in datasets for s in d.songs_with_audio()]
     if not songs:
         raise ParameterError(f"no song in {data} has audio: nothing to evaluate")
-    problems: list[str] = []
+    problems: list[str] = dataset_problems(datasets)
     frames = song_frames(tracker, songs, mode=mode, progress=not quiet, problems=problems)
     described = tracker.describe()
     facts = described.get("head_facts") or described.get("facts") or {}

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..model.errors import ParameterError
+from ..model.validate import quote
 from ..model.features import FeatureSpec
 from .augment import AugmentConfig, augment_db
 from .songs import SongFeatures, normalisation
@@ -31,6 +32,8 @@ DEFAULT_LR = {"cae": 1e-4, "baseline": 1e-3, "rnn": 1e-3}
 #: checkpoints written before load unchanged.
 DEFAULT_HPARAMS: dict[str, dict[str, Any]] = {"cae": {"activation_on_output": False}}
 WINDOW = 60
+MAX_ABS_TARGET = 10.0
+"""Largest magnitude of a training target (ratings are on [-1, 1])."""
 
 
 @dataclass
@@ -81,6 +84,58 @@ class TrainResult:
     seconds: float = 0.0
 
 
+MAX_TRAINING_BYTES = 2 * 1024 ** 3
+"""Largest memory a training run's network may need (weights, gradients, Adam's moments and
+one batch's activations): the shipped networks need under 20 MB; hyper-parameters and a
+batch size within their own limits could otherwise ask for tens of GB."""
+
+
+def training_bytes(model: str, hparams: dict[str, Any], batch_size: int) -> tuple[int, int]:
+    """Estimated bytes of (weights with gradients and Adam's two moments, one batch's activations).
+
+    Built and run on torch's ``meta`` device (nothing allocated): 4 float32 copies of
+    the weights, and 3 of every layer output per window (kept for backward, its
+    gradient, a temporary).
+    """
+    import torch
+
+    from ..model.networks import check_hparams, model_class
+
+    hp = check_hparams(model, hparams)
+    with torch.device("meta"):
+        net = model_class(model)(**hp)
+    weights = 4 * 4 * sum(p.numel() for p in net.parameters())
+    if weights > MAX_TRAINING_BYTES:
+        return weights, 0
+    outputs = [0]
+
+    def count(_module, _inputs, out) -> None:
+        for o in out if isinstance(out, (tuple, list)) else (out,):
+            if isinstance(o, torch.Tensor):
+                outputs[0] += o.numel()
+
+    hooks = [m.register_forward_hook(count) for m in net.modules() if m is not net]
+    try:
+        net.train()
+        net(torch.empty(1, 1, getattr(net, "n_mels", 96), WINDOW, device="meta"))
+    finally:
+        for h in hooks:
+            h.remove()
+    return weights, 3 * 4 * outputs[0] * batch_size
+
+
+def check_training_memory(config: "TrainConfig") -> None:
+    """ParameterError when the network and batch size would need more than :data:`MAX_TRAINING_BYTES`."""
+    weights, activations = training_bytes(config.model, config.hparams, config.batch_size)
+    if weights + activations > MAX_TRAINING_BYTES:
+        raise ParameterError(
+            f"--hparams {quote(config.hparams)} with --batch-size {config.batch_size} would need about "
+            f"{(weights + activations) / 1024 ** 3:.1f} GiB ({weights / 1024 ** 3:.2f} GiB of weights, "
+            f"gradients and optimiser state, {activations / 1024 ** 3:.2f} GiB of activations), more "
+            f"than the {MAX_TRAINING_BYTES / 1024 ** 3:g} GiB a training run may use: choose smaller "
+            "layers or a smaller batch")
+
+
 def seed_everything(seed: int) -> None:
     """Seed torch and make CPU kernels deterministic."""
     import torch
@@ -122,6 +177,8 @@ def evaluate_loss(model, songs: list[SongFeatures], mean, std, device) -> tuple[
     if not songs:
         return math.nan, np.full(2, np.nan)
     x, y = epoch_windows(songs, window=WINDOW, max_shift=0, rng=None)
+    if not len(x):
+        return math.nan, np.full(2, np.nan)
     model.eval()
     with torch.inference_mode():
         xt = torch.from_numpy((x - mean) / std).to(device)
@@ -181,6 +238,14 @@ def train_model(train_songs: list[SongFeatures], val_songs: list[SongFeatures],
     leak = keys & {s.key for s in val_songs}
     if leak:
         raise ParameterError(f"songs in both training and validation: {sorted(leak)}")
+    for song in (*train_songs, *val_songs):
+        targets = song.item.targets()
+        rated = targets[~np.isnan(targets)]
+        if rated.size and not (np.isfinite(rated).all() and np.abs(rated).max() <= MAX_ABS_TARGET):
+            raise ParameterError(f"song {song.key}: ratings must be finite and within "
+                                 f"+-{MAX_ABS_TARGET:g}, got {quote(float(np.abs(rated).max()))}: "
+                                 "the label file is corrupt")
+    check_training_memory(config)
     seed_everything(config.seed)
     rng = np.random.default_rng(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
@@ -258,6 +323,11 @@ def train_model(train_songs: list[SongFeatures], val_songs: list[SongFeatures],
         bar.close()
         if log_fh is not None:
             log_fh.close()
+    if best[2] is None and not interrupted:
+        raise ParameterError(
+            f"training produced no finite validation loss in {epoch} epoch(s) (last "
+            f"{history[-1]['val_loss'] if history else math.nan:g}): no checkpoint written. "
+            "Check the ratings (no rated frame in the validation songs?) or lower --lr")
     if best[2] is not None:
         model.load_state_dict(best[2])
     model.eval()

@@ -89,4 +89,7 @@ def epoch_windows(songs: list[SongFeatures], *, window: int, max_shift: int,
                 continue
             xs.append(f)
             ys.append(t)
+    if not xs:  # no rated frame in any window (e.g. a song whose ratings are all NaN)
+        n_mels = songs[0].frames.shape[1] if songs else 0
+        return np.zeros((0, window, n_mels), np.float32), np.zeros((0, window, 2), np.float32)
     return np.stack(xs).astype(np.float32), np.stack(ys).astype(np.float32)

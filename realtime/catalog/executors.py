@@ -184,8 +184,51 @@ def _check_reachable(address: str, *, timeout_s: float = 5.0) -> None:
 
     host, _, port = address.removeprefix("ray://").rpartition(":")
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+        sock = socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s)
     except (OSError, ValueError) as exc:
         raise ParameterError(f"cannot reach the Ray cluster {address!r}: "
                              f"{getattr(exc, 'strerror', None) or exc} (is 'ray start --head' "
                              "running there, and the port open?)") from None
+    with sock:
+        answer = _grpc_answer(sock, timeout_s)
+    if answer is not None:
+        raise ParameterError(f"{address!r} is not a Ray cluster: {answer} (Ray's head listens on "
+                             "port 6379, its client server on 10001; give the address "
+                             "'ray start --head' printed)")
+
+
+#: What an HTTP/2 (gRPC) client sends first: the connection preface and an empty SETTINGS frame.
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+
+
+def _grpc_answer(sock, timeout_s: float) -> str | None:
+    """None when the server at ``sock`` speaks HTTP/2 as Ray's gRPC servers do, else what it did.
+
+    Ray (the GCS at HOST:6379 and the client server behind ``ray://``) speaks gRPC, so its
+    first frame is a SETTINGS frame (type 4).  An HTTP/1 server answers text, and a server
+    that says nothing is left after ``timeout_s`` (``ray.init`` would wait for it forever).
+    """
+    sock.settimeout(timeout_s)
+    try:
+        sock.sendall(_H2_PREFACE)
+        head = b""
+        while len(head) < 9:
+            piece = sock.recv(9 - len(head))
+            if not piece:
+                break
+            head += piece
+    except socket_timeout():
+        return f"it sent nothing in {timeout_s:g} s"
+    except OSError as exc:
+        return f"the connection failed ({exc.strerror or exc})"
+    if len(head) == 9 and head[3] == 0x04:
+        return None
+    if head.startswith(b"HTTP/"):
+        return f"it answers HTTP/1 ({head.decode('ascii', 'replace').strip()!r}...), not gRPC"
+    return f"it answered {head[:9]!r}, not a gRPC (HTTP/2) frame"
+
+
+def socket_timeout() -> type[BaseException]:
+    import socket
+
+    return socket.timeout

@@ -3,6 +3,12 @@
 A track id is the first 32 hex digits (128 bits) of the SHA-256 of the file's
 bytes.  Hashing reads the whole file, so a file whose path, size and
 modification time the ledger already knows is not read again.
+
+The facts of a file are those of the very file hashed (``fstat`` of the open
+descriptor), with its inode and change time in :attr:`FileFacts.stamp`: the worker
+that decodes it compares them with the file it finds (:func:`file_stamp`), so a
+file replaced between hashing and decoding is hashed again there and recorded
+under the content that was decoded.
 """
 from __future__ import annotations
 
@@ -27,15 +33,32 @@ class FileFacts:
     size: int
     mtime_ns: int
     track_id: str
+    stamp: tuple[int, ...] = ()
+    """:func:`file_stamp` of the file hashed (empty when unknown)."""
+
+
+def file_stamp(st: os.stat_result) -> tuple[int, int, int, int]:
+    """(size, modification time, inode, change time): what changes when a file's bytes do.
+
+    The change time cannot be set back by a program, and a file replaced by another
+    (saved by renaming a new file over it) has another inode.
+    """
+    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
 
 
 def content_id(path: str | os.PathLike) -> str:
     """The track id of the file at ``path`` (reads it once, in 1 MiB pieces)."""
+    return hashed(path)[0]
+
+
+def hashed(path: str | os.PathLike) -> tuple[str, os.stat_result]:
+    """The track id of the file at ``path`` and the ``fstat`` of the very file read."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
+        st = os.fstat(fh.fileno())
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
-    return h.hexdigest()[:ID_DIGITS]
+    return h.hexdigest()[:ID_DIGITS], st
 
 
 def identify(paths: list[Path], ledger: Ledger, *, threads: int = 4) -> dict[Path, FileFacts | str]:
@@ -49,7 +72,9 @@ def identify(paths: list[Path], ledger: Ledger, *, threads: int = 4) -> dict[Pat
             st = p.stat()
             key = str(p.resolve())
             known = ledger.known_id(key, st.st_size, st.st_mtime_ns)
-            return FileFacts(key, st.st_size, st.st_mtime_ns, known or content_id(p))
+            if known is None:
+                known, st = hashed(p)  # the facts of the bytes hashed, not of a stat before
+            return FileFacts(key, st.st_size, st.st_mtime_ns, known, file_stamp(st))
         except AudioFileError as exc:
             return str(exc)
         except OSError as exc:

@@ -115,7 +115,7 @@ def run_catalog(tracks: list[NamedInput], spec: TrackerSpec, tracker, opts: RunO
                 warn(f"emotrack: {report.skipped} file(s) skipped: already analysed with the same "
                      f"content and model {key} (--force analyses them again)")
             if jobs:  # a cluster is reached only when there is work for it
-                executor = _cluster(spec, opts) or _local_executor(spec, opts, tracker, len(jobs))
+                executor = _cluster(spec, opts) or _local_executor(spec, opts, tracker, len(jobs), warn)
             else:
                 executor = InProcess(spec)
             try:
@@ -178,7 +178,7 @@ def _plan(t: NamedInput, fact: FileFacts | str, opts: RunOptions, key: str, ledg
         report.failed += 1
         warn(f"emotrack: error: {t.path}: cannot write its outputs: {exc.strerror or exc}")
         return None
-    return TrackJob(path=str(t.path), name=t.name, track_id=fact.track_id,
+    return TrackJob(path=str(t.path), name=t.name, track_id=fact.track_id, stamp=fact.stamp,
                     formats=opts.formats if (opts.force or not files_done) else (),
                     rows=opts.table and not tables.holds(fact.track_id))
 
@@ -199,6 +199,16 @@ def _record(outcome: TrackOutcome, track: NamedInput, fact: FileFacts, key: str,
             writer: TrackWriter, recorder: "_Recorder", report: RunReport, opts: RunOptions,
             say, warn) -> None:
     """Write one finished track's files and rows, and say how it went."""
+    if outcome.transient:  # not a verdict on the content: nothing recorded, the next run retries
+        report.failed += 1
+        warn(f"emotrack: error: {track.path}: {outcome.reason}; not recorded as a failure, the "
+             "next run tries again")
+        return
+    if outcome.decoded_id:  # replaced after it was hashed: recorded as what was decoded
+        size, mtime_ns = outcome.decoded_stamp[:2]
+        fact = replace(fact, track_id=outcome.decoded_id, size=size, mtime_ns=mtime_ns,
+                       stamp=outcome.decoded_stamp)
+        outcome.job = replace(outcome.job, track_id=outcome.decoded_id)
     job = outcome.job
     entry = Entry("done", name=job.name, path=fact.path, track_id=job.track_id, model_key=key,
                   size=fact.size, mtime_ns=fact.mtime_ns)
@@ -291,13 +301,48 @@ def _cluster(spec: TrackerSpec, opts: RunOptions):
     """The Ray executor of ``--cluster`` (None without it)."""
     if not opts.cluster:
         return None
-    return RayTasks(spec, address=opts.cluster, num_cpus=opts.jobs)
+    cpus = min(opts.jobs, worker_limit()[0]) if opts.jobs and opts.cluster == "local" else opts.jobs
+    return RayTasks(spec, address=opts.cluster, num_cpus=cpus)
 
 
-def _local_executor(spec: TrackerSpec, opts: RunOptions, tracker, n_jobs: int):
+WORKER_MEMORY_BYTES = 512 * 1024 ** 2
+"""Memory one local worker process is counted at (torch, the tracker, a track in flight):
+docs/catalog.md measured musicnn workers at 447-454 MB each."""
+
+
+def worker_limit(*, cores: int | None = None, available: int | None = None) -> tuple[int, str]:
+    """Most local worker processes this machine runs well, and why (cores, memory)."""
+    cores = cores if cores is not None else (os.cpu_count() or 1)
+    available = available if available is not None else available_memory()
+    by_memory = max(1, available // WORKER_MEMORY_BYTES) if available else cores
+    limit = max(1, min(cores, by_memory))
+    why = (f"{cores} CPU core(s)" if limit == cores else
+           f"{available / 1024 ** 3:.1f} GB of memory available, about "
+           f"{WORKER_MEMORY_BYTES / 1024 ** 3:.1f} GB per worker")
+    return limit, why
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available for new processes (Linux ``MemAvailable``), None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _local_executor(spec: TrackerSpec, opts: RunOptions, tracker, n_jobs: int, warn=None):
     processes = opts.jobs
     if processes is None:
         processes = 1 if str(tracker.device).startswith("cuda") else (os.cpu_count() or 1)
+    limit, why = worker_limit()
+    if processes > limit:
+        if opts.jobs is not None and warn is not None:
+            warn(f"emotrack: warning: --jobs {opts.jobs} lowered to {limit} ({why})")
+        processes = limit
     processes = min(processes, n_jobs)
     cores = os.cpu_count() or 1
     if processes <= 1:

@@ -10,6 +10,7 @@ cache keyed by the :class:`TrackerSpec`) and keeps it for every track it is give
 """
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import resource
@@ -61,6 +62,8 @@ class TrackJob:
     """Per-track files to render (csv, json, png)."""
     rows: bool = False
     """Whether the catalog's frame rows are wanted."""
+    stamp: tuple[int, ...] = ()
+    """:func:`~.inputs.file_stamp` of the file when ``track_id`` was computed (empty: unknown)."""
 
 
 @dataclass
@@ -85,6 +88,12 @@ class TrackOutcome:
     note: str | None = None
     """The one note about the file for the user (how decoding ended early, or what the
     decoder reported); None: nothing to say."""
+    transient: bool = False
+    """The failure is of the moment (the file vanished, changed or could not be read while
+    analysed), not of its content: it is not recorded, so the next run tries again."""
+    decoded_id: str = ""
+    """The track id of the bytes decoded when they are not ``job.track_id``'s (replaced since)."""
+    decoded_stamp: tuple[int, ...] = ()
     worker_pid: int = 0
     peak_rss_mb: float = 0.0
 
@@ -133,8 +142,13 @@ def run_job(job: TrackJob, spec: TrackerSpec,
             on_progress: Callable[[float], None] | None = None) -> TrackOutcome:
     """Analyse one track (see the module docstring)."""
     from ..analysis import analyze_file
+    from .inputs import file_stamp, hashed
 
+    decoded_id, before = "", _stamp(job.path)
     try:
+        if job.stamp and before != job.stamp:  # replaced since it was hashed: hash what is decoded
+            decoded_id, st = hashed(job.path)
+            before = file_stamp(st)
         tracker = tracker_for(spec)
         result = analyze_file(job.path, tracker, mode=spec.mode, on_progress=on_progress)
         from ..outputs.track import render
@@ -142,11 +156,24 @@ def run_job(job: TrackJob, spec: TrackerSpec,
         rendered = render(result, job.formats)
     except AudioTooShortError as exc:
         return _done(TrackOutcome(job, ok=False, too_short=True, reason=str(exc)))
-    except EmotrackError as exc:
-        return _done(TrackOutcome(job, ok=False, reason=str(exc)))
-    except OSError as exc:
-        where = f"'{exc.filename}': " if exc.filename else ""
-        return _done(TrackOutcome(job, ok=False, reason=f"{where}{exc.strerror or exc}"))
+    except (EmotrackError, OSError) as exc:
+        if isinstance(exc, EmotrackError):
+            reason = str(exc)
+        else:
+            reason = (f"'{exc.filename}': " if exc.filename else "") + str(exc.strerror or exc)
+        after = _stamp(job.path)
+        if after is None or before is None:
+            reason = f"the file could not be reached while it was analysed ({reason})"
+        elif after != before:
+            reason = f"the file changed while it was analysed ({reason})"
+        transient = (after is None or before is None or after != before
+                     or (isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNOS))
+        return _done(TrackOutcome(job, ok=False, reason=reason, transient=transient))
+    if _stamp(job.path) != before:
+        return _done(TrackOutcome(job, ok=False, transient=True,
+                                  reason="the file changed while it was analysed"))
+    if decoded_id == job.track_id:
+        decoded_id = ""
     rows = None
     if job.rows:
         from ..outputs.schema import analysis_rows, tags_dict
@@ -158,7 +185,23 @@ def run_job(job: TrackJob, spec: TrackerSpec,
                 row["tags"] = tags_dict(result.extra_names, values)
     return _done(TrackOutcome(job, ok=True, rendered=rendered, rows=rows, summary=summarize(result),
                               line=file_summary(result), early_end=result.early_end,
-                              note=result.note))
+                              note=result.note,
+                              decoded_id=decoded_id, decoded_stamp=before if decoded_id else ()))
+
+
+#: errno values of a file that is there but not reachable now (an unplugged drive, a network share).
+_TRANSIENT_ERRNOS = {errno.ENOENT, errno.EIO, errno.ENXIO, errno.ENODEV, errno.ESTALE,
+                     errno.ETIMEDOUT, errno.EAGAIN, errno.EHOSTUNREACH, errno.ENOTCONN}
+
+
+def _stamp(path: str) -> tuple[int, ...] | None:
+    """:func:`~.inputs.file_stamp` of ``path`` now, None when it cannot be reached."""
+    from .inputs import file_stamp
+
+    try:
+        return file_stamp(os.stat(path))
+    except OSError:
+        return None
 
 
 def file_summary(result) -> str:

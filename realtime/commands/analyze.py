@@ -51,7 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="path: outputs mirror the inputs' folders (default); id: named by the "
                    "track id (content hash), OUT/3f/3f9a....emotrack.csv")
     p.add_argument("--jobs", type=int_arg(1, 4096), metavar="N", default=None,
-                   help="worker processes (default: one per CPU core; one with CUDA)")
+                   help="worker processes (default: one per CPU core; one with CUDA). At most "
+                   "one per CPU core and per 0.5 GB of available memory: more is lowered, and said")
     p.add_argument("--cluster", metavar="ADDRESS", default=None, type=ray_address_arg,
                    help="run on a Ray cluster: 'auto' (the one started with 'ray start'), "
                    "HOST:PORT, ray://HOST:10001, or 'local' (a private one on this machine with "

@@ -24,6 +24,66 @@ SERIES_SPANS = {"30 s": 30.0, "1 min": 60.0, "2 min": 120.0, "5 min": 300.0,
 DEFAULT_SERIES_SPAN = "1 min"
 #: Largest saved window geometry / splitter state read back (Qt writes ~100 bytes).
 MAX_STATE_BYTES = 64 * 1024
+#: Largest settings file read (the app writes about 1 KB); a bigger one is not read at all.
+MAX_SETTINGS_BYTES = 1024 * 1024
+
+
+def settings_path(environ: dict | None = None) -> str:
+    """Where ``QSettings("emotrack", "emotrack")`` keeps its file on Linux and other Unixes."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CONFIG_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"),
+                                                       ".config")
+    return os.path.join(base, "emotrack", "emotrack.conf")
+
+
+def settings_file_problem(path: str) -> str | None:
+    """Why the settings file at ``path`` must not be read or written, or None when it may.
+
+    Looked at without following a link: a symlink (writing would replace its target,
+    which as root can be a device node), a FIFO or device (reading would hang or
+    never end), a folder, or a file over :data:`MAX_SETTINGS_BYTES` (Qt reads it whole).
+    A missing file is no problem (the app creates it).
+    """
+    import stat
+
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot be examined ({exc.strerror or exc})"
+    if stat.S_ISLNK(st.st_mode):
+        return "is a symbolic link"
+    if not stat.S_ISREG(st.st_mode):
+        return "is not a regular file"
+    if st.st_size > MAX_SETTINGS_BYTES:
+        return f"is {st.st_size} bytes, more than the {MAX_SETTINGS_BYTES} a settings file may have"
+    return None
+
+
+_PRIVATE: list = []  # temporary folders of settings kept for this session only
+
+
+def default_qsettings() -> QSettings:
+    """The app's QSettings, or session-only settings when its file may not be used.
+
+    Says so in one line on standard error when the file is refused
+    (:func:`settings_file_problem`); the refused file is neither read nor written.
+    """
+    import sys
+    import tempfile
+
+    if sys.platform.startswith(("darwin", "win")):
+        return QSettings("emotrack", "emotrack")
+    path = settings_path()
+    problem = settings_file_problem(path)
+    if problem is None:
+        return QSettings("emotrack", "emotrack")
+    print(f"emotrack: warning: settings file '{path}' {problem}: not used; settings of this "
+          "session are not saved (remove or replace it)", file=sys.stderr)
+    folder = tempfile.TemporaryDirectory(prefix="emotrack-settings-")
+    _PRIVATE.append(folder)
+    return QSettings(os.path.join(folder.name, "emotrack.conf"), QSettings.Format.IniFormat)
 
 
 def _folder(value: Any) -> str:
@@ -44,7 +104,7 @@ class GuiSettings:
     """
 
     def __init__(self, qsettings: QSettings | None = None) -> None:
-        self.q = qsettings if qsettings is not None else QSettings("emotrack", "emotrack")
+        self.q = qsettings if qsettings is not None else default_qsettings()
 
     def _checked(self, key: str, default: Any, check: Callable[[Any], Any]) -> Any:
         """The stored value if ``check`` accepts it, else ``default``."""

@@ -10,8 +10,17 @@ import numpy as np
 
 from ...model.errors import ParameterError
 from ...model.features import FeatureSpec
+from ...model.validate import quote
 
 _SAMPLE_COLUMN = re.compile(r"^sample_(\d+)ms$")
+
+MAX_RATED_S = 3 * 3600.0
+"""Latest time (s) a rating may have: a label file rating a point hours into a song is
+corrupt, and the frame grid of a later time would be allocated for every row."""
+MAX_ABS_RATING = 10.0
+"""Largest magnitude of a rating, mean or std (every scale read here is [-1, 1] or [0, 1];
+1e30 is no rating)."""
+MAX_ID_CHARS = 256
 
 
 def read_table(path: Path, *, what: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -51,8 +60,13 @@ def sample_times(header: list[str], *, what: str, path: Path) -> list[float]:
         m = _SAMPLE_COLUMN.match(name)
         if not m:
             raise ParameterError(
-                f"{what} {str(path)!r}: column {name!r} is not of the form 'sample_<ms>ms'")
-        times.append(int(m.group(1)) / 1000.0)
+                f"{what} {str(path)!r}: column {quote(name)} is not of the form 'sample_<ms>ms'")
+        ms = int(m.group(1)) if len(m.group(1)) <= 12 else math.inf
+        if ms > MAX_RATED_S * 1000:
+            raise ParameterError(
+                f"{what} {str(path)!r}: column {quote(name)} rates a point more than "
+                f"{MAX_RATED_S / 3600:g} h into a song: the file is corrupt")
+        times.append(ms / 1000.0)
     return times
 
 
@@ -62,15 +76,32 @@ def parse_float(text: str) -> float:
         return math.nan
     value = float(text)
     if math.isinf(value):
-        raise ValueError(f"infinite value {text!r}")
+        raise ValueError(f"infinite value {quote(text)}")
+    return value
+
+
+def parse_rating(text: str) -> float:
+    """:func:`parse_float` of a rating: NaN for an empty cell, ValueError beyond
+    :data:`MAX_ABS_RATING` (no rating scale reaches it)."""
+    value = parse_float(text)
+    if abs(value) > MAX_ABS_RATING:
+        raise ValueError(f"rating {quote(text)} is not on a rating scale ([-1, 1] or [0, 1])")
     return value
 
 
 def parse_id(text: str) -> str:
-    """Canonical song id: '0012' and '12.0' both become '12'; other text kept."""
+    """Canonical song id: '0012' and '12.0' both become '12'; other text kept.
+
+    ``inf``, ``nan`` and ``1e400`` are kept as text (no number is a song id of theirs);
+    ValueError for an id longer than :data:`MAX_ID_CHARS` or holding control characters.
+    """
+    if len(text) > MAX_ID_CHARS or any(ord(c) < 32 for c in text):
+        raise ValueError(f"song id {quote(text)} is not an id")
     try:
         value = float(text)
     except ValueError:
+        return text
+    if not math.isfinite(value) or abs(value) >= 2 ** 53:
         return text
     return str(int(value)) if value == int(value) else text
 
@@ -89,6 +120,9 @@ def align_to_frames(times: list[float], values: list[float], spec: FeatureSpec
     first_frame : int
     values : np.ndarray, shape=(n,), float32
     """
+    bad = [t for t, v in zip(times, values) if not math.isnan(v) and not 0 <= t <= MAX_RATED_S]
+    if bad:
+        raise ValueError(f"a rating at {bad[0]:g} s is outside 0..{MAX_RATED_S:g} s")
     frames = [spec.frame_index(t) for t, v in zip(times, values) if not math.isnan(v)]
     kept = [v for v in values if not math.isnan(v)]
     if not frames:
@@ -134,9 +168,13 @@ def read_sample_curves(path: Path, *, what: str, spec: FeatureSpec, problems: li
         if len(fields) > len(header) or (short and not allow_short_rows):
             problems.append(f"{where}: {len(fields)} fields, expected {len(header)}; row skipped")
             continue
-        song = parse_id(fields[0])
         try:
-            values = [parse_float(v) for v in fields[1:]]
+            song = parse_id(fields[0])
+        except ValueError as exc:
+            problems.append(f"{where}: {exc}; row skipped")
+            continue
+        try:
+            values = [parse_rating(v) for v in fields[1:]]
             values += [math.nan] * (len(times) - len(values))
             first, curve = align_to_frames(times, values, spec)
         except ValueError as exc:

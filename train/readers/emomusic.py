@@ -78,8 +78,12 @@ def read_emomusic(root: str | Path, *, spec: FeatureSpec = CAE_SPEC) -> LoadedDa
             out.problems.append(f"songs_info.csv line {line}: {len(fields)} fields, "
                                 f"expected {len(header)}; row skipped")
             continue
-        info[parse_id(fields[cols["song_id"]])] = (fields[cols["file_name"]],
-                                                   fields[cols[SPLIT_COLUMN]].lower())
+        try:
+            song_id = parse_id(fields[cols["song_id"]])
+        except ValueError as exc:
+            out.problems.append(f"songs_info.csv line {line}: {exc}; row skipped")
+            continue
+        info[song_id] = (fields[cols["file_name"]], fields[cols[SPLIT_COLUMN]].lower())
 
     for song in sorted(set(arousal) | set(valence), key=id_order):
         if song not in arousal or song not in valence:

@@ -49,7 +49,7 @@ import numpy as np
 from ...model.errors import ParameterError
 from ...model.features import CAE_SPEC, FeatureSpec
 from ..items import SongLabelDataset, SongLabels
-from ._csv import id_order, parse_float, parse_id, read_table
+from ._csv import id_order, parse_float, parse_id, parse_rating, read_table
 
 GEMS = ("amazement", "solemnity", "tenderness", "nostalgia", "calmness", "power",
         "joyful_activation", "tension", "sadness")
@@ -143,12 +143,13 @@ def _read_labels_csv(root: Path, problems: list[str]) -> list[SongLabels]:
     idx = next(rows)
     songs, seen = [], set()
     for where, fields in rows:
-        song = parse_id(fields[idx["track_id"]])
+        song = fields[idx["track_id"]][:40]
         try:
+            song = parse_id(fields[idx["track_id"]])
             fractions = {g: _fraction(fields[idx[g]], g) for g in GEMS}
             labels = {**fractions, **derived_labels(fractions)}
             for name in ("liked_frac", "disliked_frac", *DERIVED):
-                value = parse_float(fields[idx[name]]) if name in idx else math.nan
+                value = parse_rating(fields[idx[name]]) if name in idx else math.nan
                 if not (math.isnan(value) and name in DERIVED):  # empty derived cell: computed
                     labels[name] = value
             labels.setdefault("liked_frac", math.nan)
@@ -173,9 +174,9 @@ def _read_sessions_csv(root: Path, problems: list[str]) -> list[SongLabels]:
     sessions: dict[str, list[list[float]]] = defaultdict(list)
     genre_of: dict[str, str] = {}
     for where, fields in rows:
-        song = parse_id(fields[idx["track id"]])
         genre = fields[idx["genre"]].lower()
         try:
+            song = parse_id(fields[idx["track id"]])
             if not song.isdigit() or not 1 <= int(song) <= 100 * len(GENRES):
                 raise ValueError(f"track id {song!r} is not in 1..{100 * len(GENRES)}")
             ticks = [_fraction(fields[idx[c]], c) for c in (*GEMS, "liked", "disliked")]

@@ -26,7 +26,7 @@ import numpy as np
 from ...model.errors import ParameterError
 from ...model.features import CAE_SPEC, FeatureSpec
 from ..items import DEVELOPMENT, LoadedDataset, SongItem
-from ._csv import align_to_frames, id_order, parse_float, parse_id, read_table
+from ._csv import align_to_frames, id_order, parse_float, parse_id, parse_rating, read_table
 
 MEAN_COLUMNS = ("musicId", "frameTime", "Arousal(mean)", "Valence(mean)")
 STD_COLUMNS = ("musicId", "frameTime", "Arousal(std)", "Valence(std)")
@@ -47,7 +47,8 @@ def _read_long(path: Path, columns: tuple[str, ...], what: str, problems: list[s
             continue
         try:
             song = parse_id(fields[idx[columns[0]]])
-            t, a, v = (parse_float(fields[idx[c]]) for c in columns[1:])
+            t = parse_float(fields[idx[columns[1]]])
+            a, v = (parse_rating(fields[idx[c]]) for c in columns[2:])
             if math.isnan(t):
                 raise ValueError("empty frameTime")
         except ValueError as exc:
