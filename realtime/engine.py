@@ -307,6 +307,17 @@ class Engine:
         self.finished.set()
         return ok
 
+    def join(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds more for threads :meth:`stop` left running (a worker
+        inside a long frame on a busy machine).  Call it before the process exits: a thread
+        still inside torch when Python shuts down aborts the process ("terminate called
+        without an active exception").  Returns True when every thread has ended."""
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            if t is not threading.current_thread():
+                t.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self._threads if t is not threading.current_thread())
+
     # --- metrics --------------------------------------------------------------
     def metrics(self) -> EngineMetrics:
         """Counters and latency percentiles so far (cheap; any thread)."""

@@ -226,3 +226,17 @@ def test_tracker_sd_reaches_every_result():
     assert joined.sd.shape == (6, 2) and np.allclose(joined.sd[3], [0.1, 0.2])
     no_sd = frames.replace(sd=None)
     assert TrackerFrames.concat([frames, no_sd]).sd is None
+
+
+def test_join_waits_for_a_worker_that_stop_left_inside_a_frame(wav):
+    """stop() gives threads one second; a worker inside a slow frame outlives it, and the CLI
+    then joins it before the process exits (a thread inside torch at interpreter shutdown
+    aborts the process: "terminate called without an active exception")."""
+    engine = Engine(FileSource(wav, playback=False, realtime=False), FakeTracker(delay_s=1.5))
+    engine.start()
+    deadline = time.monotonic() + 20
+    while engine.metrics().frames_in == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # the worker is now inside its 1.5 s frame
+    assert engine.stop(timeout=0.05) is False
+    assert engine.join(20.0) is True

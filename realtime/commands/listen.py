@@ -180,7 +180,8 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
         finally:
-            engine.stop()
+            if not engine.stop():
+                engine.join(30.0)  # the process ends next: never with a worker inside torch
             try:
                 emit(sub.drain())
             finally:
