@@ -195,3 +195,22 @@ def test_printable_escapes_what_could_forge_a_line_or_drive_a_terminal():
     assert printable("a\nb\rc\x1b[2J\x07\x9b\u2028\u202e" + os.fsdecode(b"\xff")) == \
         "a\\nb\\rc\\x1b[2J\\x07\\x9b\\u2028\\u202e\\xff"
     assert printable("été ♪ 日本") == "été ♪ 日本"
+
+
+def test_a_linked_album_folder_is_said_not_silently_skipped(tmp_path, tiny_checkpoint, capsys):
+    """Issue 23 class 5: links to folders inside a folder are not followed (a loop, a second copy
+    of a collection), and analyze says so, one note per link; the real files are analysed."""
+    music = tmp_path / "music"
+    (music / "album").mkdir(parents=True)
+    _wav(music / "album" / "a.wav")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    _wav(elsewhere / "b.wav")
+    os.symlink(elsewhere, music / "linked-album")
+    assert main(["analyze", str(music), "--out", str(tmp_path / "out"), "--format", "csv",
+                 "--checkpoint", str(tiny_checkpoint), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    notes = [ln for ln in err.splitlines() if "linked-album" in ln]
+    assert len(notes) == 1 and "note:" in notes[0] and "link to a folder" in notes[0]
+    assert (tmp_path / "out" / "album" / "a.emotrack.csv").is_file()
+    assert not list((tmp_path / "out").rglob("b.emotrack.csv"))

@@ -83,8 +83,11 @@ def run(args: argparse.Namespace) -> int:
     from ..printable import printable
 
     rejected: list[str] = []  # manifest entries that name no file: each fails alone
+    notes: list[str] = []  # links to folders, not followed
     tracks = name_inputs(args.files, extensions=AUDIO_EXTENSIONS, manifests=args.manifest,
-                         rejected=rejected)
+                         rejected=rejected, notes=notes)
+    for line in notes:
+        print(printable(f"emotrack: note: {line}"), file=sys.stderr)
     for line in rejected:
         print(printable(f"emotrack: error: {line}"), file=sys.stderr)
     if not tracks:

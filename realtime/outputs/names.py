@@ -85,7 +85,8 @@ def output_path(out_dir: str | os.PathLike, name: str, ext: str) -> Path:
 
 def name_inputs(arguments: Iterable[str | os.PathLike], *, extensions: tuple[str, ...],
                 manifests: Iterable[str | os.PathLike] = (),
-                rejected: list[str] | None = None) -> list[NamedInput]:
+                rejected: list[str] | None = None,
+                notes: list[str] | None = None) -> list[NamedInput]:
     """Expand ``arguments`` and ``manifests`` into named input files (folders recursively, sorted).
 
     Parameters
@@ -100,6 +101,9 @@ def name_inputs(arguments: Iterable[str | os.PathLike], *, extensions: tuple[str
         Receives one line per manifest entry that cannot name a file (a NUL,
         ``.``, ``/``, too long) and per folder that cannot be listed; without it
         the first one raises.
+    notes : list of str, optional
+        Receives one line per link to a folder met inside a folder: links are not
+        followed (a loop or a second copy of a collection), and the user is told so.
 
     Raises
     ------
@@ -110,7 +114,7 @@ def name_inputs(arguments: Iterable[str | os.PathLike], *, extensions: tuple[str
     for arg in arguments:
         p = Path(arg)
         if p.is_dir():
-            found = sorted(_walk(p, extensions, rejected))
+            found = sorted(_walk(p, extensions, rejected, notes))
             named.extend(NamedInput(q, _strip_suffix(q.relative_to(p)), str(arg)) for q in found)
         else:
             named.append(NamedInput(p, _strip_suffix(Path(p.name)), str(arg)))
@@ -132,9 +136,11 @@ def name_inputs(arguments: Iterable[str | os.PathLike], *, extensions: tuple[str
     return _unique(named)
 
 
-def _walk(folder: Path, extensions: tuple[str, ...], rejected: list[str] | None) -> list[Path]:
-    """Audio files below ``folder`` (links to folders not followed); a folder that cannot be
-    listed (a path too long, no permission) is one line in ``rejected`` (raised without it)."""
+def _walk(folder: Path, extensions: tuple[str, ...], rejected: list[str] | None,
+          notes: list[str] | None = None) -> list[Path]:
+    """Audio files below ``folder`` (links to folders not followed, each one line in ``notes``);
+    a folder that cannot be listed (a path too long, no permission) is one line in
+    ``rejected`` (raised without it)."""
     found: list[Path] = []
 
     def failed(exc: OSError) -> None:
@@ -143,7 +149,11 @@ def _walk(folder: Path, extensions: tuple[str, ...], rejected: list[str] | None)
             raise ParameterError(text)
         rejected.append(text)
 
-    for top, _dirs, files in os.walk(folder, onerror=failed):
+    for top, dirs, files in os.walk(folder, onerror=failed):
+        for name in dirs:
+            if notes is not None and os.path.islink(os.path.join(top, name)):
+                notes.append(f"skipped '{Path(top) / name}': a link to a folder (links are not "
+                             "followed inside folders; give it as an input to analyse it)")
         for name in files:
             q = Path(top) / name
             try:
