@@ -113,3 +113,23 @@ def test_missing_checkpoint_is_a_message(make_window, qtbot, tmp_path):
     w = make_window(backend)
     qtbot.waitUntil(lambda: "No model loaded" in w.banner.text(), timeout=5000)
     assert "nope.safetensors" in w.banner.text()
+
+
+def test_a_file_whose_name_is_not_utf8_opens_and_is_named(make_window, qtbot, tmp_path, tiny_checkpoint):
+    """Issue 23 class 3: a name with bytes that are not UTF-8 (Python holds them as surrogate
+    escapes) is decoded, analysed and shown with its bytes escaped, never a traceback."""
+    backend = RecordingBackend(BackendConfig(checkpoint=str(tiny_checkpoint), device="cpu",
+                                             playback=False, realtime=False))
+    w = make_window(backend, autostart=False)
+    assert w.session.ensure_tracker()
+    raw = os.path.join(os.fsencode(tmp_path), b"caf\xe9-\xff.wav")
+    ok = write_music(tmp_path / "ok.wav", 4.0)
+    os.rename(os.fsencode(ok), raw)
+    path = os.fsdecode(raw)
+    assert "\udce9" in path  # really not UTF-8
+    assert w.open_file(path), w.banner.text()
+    source, engine, mine = backend.opened[-1]
+    qtbot.waitUntil(engine.finished.is_set, timeout=20_000)
+    assert engine.error is None and len(mine.drain()) == 8
+    w.tick()
+    assert "caf" in w.status_source.text()
