@@ -20,7 +20,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from .items import SongLabels
-from .song_metrics import LEVEL, N_BOOT, Estimate
+from .song_metrics import LEVEL, N_BOOT, Estimate, _interval
 
 COLUMNS = (("arousal_auc", "arousal AUC (Q1+Q2 vs Q3+Q4)"),
            ("valence_auc_within", "valence AUC within arousal halves (mean)"))
@@ -58,14 +58,6 @@ class QuadrantRow:
         return {"name": self.name, "n_songs": self.n_songs, "note": self.note,
                 "arousal_auc": self.arousal_auc.to_dict(),
                 "valence_auc_within": self.valence_auc_within.to_dict()}
-
-
-def _interval(draws: np.ndarray, value: float, n: int, level: float) -> Estimate:
-    if math.isnan(value) or np.isnan(draws).all():
-        return Estimate(value, math.nan, math.nan, n)
-    tail = 100 * (1 - level) / 2
-    low, high = np.nanpercentile(draws, [tail, 100 - tail])
-    return Estimate(value, float(low), float(high), n)
 
 
 def score_quadrants(name: str, predictions: Mapping[str, np.ndarray], songs: Sequence[SongLabels], *,
