@@ -123,3 +123,18 @@ def test_results_from_before_a_seek_are_discarded():
     s.begin_segment(expect_time_s=5000.5)
     s.append(results(0, s.max_stale + 2))
     assert s.segment_len() == 2
+
+
+def test_csv_export_keeps_each_results_uncertainty(tmp_path):
+    """The app's CSV export carries arousal_sd/valence_sd like every other output (issue 18)."""
+    from emotrack.realtime.results import TrackResult
+
+    s = TrajectoryStore()
+    s.append([TrackResult(frame_index=k, time_s=0.5 * (k + 1), arousal=0.1, valence=-0.2,
+                          warming_up=False, t_last_sample=0.0, t_ready=0.0,
+                          arousal_sd=0.17, valence_sd=None if k else 0.25) for k in range(2)])
+    path = tmp_path / "sd.csv"
+    assert s.write_csv(path) == 2
+    rows = list(csv.DictReader(open(path)))
+    assert float(rows[0]["arousal_sd"]) == pytest.approx(0.17) and float(rows[0]["valence_sd"]) == pytest.approx(0.25)
+    assert rows[1]["valence_sd"] == ""

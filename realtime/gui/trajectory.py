@@ -360,9 +360,10 @@ class TrajectoryStore:
             w.writerow(CSV_COLUMNS)
             for i in range(self._n):
                 pct = None if np.isnan(self._pct[i, 0]) else (float(self._pct[i, 0]), float(self._pct[i, 1]))
+                sd = tuple(None if np.isnan(s) else float(s) for s in self._sd[i])
                 row = common_row(int(self._frame[i]), float(self._time[i]), float(self._raw[i, 0]),
                                  float(self._raw[i, 1]), pct, str(self._mood[i]), bool(self._warm[i]),
-                                 bool(self._silent[i]), float(self._level[i]))
+                                 bool(self._silent[i]), float(self._level[i]), sd)
                 w.writerow([int(self._seg[i]), *(csv_cell(row[c]) for c in COMMON_COLUMNS)])
         return self._n
 
