@@ -171,8 +171,9 @@ def draw_report(result: AnalysisResult, *, dpi: int = 110):
     if result.scale is not None:
         import textwrap
 
-        note = ("percentile: where each value sits among the " + result.scale.reference
-                + " (50 = their median)")
+        reference = result.scale.reference
+        among = "among " if reference.lower().startswith(("the ", "a ", "an ")) else "among the "
+        note = "percentile: where each value sits " + among + reference + " (50 = their median)"
         fig.supxlabel("\n".join(textwrap.wrap(note, 160)), fontsize=8, color="0.35")  # in the layout
 
     model = result.model or {}
