@@ -2,7 +2,7 @@
 
 One environment holds every hostile trait at once: the package and librosa installed
 read-only, a read-only HOME (no XDG_CACHE_HOME, no NUMBA_CACHE_DIR, no EMOTRACK_CACHE),
-``MPLBACKEND=nonexistent`` and ``DISPLAY=:99`` with no X server there.  Each subcommand
+``MPLBACKEND=nonexistent`` and ``DISPLAY=:N`` with no X server there (a free number).  Each subcommand
 does real work in it (``--help`` is not enough): analyze writes its PNG, listen tracks a
 file, train trains, evaluate writes its report with a PNG, and the GUI's entry ends with
 one line instead of Qt's abort.  Then the traits the shared environment cannot hold:
@@ -32,7 +32,15 @@ from fixtures_train import write_tone
 pytestmark = pytest.mark.slow
 
 PACKAGES = ("model", "realtime", "train", "assets")
-NO_SERVER_DISPLAY = ":99"
+def _free_display() -> str:
+    """An X display number no server holds here (xvfb-run -a takes :99 first, so start above)."""
+    for n in range(199, 999):
+        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+            return f":{n}"
+    raise RuntimeError("no free X display number between 199 and 998")
+
+
+NO_SERVER_DISPLAY = _free_display()
 
 
 def _copy_readonly(root: Path) -> Path:
@@ -110,7 +118,7 @@ class Hostile:
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile-env")
-    assert not Path(f"/tmp/.X11-unix/X{NO_SERVER_DISPLAY[1:]}").exists(), "a server runs on :99"
+    assert not Path(f"/tmp/.X11-unix/X{NO_SERVER_DISPLAY[1:]}").exists(), f"a server runs on {NO_SERVER_DISPLAY}"
     h = Hostile(root)
     probe = h.probe()
     if h.as_root and probe.returncode != 0 and "unshare" in probe.stderr:
