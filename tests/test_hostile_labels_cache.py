@@ -269,3 +269,28 @@ def test_a_cache_folder_that_cannot_be_written_is_said_once_and_features_still_c
     assert cache.frames(a).shape[1] == 96 and cache.frames(b).shape[1] == 96
     err = capsys.readouterr().err
     assert err.count("cannot write the feature cache") == 1 and "Traceback" not in err
+
+
+def test_musicnn_cache_entries_are_bound_to_their_content_like_the_mel_cache(tmp_path):
+    """The musicnn feature cache (head fitting, 4Q evaluation) reads and writes through the mel
+    cache's functions: an entry swapped from another file or poisoned with NaN is recomputed."""
+    from emotrack.train.cache import file_digest, read_arrays, store_entry
+    from emotrack.train.musicnn_features import MusicnnFeatureCache
+
+    a, b = tmp_path / "a.wav", tmp_path / "b.wav"
+    write_tone(a, 4.0, freq=220.0)
+    write_tone(b, 4.0, freq=880.0)
+    cache = MusicnnFeatureCache(tmp_path / "cache")
+    fa, fb = cache.frames(a), cache.frames(b)
+    assert cache.misses == 2 and cache.frames(a)["dense"].tobytes() == fa["dense"].tobytes()
+    assert cache.hits == 1
+    entry_a = cache.entry_path(file_digest(a))
+    entry_b = cache.entry_path(file_digest(b))
+    shutil.copy(entry_b, entry_a)  # b's outputs under a's name
+    assert read_arrays(entry_a, key=file_digest(a), kinds={"level_db": "f"}) is None
+    assert np.array_equal(cache.frames(a)["dense"], fa["dense"]) and cache.misses == 3
+    poisoned = {k: v.copy() for k, v in fa.items()}
+    poisoned["dense"][0, 0] = np.nan
+    store_entry(entry_a, poisoned, key=file_digest(a))
+    assert np.isfinite(cache.frames(a)["dense"]).all() and cache.misses == 4
+    assert not np.array_equal(fa["dense"], fb["dense"])

@@ -176,7 +176,7 @@ class FeatureCache:
             raise AudioFileError(f"audio file {str(audio_path)!r}: {exc}") from None
         if entry is not None:
             try:
-                self._store(entry, frames, key=digest)
+                store_entry(entry, {"frames": np.ascontiguousarray(frames, dtype=np.float32)}, key=digest)
             except OSError as exc:  # a read-only or full cache folder: go on without caching
                 if self.warn_write:
                     self.warn_write = False
@@ -185,28 +185,29 @@ class FeatureCache:
                           "not cached (--cache-dir chooses another folder)", file=sys.stderr)
         return frames
 
-    @staticmethod
-    def _store(entry: Path, frames: np.ndarray, *, key: str) -> None:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        if entry.is_symlink() or (entry.exists() and not entry.is_file()):
-            entry.unlink()  # os.replace below would write through nothing else
-        fd, tmp = tempfile.mkstemp(prefix=entry.stem, suffix=".tmp", dir=entry.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, frames=np.ascontiguousarray(frames, dtype=np.float32),
-                         key=np.array(key))
-            os.replace(tmp, entry)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+def store_entry(entry: Path, arrays: dict[str, np.ndarray], *, key: str) -> None:
+    """Write ``arrays`` and the content ``key`` as an uncompressed ``.npz`` entry, atomically
+    (temporary file + ``os.replace``); a link or non-file at ``entry`` is replaced, never
+    written through."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    if entry.is_symlink() or (entry.exists() and not entry.is_file()):
+        entry.unlink()  # os.replace below would write through nothing else
+    fd, tmp = tempfile.mkstemp(prefix=entry.stem, suffix=".tmp", dir=entry.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays, key=np.array(key))
+        os.replace(tmp, entry)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
-def read_entry(entry: Path, *, key: str, n_mels: int) -> np.ndarray | None:
-    """The frames of a cache entry, or None when it is not a sound entry of ``key``.
-
-    The ``frames`` header is checked against the bytes actually stored before anything
-    is allocated, so an entry can never cost more memory than its size on disk.
-    """
+def read_arrays(entry: Path, *, key: str, kinds: dict[str, str]) -> dict[str, np.ndarray] | None:
+    """The arrays of a cache entry written by :func:`store_entry`, or None when it is not a
+    sound entry of ``key``: a regular file holding exactly the members ``kinds`` names (name ->
+    allowed dtype kinds, e.g. ``"f"``) and ``key``, uncompressed, each header checked against the
+    bytes actually stored before anything is allocated, so an entry can never cost more memory
+    than its size on disk.  Float arrays must be finite."""
     import stat
     import zipfile
 
@@ -216,7 +217,7 @@ def read_entry(entry: Path, *, key: str, n_mels: int) -> np.ndarray | None:
             return None
         with zipfile.ZipFile(entry) as z:
             members = {i.filename: i for i in z.infolist()}
-            if set(members) != {"frames.npy", "key.npy"}:
+            if set(members) != {f"{name}.npy" for name in (*kinds, "key")}:
                 return None
             if any(i.compress_type != zipfile.ZIP_STORED or i.file_size > st.st_size
                    for i in members.values()):
@@ -224,11 +225,21 @@ def read_entry(entry: Path, *, key: str, n_mels: int) -> np.ndarray | None:
             stored_key = _read_member(z, members["key.npy"], kinds="U", max_items=1)
             if stored_key is None or stored_key.shape != () or str(stored_key) != key:
                 return None
-            frames = _read_member(z, members["frames.npy"], kinds="f", max_items=None)
+            out = {name: _read_member(z, members[f"{name}.npy"], kinds=k, max_items=None)
+                   for name, k in kinds.items()}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError):
         return None
-    if (frames is None or frames.dtype != np.float32 or frames.ndim != 2
-            or frames.shape[1] != n_mels or not np.isfinite(frames).all()):
+    if any(a is None or (a.dtype.kind == "f" and not np.isfinite(a).all()) for a in out.values()):
+        return None
+    return out
+
+
+def read_entry(entry: Path, *, key: str, n_mels: int) -> np.ndarray | None:
+    """The mel frames of a :class:`FeatureCache` entry, or None when it is not a sound entry
+    of ``key`` (:func:`read_arrays`) or not ``(n, n_mels)`` float32."""
+    arrays = read_arrays(entry, key=key, kinds={"frames": "f"})
+    frames = None if arrays is None else arrays["frames"]
+    if frames is None or frames.dtype != np.float32 or frames.ndim != 2 or frames.shape[1] != n_mels:
         return None
     return frames
 

@@ -5,8 +5,11 @@ file, the musicnn outputs a head may use (:data:`~emotrack.model.musicnn_tracker
 and the frame's level (RMS dBFS, for the silence rule and "loudness alone").  The
 musicnn pass costs ~8 s of CPU per audio minute, so the outputs are cached:
 ``<cache_dir>/musicnn-<VERSION>/<sha256 of the file's bytes, 32 hex>.npz``.  The key
-is the file's content (renamed files hit the cache); writes are atomic
-(temporary file + ``os.replace``); an unreadable or foreign entry is recomputed.
+is the file's content (renamed files hit the cache).  Entries are read and written by the
+feature cache's own functions (:func:`~emotrack.train.cache.read_arrays`,
+:func:`~emotrack.train.cache.store_entry`): atomic writes, entries bound to their content key,
+headers checked against the bytes stored; a poisoned, swapped, foreign or non-regular entry is
+recomputed.
 
 The outputs are those of :class:`~emotrack.model.musicnn_tracker.MusicnnTracker`'s
 own live path (:func:`~emotrack.model.musicnn_tracker.frame_outputs`), so a head
@@ -14,8 +17,6 @@ fitted on them sees exactly what it sees live.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import numpy as np
 
 from ..model.errors import AudioFileError, ParameterError
 from ..model.musicnn_tracker import INPUTS
-from .cache import decode_audio, default_cache_dir, file_digest
+from .cache import decode_audio, default_cache_dir, file_digest, read_arrays, store_entry
 
 VERSION = "v1"
 """Bump when what is cached changes."""
@@ -74,17 +75,10 @@ class MusicnnFeatureCache:
             raise AudioFileError(f"audio file {str(audio_path)!r} does not exist")
         digest = file_digest(audio_path) if self.enabled else ""
         for stride in dict.fromkeys((1, self.stride)) if self.enabled else ():
-            entry = self.entry_path(digest, stride)
-            if entry.is_file():
-                try:
-                    with np.load(entry, allow_pickle=False) as z:
-                        out = {k: z[k] for k in (*NAMES, *(("index",) if "index" in z.files else ()))}
-                    out.setdefault("index", np.arange(len(out["level_db"])))
-                    if _consistent(out):
-                        self.hits += 1
-                        return out
-                except (OSError, ValueError, KeyError):
-                    pass  # corrupt or foreign entry: recompute and overwrite it
+            out = read_arrays(self.entry_path(digest, stride), key=digest, kinds=_KINDS)
+            if out is not None and _consistent(out):
+                self.hits += 1
+                return out  # else absent, corrupt, poisoned or another file's: recompute it
         self.misses += 1
         audio, sr = decode_audio(audio_path)
         try:
@@ -92,7 +86,7 @@ class MusicnnFeatureCache:
         except ParameterError as exc:
             raise AudioFileError(f"audio file {str(audio_path)!r}: {exc}") from None
         if self.enabled:
-            _store(self.entry_path(digest, self.stride), out)
+            store_entry(self.entry_path(digest, self.stride), out, key=digest)
         return out
 
     def _compute(self, audio: np.ndarray, sr: int) -> dict[str, np.ndarray]:
@@ -116,6 +110,10 @@ class MusicnnFeatureCache:
         return out
 
 
+_KINDS = {**{name: "f" for name in NAMES}, "index": "i"}
+"""Members of an entry and their dtype kinds (:func:`~emotrack.train.cache.read_arrays`)."""
+
+
 def _consistent(out: dict[str, np.ndarray]) -> bool:
     n = out["level_db"].shape
     return (len(n) == 1 and out["index"].shape == n
@@ -128,15 +126,3 @@ def counted(frames: dict[str, np.ndarray]) -> np.ndarray:
     from ..model.tracker import SilenceConfig
 
     return (frames["index"] >= WARMUP_FRAMES) & (frames["level_db"] >= SilenceConfig().threshold_dbfs)
-
-
-def _store(entry: Path, arrays: dict[str, np.ndarray]) -> None:
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=entry.stem, suffix=".tmp.npz", dir=entry.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, entry)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
