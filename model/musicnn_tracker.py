@@ -58,6 +58,7 @@ from torch.nn import functional as F
 from .errors import CheckpointError
 from .framing import FeatureBatch, WindowBatch, WindowMelStream
 from .musicnn import MSD_TAGS, MUSICNN_SPEC, PATCH_FRAMES, MusicnnMSD, load_musicnn, tf_same_padding
+from .musicnn_causal import MID_LOOKBACK, CausalMusicnn
 from .ridge import RidgeHead
 from .scale import DisplayScale
 from .temporal import TemporalConfig, TemporalStage, centered_values
@@ -76,16 +77,24 @@ any batch of frames) and musicnn run patch by patch: float32 summation order onl
 INPUTS = {"dense": 200, "penultimate": 200, "logits": 50, "pooled": 1506}
 """musicnn outputs a head may read, with their sizes (see :class:`MusicnnOutputs`)."""
 
+STREAMS = ("patch", "causal")
+"""How musicnn runs over the stream: ``patch``, musicnn exactly on each frame's zero-padded 3 s
+patch (this module); ``causal``, every layer as a causal convolution over the whole stream, each
+position computed once (:mod:`~emotrack.model.musicnn_causal`).  A head names the one it was
+fitted on in its facts (``"stream"``; heads without it are ``patch`` heads)."""
+
 _CHUNK = 256  # timbral positions per convolution call (measured: longer calls cost more per position)
+_POOL_GROUP = 32  # causal frames pooled per call (each reads [753, 187] of the stores)
 _PATCHES = 2  # patches per forward pass: the temporal branches' [B, 51, 187, 96] maps of larger
               # batches leave the CPU caches (measured 7.5 ms a patch at 1-2, 14 ms at 4, 20 ms at 8)
 
 
-TEMPORAL = TemporalConfig(context_s=0.5, tau_s=0.5, centered_span=10, centered_tau_s=1.0)
+TEMPORAL = TemporalConfig(context_s=0.5, tau_s=0.0, centered_span=10, centered_tau_s=1.0)
 """The shipped temporal stage, chosen from a fixed candidate list on step-response medleys and the
-10 emoMusic clips (``tests/bench/bench_steps.py --candidates``; docs/models.md "Temporal behaviour"):
-causal, the newest patch smoothed with a 0.5 s time constant; centered, the 10 patches around a
-frame (5 s), smoothed forwards and backwards with 1 s."""
+10 emoMusic clips (``tests/bench/bench_steps.py --candidates``; docs/models.md "Temporal behaviour"),
+re-chosen for the causal-stream head (issue 21): causal, the newest frame's output unsmoothed (with
+the causal stream every smoothing candidate took the median step past the 3 s budget); centered,
+the 10 patches around a frame (5 s), smoothed forwards and backwards with 1 s."""
 
 
 def last_window(k: np.ndarray | int) -> np.ndarray | int:
@@ -118,6 +127,7 @@ def load_head(path: str | os.PathLike | None = None) -> RidgeHead:
     tracker = head.facts.get("tracker", "musicnn")
     if tracker != "musicnn":
         raise CheckpointError(f"'{p}' is a head for the {tracker!r} tracker, not for musicnn")
+    head_stream(head, p)
     inputs = head_inputs(head)
     unknown = [name for name in inputs if name not in INPUTS]
     if unknown:
@@ -128,6 +138,16 @@ def load_head(path: str | os.PathLike | None = None) -> RidgeHead:
             f"'{p}' is not an (arousal, valence) head on musicnn {'+'.join(inputs)} ({d} values): "
             f"its coefficients have shape {head.coef.shape}")
     return head
+
+
+def head_stream(head: RidgeHead, path: str | os.PathLike | None = None) -> str:
+    """How the musicnn outputs this head reads were computed (:data:`STREAMS`)."""
+    stream = head.facts.get("stream", "patch")
+    if stream not in STREAMS:
+        where = f"'{path}'" if path is not None else "the head"
+        raise CheckpointError(f"{where} was fitted on musicnn outputs computed as {stream!r}; this "
+                              f"version knows {', '.join(STREAMS)}: update emotrack or refit the head")
+    return stream
 
 
 def head_inputs(head: RidgeHead) -> list[str]:
@@ -159,6 +179,8 @@ class MusicnnTracker(Tracker):
     temporal : TemporalConfig, optional
         The temporal stage after the head (:mod:`~emotrack.model.temporal`); default
         :data:`TEMPORAL`.
+    stream : {"patch", "causal"}, optional
+        How musicnn runs (:data:`STREAMS`); default: what the head was fitted on.
     """
 
     name = "musicnn"
@@ -170,7 +192,7 @@ class MusicnnTracker(Tracker):
     def __init__(self, head: RidgeHead | None = None, *, head_path: str | os.PathLike | None = None,
                  model: MusicnnMSD | None = None, device: str = "cpu",
                  silence: SilenceConfig | None = None, workers: int = 1,
-                 temporal: TemporalConfig | None = None) -> None:
+                 temporal: TemporalConfig | None = None, stream: str | None = None) -> None:
         if head is None:
             head_path = head_path or default_head_path()
             head = load_head(head_path)
@@ -180,6 +202,9 @@ class MusicnnTracker(Tracker):
         self.head = head
         self.head_path = None if head_path is None else str(head_path)
         self.inputs = head_inputs(head)
+        self.stream = stream if stream is not None else head_stream(head, head_path)
+        if self.stream not in STREAMS:
+            raise ValueError(f"stream must be one of {STREAMS}, got {self.stream!r}")
         self.device = str(device)
         self.net = model if model is not None else load_musicnn(self.device)
         self.net.eval()
@@ -198,6 +223,8 @@ class MusicnnTracker(Tracker):
                          StreamedBranch((net.temporal_64,), 64),
                          StreamedBranch((net.temporal_32,), 32)]
         """The front end in musicnn's channel order (408 timbral, then 3 x 51 temporal)."""
+        self.causal = CausalMusicnn(net, self._map) if self.stream == "causal" else None
+        """The causal stream (``stream="causal"``), else None."""
         with torch.inference_mode():
             bn = self.net.input_bn
             scale_ = bn.weight / torch.sqrt(bn.running_var + bn.eps)
@@ -212,11 +239,16 @@ class MusicnnTracker(Tracker):
     def reset_network(self) -> None:
         """Forget the stream: windows before the next one are silence (log-mel zeros)."""
         pad = PATCH_FRAMES  # the windows of the first patch lying before the stream
+        if self.causal is not None:
+            pad += self.causal.lookback  # and the windows its first positions read
         self._x0 = -pad  # global index of self._xb[0]
         self._xb = torch.full((pad, MUSICNN_SPEC.n_mels), self._bn_b, device=self.device)
         with torch.inference_mode():
-            for branch in self.branches:
-                branch.reset(self._xb, self._x0)
+            if self.causal is not None:
+                self.causal.reset()
+            else:
+                for branch in self.branches:
+                    branch.reset(self._xb, self._x0)
         if hasattr(self, "temporal"):
             self.temporal.reset()
 
@@ -233,22 +265,13 @@ class MusicnnTracker(Tracker):
         if have < end:  # final partial frame: windows after the end of the signal are silence
             pad = torch.full((end - have, MUSICNN_SPEC.n_mels), self._bn_b, device=self.device)
             self._xb = torch.cat((self._xb, pad))
-        starts = ends - (PATCH_FRAMES - 1)
         run = ~self.silent_frames(batch) if self.skips_silent else np.ones(n, bool)
         values = np.full((n, 2), np.nan, np.float32)
         sd = np.full((n, 2), np.nan, np.float32) if self.head.has_sd else None
         tags = np.full((n, len(MSD_TAGS)), np.nan, np.float32)
         if run.any():
-            todo = starts[run]
-            last = int(ends[run][-1])  # positions after the last heard frame's patch: not needed
-            for branch in self.branches:
-                branch.extend(self._xb, self._x0, last - branch.hi, self._map,
-                              first=int(todo[0]) + branch.lo)
-            wanted = {*self.inputs, *self.record, "tags"}
-            groups = [todo[i:i + _PATCHES] for i in range(0, len(todo), _PATCHES)]
-            parts = list(self._map(lambda g: self._patch_outputs(g, wanted), groups))
-            outputs = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-            self.patches_run += len(todo)
+            outputs = self._outputs(ends[run], {*self.inputs, *self.record, "tags"})
+            self.patches_run += int(run.sum())
             if self.record:
                 self.recorded.append({k: outputs[k] for k in self.record})
             x = np.concatenate([outputs[name] for name in self.inputs], axis=1)
@@ -260,9 +283,30 @@ class MusicnnTracker(Tracker):
         values, sd = self.temporal.step(batch.first_index, values, sd)
         return values, tags, sd
 
+    def _outputs(self, ends: np.ndarray, wanted: set[str]) -> dict[str, np.ndarray]:
+        """musicnn's outputs (``wanted`` names) for the frames whose patches end at windows ``ends``
+        (increasing; their windows must be in ``_xb``)."""
+        if self.causal is not None:
+            parts = []
+            for seg in _segments(ends):
+                self.causal.extend(self._xb, self._x0, int(seg[0]) - (PATCH_FRAMES - 1), int(seg[-1]))
+                groups = [seg[i:i + _POOL_GROUP] for i in range(0, len(seg), _POOL_GROUP)]
+                parts += self._map(lambda g: self._back_end(self.causal.pooled(g), wanted), groups)
+        else:
+            starts = ends - (PATCH_FRAMES - 1)
+            last = int(ends[-1])  # positions after the last wanted frame's patch: not needed
+            for branch in self.branches:
+                branch.extend(self._xb, self._x0, last - branch.hi, self._map,
+                              first=int(starts[0]) + branch.lo)
+            groups = [starts[i:i + _PATCHES] for i in range(0, len(starts), _PATCHES)]
+            parts = list(self._map(lambda g: self._patch_outputs(g, wanted), groups))
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
     @property
     def front_end_run(self) -> int:
         """Streamed front-end positions computed (all branches) since the tracker was made."""
+        if self.causal is not None:
+            return self.causal.computed
         return sum(b.computed for b in self.branches)
 
     def analyze(self, blocks, input_sr: int, *, mode: str = "causal", on_frames=None) -> TrackerFrames:
@@ -289,9 +333,12 @@ class MusicnnTracker(Tracker):
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,
-            "description": "musicnn MSD_musicnn (Pons & Serra, ISC licence) on the causal 3 s patch "
-                           "ending at each 500 ms frame's end -> ridge head (arousal, valence); "
-                           "extras: musicnn's 50 MSD tag probabilities",
+            "description": ("musicnn MSD_musicnn (Pons & Serra, ISC licence) on the causal 3 s patch "
+                            "ending at each 500 ms frame's end" + (
+                                ", every layer a causal convolution over the stream" if self.causal is not None
+                                else "") + " -> ridge head (arousal, valence); "
+                            "extras: musicnn's 50 MSD tag probabilities"),
+            "stream": self.stream,
             "weights": "emotrack.assets/musicnn/msd_musicnn.safetensors",
             "head": self.head_path,
             "head_inputs": self.inputs,
@@ -347,6 +394,11 @@ class MusicnnTracker(Tracker):
         m3 = net.mid3(m2) + m2
         feats = torch.cat((front, m1, m2, m3), dim=1)
         pooled = net.pool_bn(torch.stack((feats.amax(dim=2), feats.mean(dim=2)), dim=-1).flatten(1))
+        return self._back_end(pooled, wanted)
+
+    def _back_end(self, pooled: torch.Tensor, wanted: set[str]) -> dict[str, np.ndarray]:
+        """musicnn's back end on ``[n, 1506]`` pooled features -> the ``wanted`` outputs."""
+        net = self.net
         dense = net.dense(pooled)
         penultimate = net.dense_bn(F.relu(dense))
         logits = net.out(penultimate)
@@ -356,12 +408,16 @@ class MusicnnTracker(Tracker):
 
     def _trim(self, next_start: int) -> None:
         """Drop windows and timbral outputs that no later patch (from ``next_start``) needs."""
+        if self.causal is not None:
+            self.causal.trim(next_start)
+            next_start -= self.causal.lookback  # the windows its next positions read
+        else:
+            for branch in self.branches:
+                branch.trim(next_start)
         drop_x = next_start - self._x0
         if drop_x > 0:
             self._xb = self._xb[drop_x:]
             self._x0 += drop_x
-        for branch in self.branches:
-            branch.trim(next_start)
 
 
 class StreamedBranch:
@@ -490,15 +546,10 @@ def strided_frame_outputs(audio: np.ndarray, sr: int, names: tuple[str, ...], *,
             if have < int(ends[-1]):
                 pad = torch.full((int(ends[-1]) - have, MUSICNN_SPEC.n_mels), tr._bn_b, device=tr.device)
                 tr._xb = torch.cat((tr._xb, pad))
-            for branch in tr.branches:
-                branch.extend(tr._xb, tr._x0, int(ends[-1]) - branch.hi, tr._map)
             keep = k % stride == 0
             if not keep.any():
                 continue
-            starts = ends[keep] - (PATCH_FRAMES - 1)
-            for i in range(0, len(starts), _PATCHES):
-                out = tr._patch_outputs(starts[i:i + _PATCHES], wanted)
-                parts.append(out)
+            parts.append(tr._outputs(ends[keep], wanted))
             parts.append({"index": k[keep], "level_db": np.asarray(batch.level_db, np.float32)[keep]})
     tr.reset_network()
     out = {n: np.concatenate([p[n] for p in parts if n in p]) if parts else
@@ -507,3 +558,10 @@ def strided_frame_outputs(audio: np.ndarray, sr: int, names: tuple[str, ...], *,
     out["level_db"] = (np.concatenate([p["level_db"] for p in parts if "level_db" in p]) if parts
                        else np.zeros(0, np.float32))
     return out
+
+
+def _segments(ends: np.ndarray) -> list[np.ndarray]:
+    """``ends`` split where the causal stores can restart: a frame whose positions (and the
+    mid-end's look-back) begin after the previous frame's last position shares nothing with it."""
+    gap = (ends[1:] - (PATCH_FRAMES - 1) - MID_LOOKBACK) > ends[:-1] + 1
+    return np.split(ends, np.flatnonzero(gap) + 1)

@@ -1,7 +1,10 @@
-"""The musicnn tracker: exact causal 3 s patches, streaming == offline, heads, CLI default."""
+"""The musicnn tracker, both streams (exact causal 3 s patches; the causal network over the
+stream): streaming == offline, silence, bounded state, heads, CLI default."""
 from __future__ import annotations
 
+import dataclasses
 import json
+from importlib.resources import files
 
 import numpy as np
 import pytest
@@ -11,20 +14,36 @@ import torch
 from emotrack.model.errors import CheckpointError
 from emotrack.model.features import CAE_SPEC, frames_from_model_rate, mel_frames, resample
 from emotrack.model.musicnn import MSD_TAGS, MUSICNN_SPEC, PATCH_FRAMES, interleave_pools
+from emotrack.model.musicnn_causal import causal_reference
 from emotrack.model.musicnn_tracker import (INPUTS, TOLERANCE, WARMUP_FRAMES, MusicnnTracker,
-                                            frame_outputs, last_window, load_head)
+                                            frame_outputs, head_stream, last_window, load_head)
 from emotrack.model.ridge import RidgeHead
 from emotrack.model.validate import as_mono_float32
 
 torch.set_num_threads(1)
 
 
-@pytest.fixture(scope="module")
-def tracker():
-    """The shipped head without a temporal stage: each frame's value is its own patch's."""
+def _bare(stream: str) -> MusicnnTracker:
+    """The shipped head without a temporal stage (each frame's value is its own patch's), on ``stream``."""
     from emotrack.model.temporal import TemporalConfig
 
-    return MusicnnTracker(temporal=TemporalConfig())
+    return MusicnnTracker(temporal=TemporalConfig(), stream=stream)
+
+
+@pytest.fixture(scope="module")
+def patch_tracker():
+    return _bare("patch")
+
+
+@pytest.fixture(scope="module")
+def causal_tracker():
+    return _bare("causal")
+
+
+@pytest.fixture(scope="module", params=["causal", "patch"])
+def tracker(request):
+    """Both streams: what holds for one must hold for the other."""
+    return request.getfixturevalue(f"{request.param}_tracker")
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +82,8 @@ def test_causal_patch_ends_inside_its_frame():
     assert WARMUP_FRAMES == 6 and starts[5] < 0 <= starts[6]
 
 
-def test_each_frame_is_musicnn_on_its_causal_patch(tracker, clip):
+def test_each_frame_is_musicnn_on_its_causal_patch(patch_tracker, clip):
+    tracker = patch_tracker
     audio, sr = clip
     out = tracker.analyze([audio], sr)
     x16 = resample(as_mono_float32(audio), sr, 16000)
@@ -77,6 +97,49 @@ def test_each_frame_is_musicnn_on_its_causal_patch(tracker, clip):
         np.testing.assert_allclose(out.extras[k], ref["tags"][0].numpy(), atol=TOLERANCE)
         expect = tracker.head.predict(_head_input(tracker, ref))
         np.testing.assert_allclose(out.values[k], expect[0], atol=TOLERANCE)
+
+
+def test_causal_stream_is_the_network_run_causally_over_the_whole_signal(causal_tracker, clip):
+    """stream="causal": frame k pools the 187 positions ending at its last window of every layer
+    run as a causal convolution over the whole signal (preceded by silence), then musicnn's back
+    end; the plain computation (:func:`causal_reference`) gives the same, warm-up and the partial
+    last frame included."""
+    tracker = causal_tracker
+    audio, sr = clip
+    out = frame_outputs(audio, sr, ("pooled", "dense"), tracker=tracker)
+    tracker.reset(sr)
+    windows = np.concatenate([b.data.windows for b in (tracker.features.push(audio), tracker.features.flush())])
+    n = len(out["pooled"])
+    assert n == 25
+    pad = PATCH_FRAMES + tracker.causal.lookback
+    ends = last_window(np.arange(n)) + pad
+    silence = float(tracker._bn_b)  # log-mel zeros after the input BN
+    x = np.full((int(ends[-1]) + 1, 96), silence, np.float32)
+    x[pad:pad + len(windows)] = windows * tracker._bn_a + tracker._bn_b
+    with torch.inference_mode():
+        ref = causal_reference(tracker.net, torch.from_numpy(x), ends)
+        dense = tracker.net.dense(ref)
+    np.testing.assert_allclose(out["pooled"], ref.numpy(), atol=TOLERANCE)
+    np.testing.assert_allclose(out["dense"], dense.numpy(), atol=TOLERANCE)
+    # causal: a frame's outputs do not change when audio after it is cut off
+    cut = frame_outputs(audio[: int(6.0 * sr)], sr, ("pooled",), tracker=tracker)["pooled"]
+    np.testing.assert_allclose(cut[:12], out["pooled"][:12], atol=TOLERANCE)
+    # and it is not the exact patch mode: the outputs differ where the patch's zero padding mattered
+    patch = frame_outputs(audio, sr, ("pooled",), tracker=_bare("patch"))["pooled"]
+    assert np.abs(patch[6:] - out["pooled"][6:]).max() > 100 * TOLERANCE
+
+
+def test_the_shipped_head_names_its_stream_and_the_tracker_follows_it(tmp_path):
+    head = load_head()
+    assert head_stream(head) == "causal" and MusicnnTracker().stream == "causal"
+    old = load_head(files("emotrack.assets").joinpath("teacher/musicnn_va_head_issue12.safetensors"))
+    assert head_stream(old) == "patch"  # heads without the fact were fitted on exact patches
+    assert MusicnnTracker(old).stream == "patch"
+    odd = dataclasses.replace(head, facts={**head.facts, "stream": "sideways"})
+    path = tmp_path / "odd.safetensors"
+    odd.save(path)
+    with pytest.raises(CheckpointError, match="computed as 'sideways'"):
+        load_head(path)
 
 
 @pytest.mark.parametrize("sr", [22050, 44100, 48000])
@@ -119,7 +182,7 @@ def test_no_unflagged_jump_at_the_start_of_a_clip_at_full_level(tracker, emomusi
     the first frames sit where the music is, not in a corner."""
     audio, sr = sf.read(emomusic_mini / "clips_45seconds" / "7.mp3", dtype="float32")
     audio = audio[: 20 * sr]
-    tracker = MusicnnTracker(tracker.head, model=tracker.net)  # the shipped temporal stage
+    tracker = MusicnnTracker(tracker.head, model=tracker.net, stream=tracker.stream)  # the shipped temporal stage
     level = 20 * np.log10(np.sqrt(np.mean(audio[: sr // 2].astype(np.float64) ** 2)))
     assert level > -30  # full level from the first half second
     causal = tracker.analyze([audio], sr)
@@ -140,7 +203,7 @@ def test_smoothing_keeps_live_equal_to_offline_causal(tracker, clip):
 
     audio, sr = clip
     cfg = TemporalConfig(context_s=1.5, tau_s=1.0)
-    smooth = MusicnnTracker(tracker.head, model=tracker.net, temporal=cfg)
+    smooth = MusicnnTracker(tracker.head, model=tracker.net, temporal=cfg, stream=tracker.stream)
     offline = smooth.analyze([audio], sr)
     rng = np.random.default_rng(7)
     cuts = np.cumsum(rng.integers(1, 2 * sr, 40))
@@ -160,7 +223,8 @@ def test_heads_may_read_other_musicnn_outputs(tracker, clip, tmp_path):
     y = np.stack([np.linspace(-0.5, 0.5, len(x)), np.linspace(0.3, -0.3, len(x))], axis=1)
     head = RidgeHead.fit(x, y, 10.0, facts={"tracker": "musicnn", "inputs": ["pooled", "logits"]})
     path = head.save(tmp_path / "head.safetensors")
-    custom = MusicnnTracker(load_head(path), head_path=path, model=tracker.net, temporal=tracker.temporal.config)
+    custom = MusicnnTracker(load_head(path), head_path=path, model=tracker.net, temporal=tracker.temporal.config,
+                            stream=tracker.stream)
     np.testing.assert_allclose(custom.analyze([audio], sr).values, head.predict(x), atol=TOLERANCE)
     assert INPUTS["pooled"] == 1506
 
@@ -248,16 +312,20 @@ def test_state_stays_bounded_on_a_long_stream(tracker):
     sizes = []
     for _ in range(60):  # 30 s in 500 ms blocks: five patches' worth
         tracker.push((0.1 * rng.standard_normal(sr // 2)).astype(np.float32))
-        sizes.append((tracker._xb.shape[0], max(b.store.shape[1] for b in tracker.branches)))
-    assert max(x for x, _ in sizes) <= PATCH_FRAMES + 40
-    assert max(t for _, t in sizes) <= PATCH_FRAMES + 40
+        stores = (tracker.causal.store.values() if tracker.causal is not None
+                  else (b.store for b in tracker.branches))
+        sizes.append((tracker._xb.shape[0], max(s.shape[1] for s in stores)))
+    lookback = tracker.causal.lookback if tracker.causal is not None else 0
+    assert max(x for x, _ in sizes) <= PATCH_FRAMES + lookback + 40
+    assert max(t for _, t in sizes) <= PATCH_FRAMES + 18 + 40
     assert tracker.features._buf.size <= 8000 + 512
 
 
 def test_parallel_patch_workers_give_the_same_results(tracker, clip):
     audio, sr = clip
     one = tracker.analyze([audio], sr)
-    par = MusicnnTracker(tracker.head, model=tracker.net, workers=2, temporal=tracker.temporal.config)
+    par = MusicnnTracker(tracker.head, model=tracker.net, workers=2, temporal=tracker.temporal.config,
+                         stream=tracker.stream)
     two = par.analyze([audio[:sr * 7], audio[sr * 7:]], sr)
     np.testing.assert_allclose(two.values, one.values, atol=TOLERANCE, rtol=0)
     np.testing.assert_allclose(two.extras, one.extras, atol=TOLERANCE, rtol=0)
@@ -290,4 +358,8 @@ def test_a_file_alone_chooses_its_tracker():
                         device="cpu").name == "cae"
     head = load_tracker(checkpoint=str(files("emotrack.assets").joinpath("teacher/musicnn_va_head.safetensors")),
                         device="cpu")
-    assert head.name == "musicnn" and head.inputs == head.head.facts["inputs"] == ["penultimate"]
+    assert head.name == "musicnn" and head.inputs == head.head.facts["inputs"] == ["pooled"]
+    assert head.stream == "causal"
+    exact = load_tracker(checkpoint=str(files("emotrack.assets").joinpath("teacher/musicnn_va_head_patch.safetensors")),
+                         device="cpu")
+    assert exact.name == "musicnn" and exact.stream == "patch" and exact.inputs == ["penultimate"]

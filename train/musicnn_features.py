@@ -48,19 +48,29 @@ class MusicnnFeatureCache:
         frame, exactly the tracker's results).  Song means over every ``stride``-th frame are
         estimates of the all-frame means (adjacent 3 s patches overlap by 5/6); an entry with
         every frame is used whenever one exists.
+    stream : {"causal", "patch"}
+        How musicnn runs (:data:`~emotrack.model.musicnn_tracker.STREAMS`); each has its own entries.
     """
 
     root: Path = field(default_factory=default_cache_dir)
     enabled: bool = True
     stride: int = 1
+    stream: str = "causal"
     hits: int = 0
     misses: int = 0
     _tracker: object = field(default=None, repr=False)
 
     def entry_path(self, digest: str, stride: int = 1) -> Path:
         """Where the outputs of a file with this content digest (every ``stride``-th frame) live."""
-        sub = f"musicnn-{VERSION}" if stride == 1 else f"musicnn-{VERSION}-stride{stride}"
+        name = "musicnn" if self.stream == "patch" else f"musicnn-{self.stream}"
+        sub = f"{name}-{VERSION}" if stride == 1 else f"{name}-{VERSION}-stride{stride}"
         return Path(self.root) / sub / f"{digest}.npz"
+
+    def for_stream(self, stream: str) -> "MusicnnFeatureCache":
+        """This cache, for the outputs of another stream (the same folder and settings)."""
+        if stream == self.stream:
+            return self
+        return MusicnnFeatureCache(self.root, enabled=self.enabled, stride=self.stride, stream=stream)
 
     def frames(self, audio_path: str | Path) -> dict[str, np.ndarray]:
         """Per-frame musicnn outputs and levels of a file (see :data:`NAMES`), float32.
@@ -93,7 +103,7 @@ class MusicnnFeatureCache:
         from ..model.musicnn_tracker import MusicnnTracker, frame_outputs, strided_frame_outputs
 
         if self._tracker is None:
-            self._tracker = MusicnnTracker(device="cpu")
+            self._tracker = MusicnnTracker(device="cpu", stream=self.stream)
         tr = self._tracker
         if self.stride > 1:
             out = strided_frame_outputs(audio, sr, tuple(INPUTS), stride=self.stride, tracker=tr)

@@ -142,7 +142,7 @@ def train_head_command(data: list[str], out: Path, *, cache: MusicnnFeatureCache
         "labels mapped as": LABEL_MAPPING,
     }
     paths = {s.key: s.audio_path for d in learn for s in d.songs}
-    facts = head_facts(songs, learn, calibrate, cfg, cv, final, line, report, data)
+    facts = head_facts(songs, learn, calibrate, cfg, cv, final, line, report, data, cache)
     if cache.stride > 1:
         facts["song_features"] += (f"; for files not cached with every frame, every {cache.stride}-th frame "
                                    f"(--frame-stride {cache.stride})")
@@ -187,7 +187,8 @@ def scale_check(scale: DisplayScale, frames: np.ndarray) -> dict[str, Any]:
 
 
 def head_facts(songs: HeadSongs, learn, calibrate, cfg: HeadConfig, cv: CrossValidation, final,
-               line: RaterCalibration, report: HeadReport, data: list[str]) -> dict[str, Any]:
+               line: RaterCalibration, report: HeadReport, data: list[str],
+               cache: MusicnnFeatureCache) -> dict[str, Any]:
     """Everything the head file records about how it was made and how well it does."""
     chosen = final.chosen
     qrow = next((r for r in report.quadrant_rows if r.name.startswith("procedure")), None)
@@ -198,6 +199,7 @@ def head_facts(songs: HeadSongs, learn, calibrate, cfg: HeadConfig, cv: CrossVal
                 f"95 % bootstrap CI over songs ({cfg.n_boot} resamples, seed 0)")
     facts: dict[str, Any] = {
         "tracker": "musicnn",
+        "stream": cache.stream,
         "inputs": list(INPUT_SETS[chosen.cand.inputs]),
         "outputs": ["arousal", "valence"],
         "candidate": chosen.cand.to_dict(),
@@ -219,7 +221,8 @@ def head_facts(songs: HeadSongs, learn, calibrate, cfg: HeadConfig, cv: CrossVal
         "cv_protocol": protocol,
         "cv_choices": cv.choices,
         "cv_coverage": report.coverage,
-        "command": "emotrack train --model musicnn " + " ".join(f"--data {d}" for d in data) + " --out HEAD",
+        "command": ("emotrack train --model musicnn " + " ".join(f"--data {d}" for d in data)
+                    + f" --musicnn-stream {cache.stream} --out HEAD"),
     }
     if qrow is not None:
         facts["cv_4q"] = {**{k: e.to_dict() for k, e in qrow.figures.items()}, "protocol": protocol}

@@ -39,7 +39,11 @@ def issue12_head_path() -> Path:
 
 def cached_head_predictions(head: RidgeHead, inputs: list[str], songs: list[SongLabels],
                             cache: MusicnnFeatureCache, problems: list[str]) -> dict[str, np.ndarray]:
-    """Song id -> (arousal, valence, level_db): a musicnn head's causal song means from cached outputs."""
+    """Song id -> (arousal, valence, level_db): a musicnn head's causal song means from cached outputs
+    (of the stream the head was fitted on)."""
+    from ..model.musicnn_tracker import head_stream
+
+    cache = cache.for_stream(head_stream(head))
     out = {}
     for s in songs:
         try:

@@ -125,6 +125,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="--model musicnn: also write the cross-validation report (head_cv.md, .json) here")
     p.add_argument("--outer-repeats", type=int_arg(1, 20), default=2,
                    help="--model musicnn: repeats of the outer 5-fold cross-validation (default 2)")
+    p.add_argument("--musicnn-stream", choices=("causal", "patch"), default="causal",
+                   help="--model musicnn: how musicnn runs over the audio, what the head learns from: "
+                   "causal (default, the shipped head: every layer a causal convolution over the stream, "
+                   "each position computed once) or patch (musicnn exactly on each frame's 3 s patch, "
+                   "twice the CPU); see docs/models.md")
     p.add_argument("--log", type=pathlib_arg, default=None, help="per-epoch CSV log (default CKPT.log.csv)")
     p.add_argument("--folds", type=int_arg(2, 100), default=None, metavar="K",
                    help="first cross-validate on K folds grouped by track (Emotify, emoMusic) and by "
@@ -188,7 +193,7 @@ def run_head(args: argparse.Namespace) -> int:
     if args.report is not None:
         writable_dir(args.report, what="report folder")
     cache = MusicnnFeatureCache(args.cache_dir or default_cache_dir(), enabled=not args.no_cache,
-                                stride=args.frame_stride)
+                                stride=args.frame_stride, stream=args.musicnn_stream)
     report = train_head_command(args.data, args.out, cache=cache,
                                 cfg=HeadConfig(outer_repeats=args.outer_repeats, seed=args.seed),
                                 quiet=args.quiet)
