@@ -140,7 +140,12 @@ class _MidConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[B, C_in, T]`` -> ``[B, C_out, T]``."""
-        return self.bn(F.relu(self.conv(F.pad(x, (3, 3)))))
+        return self.unpadded(F.pad(x, (3, 3)))
+
+    def unpadded(self, x: torch.Tensor) -> torch.Tensor:
+        """The block without padding: ``[B, C_in, T + 6]`` -> ``[B, C_out, T]`` (the causal stream's
+        convolution over the positions ending at each output)."""
+        return self.bn(F.relu(self.conv(x)))
 
 
 class MusicnnOutput(NamedTuple):

@@ -40,9 +40,8 @@ from typing import Callable
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
-from .musicnn import PATCH_FRAMES, MusicnnMSD
+from .musicnn import PATCH_FRAMES, MusicnnMSD, interleave_pools
 
 MID_KERNEL = 7
 """Kernel length of the three mid-end convolutions."""
@@ -136,7 +135,7 @@ class CausalMusicnn:
         def chunk(a: int) -> torch.Tensor:
             b = min(last, a + CHUNK - 1)
             x = src[:, a - (MID_KERNEL - 1) - t0:b + 1 - t0]
-            y = block.bn(F.relu(block.conv(x[None])))[0]
+            y = block.unpadded(x[None])[0]
             if layer != "m1":  # musicnn's residual connections: m2 = mid2(m1) + m1, m3 = mid3(m2) + m2
                 y = y + x[:, MID_KERNEL - 1:]
             return y
@@ -145,13 +144,8 @@ class CausalMusicnn:
     def pooled(self, ends: np.ndarray) -> torch.Tensor:
         """``[n, 1506]``: ``pool_bn`` of the interleaved max and mean of the 753 features over
         the 187 positions ending at each of ``ends`` (they must be stored)."""
-        rows = []
-        for e in ends.tolist():
-            s = e - (PATCH_FRAMES - 1)
-            feats = torch.cat([self.store[layer][:, s - self.t0[layer]:e + 1 - self.t0[layer]]
-                               for layer in self.LAYERS], dim=0)
-            rows.append(torch.stack((feats.amax(dim=1), feats.mean(dim=1)), dim=-1).flatten())
-        return self.net.pool_bn(torch.stack(rows))
+        layers = {layer: (self.store[layer], self.t0[layer]) for layer in self.LAYERS}
+        return _pool(self.net, layers, ends)
 
     def trim(self, next_first: int) -> None:
         """Drop positions that no pooled position from ``next_first`` on needs."""
@@ -176,13 +170,21 @@ def causal_reference(net: MusicnnMSD, windows: torch.Tensor, ends: np.ndarray) -
         kt = block.conv.kernel_size[0]
         outs.append(block.pooled(x[:, :, lb - (kt - 1):])[0])  # positions lb .. T-1
     front = torch.cat(outs, dim=0)
-    m1 = net.mid1.bn(F.relu(net.mid1.conv(front[None])))[0]
-    m2 = net.mid2.bn(F.relu(net.mid2.conv(m1[None])))[0] + m1[:, MID_KERNEL - 1:]
-    m3 = net.mid3.bn(F.relu(net.mid3.conv(m2[None])))[0] + m2[:, MID_KERNEL - 1:]
-    layers = {"front": (front, lb), "m1": (m1, lb + 6), "m2": (m2, lb + 12), "m3": (m3, lb + 18)}
-    rows = []
-    for e in ends.tolist():
+    m1 = net.mid1.unpadded(front[None])[0]
+    m2 = net.mid2.unpadded(m1[None])[0] + m1[:, MID_KERNEL - 1:]
+    m3 = net.mid3.unpadded(m2[None])[0] + m2[:, MID_KERNEL - 1:]
+    return _pool(net, {"front": (front, lb), "m1": (m1, lb + 6), "m2": (m2, lb + 12), "m3": (m3, lb + 18)},
+                 ends)
+
+
+def _pool(net: MusicnnMSD, layers: dict[str, tuple[torch.Tensor, int]], ends: np.ndarray) -> torch.Tensor:
+    """``pool_bn`` of the interleaved max and mean (musicnn's back-end input) of the 753 features
+    of ``layers`` (name -> (store, global index of its first position)) over the 187 positions
+    ending at each of ``ends``: ``[n, 1506]``."""
+    peaks, means = [], []
+    for e in ends.tolist():  # one frame at a time: a batch of [n, 753, 187] would be 0.56 MB a frame
         s = e - (PATCH_FRAMES - 1)
         feats = torch.cat([a[:, s - t0:e + 1 - t0] for a, t0 in layers.values()], dim=0)
-        rows.append(torch.stack((feats.amax(dim=1), feats.mean(dim=1)), dim=-1).flatten())
-    return net.pool_bn(torch.stack(rows))
+        peaks.append(feats.amax(dim=1))
+        means.append(feats.mean(dim=1))
+    return net.pool_bn(interleave_pools(torch.stack(peaks), torch.stack(means)))

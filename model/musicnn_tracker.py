@@ -57,7 +57,8 @@ from torch.nn import functional as F
 
 from .errors import CheckpointError
 from .framing import FeatureBatch, WindowBatch, WindowMelStream
-from .musicnn import MSD_TAGS, MUSICNN_SPEC, PATCH_FRAMES, MusicnnMSD, load_musicnn, tf_same_padding
+from .musicnn import (MSD_TAGS, MUSICNN_SPEC, PATCH_FRAMES, MusicnnMSD, interleave_pools, load_musicnn,
+                      tf_same_padding)
 from .musicnn_causal import MID_LOOKBACK, CausalMusicnn
 from .ridge import RidgeHead
 from .scale import DisplayScale
@@ -393,7 +394,7 @@ class MusicnnTracker(Tracker):
         m2 = net.mid2(m1) + m1
         m3 = net.mid3(m2) + m2
         feats = torch.cat((front, m1, m2, m3), dim=1)
-        pooled = net.pool_bn(torch.stack((feats.amax(dim=2), feats.mean(dim=2)), dim=-1).flatten(1))
+        pooled = net.pool_bn(interleave_pools(feats.amax(dim=2), feats.mean(dim=2)))
         return self._back_end(pooled, wanted)
 
     def _back_end(self, pooled: torch.Tensor, wanted: set[str]) -> dict[str, np.ndarray]:

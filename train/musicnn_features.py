@@ -17,7 +17,7 @@ fitted on them sees exactly what it sees live.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +70,7 @@ class MusicnnFeatureCache:
         """This cache, for the outputs of another stream (the same folder and settings)."""
         if stream == self.stream:
             return self
-        return MusicnnFeatureCache(self.root, enabled=self.enabled, stride=self.stride, stream=stream)
+        return replace(self, stream=stream, hits=0, misses=0, _tracker=None)
 
     def frames(self, audio_path: str | Path) -> dict[str, np.ndarray]:
         """Per-frame musicnn outputs and levels of a file (see :data:`NAMES`), float32.

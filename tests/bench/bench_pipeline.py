@@ -133,10 +133,10 @@ def main() -> int:
                 if engine.metrics().audio_seconds >= args.seconds:
                     break
             if steady0 is None and time.monotonic() - t0 >= args.settle:
-                steady0 = (process_cpu(), time.monotonic())
+                steady0 = (time.process_time(), time.monotonic())
         threads1, wall = thread_cpu(), time.monotonic() - t0
         steady = (None if steady0 is None else
-                  100 * (process_cpu() - steady0[0]) / (time.monotonic() - steady0[1]))
+                  100 * (time.process_time() - steady0[0]) / (time.monotonic() - steady0[1]))
         engine.stop()
     finally:
         if player is not None:
@@ -160,11 +160,6 @@ def main() -> int:
             if used > 0:
                 print(f"  thread {name:24s} {100 * used / wall:5.2f} % of one core")
     return 0
-
-
-def process_cpu() -> float:
-    """CPU seconds of this process so far (all threads)."""
-    return time.process_time()
 
 
 def thread_cpu() -> dict[tuple[int, str], float]:
