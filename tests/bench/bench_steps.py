@@ -93,16 +93,8 @@ def pick_pieces(fourq: Path, emotify: Path, seed: int = 0) -> tuple[dict[str, Pa
                 and (fourq / r["path"]).is_file()]
         by_q = {q: sorted((r for r in rows if r["quadrant"] == q), key=lambda r: r["song_id"])
                 for q in ("Q1", "Q2", "Q3", "Q4")}
-        used: set[str] = set()
-        for i, order in enumerate(ORDERS_4Q):
-            ids = []
-            for q in order:
-                pool = [r for r in by_q[q] if r["song_id"] not in used]
-                r = pool[int(rng.integers(len(pool)))]
-                used.add(r["song_id"])
-                files[f"4q:{r['song_id']}"] = fourq / r["path"]
-                ids.append(f"4q:{r['song_id']}")
-            medleys.append((f"4q-{i + 1} " + "-".join(order), ids))
+        medleys += draw_medleys(rng, by_q, ORDERS_4Q, "4q", lambda r: r["song_id"],
+                                lambda r: fourq / r["path"], files)
     else:
         print(f"4Q audio not found under {fourq}: 4Q medleys skipped", file=sys.stderr)
     labels = emotify / "labels.csv"
@@ -114,19 +106,28 @@ def pick_pieces(fourq: Path, emotify: Path, seed: int = 0) -> tuple[dict[str, Pa
             else ("Q4" if float(r["valence_proxy"]) > vm else "Q3")  # noqa: E731
         by_q = {q: sorted((r for r in rows if quad(r) == q and (emotify / r["file"]).is_file()),
                           key=lambda r: int(r["track_id"])) for q in ("Q1", "Q2", "Q3", "Q4")}
-        used = set()
-        for i, order in enumerate(ORDERS_EMOTIFY):
-            ids = []
-            for q in order:
-                pool = [r for r in by_q[q] if r["track_id"] not in used]
-                r = pool[int(rng.integers(len(pool)))]
-                used.add(r["track_id"])
-                files[f"emotify:{r['track_id']}"] = emotify / r["file"]
-                ids.append(f"emotify:{r['track_id']}")
-            medleys.append((f"emotify-{i + 1} " + "-".join(order), ids))
+        medleys += draw_medleys(rng, by_q, ORDERS_EMOTIFY, "emotify", lambda r: r["track_id"],
+                                lambda r: emotify / r["file"], files)
     else:
         print(f"Emotify dev not found under {emotify}: Emotify medleys skipped", file=sys.stderr)
     return files, medleys
+
+
+def draw_medleys(rng, by_q: dict, orders, name: str, song_id, path, files: dict) -> list:
+    """One medley per quadrant order of ``name``'s pieces: for each quadrant a piece drawn with
+    ``rng`` from ``by_q`` among those not used yet; ``files`` gets each piece's path."""
+    used: set[str] = set()
+    medleys = []
+    for i, order in enumerate(orders):
+        ids = []
+        for q in order:
+            pool = [r for r in by_q[q] if song_id(r) not in used]
+            r = pool[int(rng.integers(len(pool)))]
+            used.add(song_id(r))
+            files[f"{name}:{song_id(r)}"] = path(r)
+            ids.append(f"{name}:{song_id(r)}")
+        medleys.append((f"{name}-{i + 1} " + "-".join(order), ids))
+    return medleys
 
 
 def offset_of(piece: str) -> float:
