@@ -58,6 +58,11 @@ class EngineConfig:
     poll_s : float
         How often the feature thread looks into the ring buffer (seconds); half
         of it is the average delay it adds to the latency.
+    max_sleep_s : float
+        The longest the feature thread and the inference worker sleep with nothing to do
+        (seconds): how soon the end of a file, a seek or a failing device is noticed when
+        no frame is due.  Stopping wakes both at once.  Every wake-up of a sleeping
+        thread costs CPU (issue 21: 0.1 s cost the two threads 35 wake-ups a second).
     record_path : str or None
         Tee the analysed audio (source rate and channels) to this sound file
         (``--record``); WAV files are written as 32-bit float.
@@ -71,6 +76,7 @@ class EngineConfig:
     ring_seconds: float = 10.0
     frame_queue: int = 32
     poll_s: float = 0.005
+    max_sleep_s: float = 0.5
     record_path: str | None = None
     latency_history: int = 4096
     max_seconds: float | None = None
@@ -159,8 +165,13 @@ class Subscription:
         return items
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block the *subscriber* until results are waiting (or ``timeout`` passes)."""
+        """Block the *subscriber* until results are waiting, the engine has finished (its
+        :attr:`Engine.finished` is set), or ``timeout`` passes."""
         return self._event.wait(timeout)
+
+    def _wake(self) -> None:
+        """Let a waiting subscriber look again (the engine finished)."""
+        self._event.set()
 
     def __len__(self) -> int:
         return len(self._items)
@@ -297,6 +308,8 @@ class Engine:
         """
         deadline = time.monotonic() + timeout
         self._stop.set()
+        with contextlib.suppress(queue.Full):  # wake the worker (a full queue: it is busy)
+            self._queue.put_nowait(_END)
         self.source.stop()
         ok = True
         for t in self._threads:
@@ -304,7 +317,7 @@ class Engine:
                 t.join(max(0.0, deadline - time.monotonic()))
                 ok = ok and not t.is_alive()
         self._mark_end()
-        self.finished.set()
+        self._set_finished()
         return ok
 
     def join(self, timeout: float) -> bool:
@@ -365,7 +378,15 @@ class Engine:
             last = self._alive == 0
         if last:
             self._mark_end()
-            self.finished.set()
+            self._set_finished()
+
+    def _set_finished(self) -> None:
+        """Set :attr:`finished` and wake every subscriber, so none waits out its timeout."""
+        self.finished.set()
+        with self._subs_lock:
+            subs = list(self._subs)
+        for sub in subs:
+            sub._wake()
 
     def _mark_end(self) -> None:
         if self._t_end is None and self._started:
@@ -385,7 +406,7 @@ class Engine:
     def _feature_loop(self) -> None:
         src, ring, stream = self.source, self._ring, self._stream
         offset_s = 0.0
-        poll = self.config.poll_s
+        poll, longest = self.config.poll_s, self.config.max_sleep_s
         try:
             while not self._stop.is_set():
                 message = src.failure()
@@ -417,7 +438,7 @@ class Engine:
                     # the end: of the file, or of --duration (exactly its frames, then stop)
                     self._emit(stream.flush(), time.monotonic(), offset_s)
                     break
-                self._stop.wait(self._idle_wait(stream, poll))
+                self._stop.wait(self._idle_wait(stream, poll, longest, src.realtime))
         except _SourceFailed as exc:
             self._fail(_to_device_error(exc))
         except Exception as exc:  # noqa: BLE001 - surfaced through engine.error
@@ -440,16 +461,20 @@ class Engine:
         return max(0, self._sample_limit - self._samples_in)
 
     @staticmethod
-    def _idle_wait(stream: FrameStream, poll: float) -> float:
+    def _idle_wait(stream: FrameStream, poll: float, longest: float, paced: bool) -> float:
         """Seconds to sleep when the ring is empty: until the next frame can be due.
 
         Polling every ``poll`` seconds all the time cost more CPU than the features and
-        the model together; sleeping until a frame can complete (at most 0.1 s, so seeks,
-        failures and the end of a file are still noticed promptly) and then polling every
-        ``poll`` seconds keeps the latency from a frame's last sample to its result.
+        the model together; sleeping until a frame can complete (at most ``longest``, so
+        the end of a file, a seek or a failure is noticed within it) and then polling every
+        ``poll`` seconds keeps the latency from a frame's last sample to its result.  A
+        source that is not ``paced`` (a ``--fast`` file) refills the ring as fast as it
+        decodes: there, ``poll``.
         """
+        if not paced:
+            return poll
         due = stream.samples_until_next_frame() / stream.input_sr
-        return min(max(poll, due - poll), 0.1)
+        return min(max(poll, due - poll), longest)
 
     def _process(self, block: np.ndarray, t_block: float, stream: FrameStream,
                  offset_s: float) -> bool:
@@ -473,7 +498,7 @@ class Engine:
             with _inference_context():
                 while True:
                     try:
-                        item = self._queue.get(timeout=0.05)
+                        item = self._queue.get(timeout=self.config.max_sleep_s)
                     except queue.Empty:
                         if self._stop.is_set():
                             break

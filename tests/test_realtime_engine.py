@@ -240,3 +240,60 @@ def test_join_waits_for_a_worker_that_stop_left_inside_a_frame(wav):
     time.sleep(0.1)  # the worker is now inside its 1.5 s frame
     assert engine.stop(timeout=0.05) is False
     assert engine.join(20.0) is True
+
+
+def test_stop_wakes_threads_that_sleep_long(wav):
+    """stop() wakes the inference worker and the feature thread at once, however long they
+    may sleep with nothing to do (``max_sleep_s``): nothing waits out its timeout."""
+    engine = Engine(FileSource(wav, playback=False, realtime=True), FakeTracker(),
+                    EngineConfig(max_sleep_s=60.0))
+    sub = engine.subscribe()
+    engine.start()
+    assert sub.wait(10.0), "no result within 10 s"
+    assert engine.stop(timeout=10.0), "a thread slept through stop()"
+    assert all(not t.is_alive() for t in engine._threads)
+
+
+def test_a_subscriber_waiting_is_woken_when_the_run_ends(wav):
+    """A consumer that waits for results (listen's loop) learns that the run ended at once,
+    not after its own timeout: the end wakes every subscription."""
+    engine = Engine(FileSource(wav, playback=False, realtime=False), FakeTracker())
+    sub = engine.subscribe(maxlen=1000)
+    engine.start()
+    while not engine.finished.is_set():
+        assert sub.wait(60.0), "neither a result nor the end woke the subscriber"
+        sub.drain()
+    assert sub.wait(60.0) or engine.finished.is_set()
+    engine.stop()
+    late = engine.subscribe()  # subscribed after the end: nothing to wake it for
+    assert not late.wait(0.0)
+
+
+def test_only_a_paced_source_lets_the_feature_thread_sleep_until_a_frame_is_due():
+    """A --fast file refills the ring as fast as it decodes: sleeping until the next frame
+    would be due in real time would hold the analysis back to real-time pace."""
+    stream = FakeTracker()
+    stream.reset(16000)
+    features = stream.features
+    paced = Engine._idle_wait(features, 0.005, 0.5, True)
+    assert 0.005 < paced <= 0.5  # a whole 500 ms frame is still to come
+    assert Engine._idle_wait(features, 0.005, 0.5, False) == 0.005
+
+
+def test_the_decoder_is_woken_only_when_the_queue_runs_low(wav):
+    """The file source refills its decoded-block queue in bursts: taking one block from a full
+    queue does not wake the decoder; taking it down to ``refill_blocks`` does."""
+    from emotrack.realtime.ringbuffer import RingBuffer
+
+    src = FileSource(wav, playback=False, realtime=True)
+    src.open()
+    src._ring = RingBuffer(1 << 20, src.channels)
+    block = np.zeros((src.block_frames, src.channels), np.float32)
+    for i in range(src.queue_blocks):
+        src._queue.append((0, i * src.block_frames, block))
+    out = np.zeros((src.block_frames, src.channels), np.float32)
+    src._fill(out, 0.0, count_underrun=False)
+    assert not src._wake.is_set()
+    while len(src._queue) > src.refill_blocks:
+        src._fill(out, 0.0, count_underrun=False)
+    assert src._wake.is_set()

@@ -175,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
 
         try:
             while not engine.finished.is_set():  # --duration ends the run inside the engine
-                sub.wait(0.1)
+                sub.wait(1.0)  # results, or the engine finishing, wake it at once
                 emit(sub.drain())
         except KeyboardInterrupt:
             pass

@@ -125,8 +125,8 @@ def main() -> int:
         threads0 = thread_cpu()
         steady0 = None
         n, checked = 0, t0
-        while not engine.finished.is_set():  # as `listen` waits: results or 0.1 s, then drain
-            sub.wait(0.1)
+        while not engine.finished.is_set():  # as `listen` waits: results or 1 s, then drain
+            sub.wait(1.0)
             n += len(sub.drain())
             if time.monotonic() - checked >= 1.0:
                 checked = time.monotonic()
@@ -155,15 +155,17 @@ def main() -> int:
           f"p99 {m.latency_ms_p99:.1f} ms, max {m.latency_ms_max:.1f} ms; overruns "
           f"{m.callback_overruns}/{m.ring_overruns}, underruns {m.playback_underruns}; source {args.source}")
     if args.per_thread:
-        for (tid, name), cpu in sorted(threads1.items(), key=lambda kv: -kv[1]):
-            used = cpu - threads0.get((tid, name), 0.0)
-            if used > 0:
-                print(f"  thread {name:24s} {100 * used / wall:5.2f} % of one core")
+        for key, (cpu, waits) in sorted(threads1.items(), key=lambda kv: -kv[1][0]):
+            cpu0, waits0 = threads0.get(key, (0.0, 0))
+            if cpu > cpu0:
+                print(f"  thread {key[1]:24s} {100 * (cpu - cpu0) / wall:5.2f} % of one core, "
+                      f"{(waits - waits0) / wall:6.1f} wake-ups/s")
     return 0
 
 
-def thread_cpu() -> dict[tuple[int, str], float]:
-    """(thread id, name) -> CPU seconds so far, of every thread of this process (Linux)."""
+def thread_cpu() -> dict[tuple[int, str], tuple[float, int]]:
+    """(thread id, name) -> (CPU seconds, voluntary context switches) so far, of every thread
+    of this process (Linux); a switch is the thread going to sleep, so it counts wake-ups."""
     import os
 
     import threading
@@ -175,10 +177,13 @@ def thread_cpu() -> dict[tuple[int, str], float]:
         try:
             stat = (task / "stat").read_text()
             name = (task / "comm").read_text().strip()
+            status = (task / "status").read_text()
         except OSError:
             continue
         fields = stat.rsplit(")", 1)[1].split()
-        out[(int(task.name), names.get(int(task.name), name))] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        waits = int(status.split("voluntary_ctxt_switches:", 1)[1].split()[0])
+        out[(int(task.name), names.get(int(task.name), name))] = (
+            (int(fields[11]) + int(fields[12])) / tick, waits)  # utime + stime
     return out
 
 
