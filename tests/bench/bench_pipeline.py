@@ -70,7 +70,9 @@ def constant_tracker():
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("audio", nargs="?", default=str(DEFAULT_AUDIO))
-    ap.add_argument("--seconds", type=float, default=45.0, help="audio seconds to run")
+    ap.add_argument("--seconds", type=float, default=40.0,
+                    help="audio seconds to run (stop before the end of the file: --per-thread reads "
+                         "the threads while they run)")
     ap.add_argument("--model", default=None, help="tracker (default: musicnn)")
     ap.add_argument("--checkpoint")
     ap.add_argument("--torch-threads", type=int, default=1)
@@ -80,7 +82,8 @@ def main() -> int:
     ap.add_argument("--settle", type=float, default=5.0,
                     help="seconds after the start left out of the steady CPU figure (default 5)")
     ap.add_argument("--per-thread", action="store_true",
-                    help="also print each thread's CPU over the run (Linux /proc), e.g. PortAudio's")
+                    help="also print each thread's CPU and wake-ups a second after the --settle "
+                         "seconds (Linux /proc), e.g. PortAudio's")
     args = ap.parse_args()
 
     from emotrack.realtime.engine import Engine
@@ -134,7 +137,9 @@ def main() -> int:
                     break
             if steady0 is None and time.monotonic() - t0 >= args.settle:
                 steady0 = (time.process_time(), time.monotonic())
-        threads1, wall = thread_cpu(), time.monotonic() - t0
+                threads0 = thread_cpu()  # per thread: steady too
+        threads1 = thread_cpu()
+        wall = time.monotonic() - (t0 if steady0 is None else steady0[1])
         steady = (None if steady0 is None else
                   100 * (time.process_time() - steady0[0]) / (time.monotonic() - steady0[1]))
         engine.stop()
@@ -155,11 +160,13 @@ def main() -> int:
           f"p99 {m.latency_ms_p99:.1f} ms, max {m.latency_ms_max:.1f} ms; overruns "
           f"{m.callback_overruns}/{m.ring_overruns}, underruns {m.playback_underruns}; source {args.source}")
     if args.per_thread:
-        for key, (cpu, waits) in sorted(threads1.items(), key=lambda kv: -kv[1][0]):
+        rows = []
+        for key, (cpu, waits) in threads1.items():
             cpu0, waits0 = threads0.get(key, (0.0, 0))
             if cpu > cpu0:
-                print(f"  thread {key[1]:24s} {100 * (cpu - cpu0) / wall:5.2f} % of one core, "
-                      f"{(waits - waits0) / wall:6.1f} wake-ups/s")
+                rows.append((cpu - cpu0, waits - waits0, key[1]))
+        for cpu, waits, name in sorted(rows, reverse=True):
+            print(f"  thread {name:24s} {100 * cpu / wall:5.2f} % of one core, {waits / wall:6.1f} wake-ups/s")
     return 0
 
 
