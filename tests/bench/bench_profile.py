@@ -20,7 +20,7 @@ The engine's own cost (capture or pacing, ring buffer, queues, results) is what
 
 Usage::
 
-    python tests/bench/bench_profile.py [AUDIO] [--frames 120] [--stream causal|patch]
+    python tests/bench/bench_profile.py [AUDIO] [--frames 120] [--stream causal|patch] [--sleep 0.45]
 """
 from __future__ import annotations
 
@@ -38,6 +38,9 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=80, help="frames measured after a 4 s warm-up")
     ap.add_argument("--stream", choices=("causal", "patch"), default=None,
                     help="how musicnn runs (default: what the shipped head was fitted on)")
+    ap.add_argument("--sleep", type=float, default=0.0, metavar="S",
+                    help="sleep S seconds between frames, as the live worker does between results "
+                         "(0.45: what a sleeping thread pays for cold caches; default: a tight loop)")
     args = ap.parse_args()
 
     import numpy as np
@@ -87,13 +90,15 @@ def main() -> None:
         infer += t2 - t1
         frames += batch.n
         i += 1
+        if args.sleep > 0:
+            time.sleep(args.sleep)
     StreamedBranch.extend, CausalMusicnn.extend = original_extend
     head = infer - spent["streamed branches"] - spent["patch"]
     rows = [("front end", front), ("streamed branches", spent["streamed branches"]),
             ("patch", spent["patch"]), ("head and the rest of infer", head)]
     total = front + infer
     print(f"{frames} frames of {Path(args.audio).name} at {sr} Hz, musicnn stream {tracker.stream}, "
-          "CPU ms per frame (share of one core at 2 Hz):")
+          f"{args.sleep:g} s sleep between frames, CPU ms per frame (share of one core at 2 Hz):")
     for name, s in rows:
         print(f"  {name:28s} {1000 * s / frames:6.2f} ms  ({100 * 2 * s / frames:4.2f} %)")
     print(f"  {'total':28s} {1000 * total / frames:6.2f} ms  ({100 * 2 * total / frames:4.2f} %)")
