@@ -17,7 +17,9 @@ these figures:
   once (PortAudio's ALSA plugin starting, measured with ``--per-thread``), which is 3 % of a
   30 s run and nothing of an evening;
 * latency from the arrival of the block holding a frame's last sample to the
-  published result: p50 / p99 / max (budget: p99 < 50 ms on CPU).
+  published result: p50 / p99 / max over the last 4096 frames (budget: p99 < 50 ms on CPU);
+* resident memory sampled once a second (at a quarter, half, three quarters and the end of the
+  run, and its maximum) and the peak (``VmHWM``): ``--seconds 3600`` is a real-time hour.
 
 Usage::
 
@@ -128,11 +130,13 @@ def main() -> int:
         threads0 = thread_cpu()
         steady0 = None
         n, checked = 0, t0
+        rss: list[float] = []  # MB, once a second
         while not engine.finished.is_set():  # as `listen` waits: results or 1 s, then drain
             sub.wait(1.0)
             n += len(sub.drain())
             if time.monotonic() - checked >= 1.0:
                 checked = time.monotonic()
+                rss.append(proc_status_mb("VmRSS"))
                 if engine.metrics().audio_seconds >= args.seconds:
                     break
             if steady0 is None and time.monotonic() - t0 >= args.settle:
@@ -159,6 +163,10 @@ def main() -> int:
           f"{'n/a' if steady is None else f'{steady:.2f} %'}; latency p50 {m.latency_ms_p50:.1f} ms, "
           f"p99 {m.latency_ms_p99:.1f} ms, max {m.latency_ms_max:.1f} ms; overruns "
           f"{m.callback_overruns}/{m.ring_overruns}, underruns {m.playback_underruns}; source {args.source}")
+    if len(rss) >= 4:
+        quarters = " / ".join(f"{rss[min(len(rss) - 1, round(q * len(rss)) - 1)]:.1f}" for q in (0.25, 0.5, 0.75, 1.0))
+        print(f"RSS at 25 / 50 / 75 / 100 % of the run {quarters} MB, max sampled {max(rss):.1f} MB, "
+              f"peak (VmHWM) {proc_status_mb('VmHWM'):.1f} MB")
     if args.per_thread:
         rows = []
         for key, (cpu, waits) in threads1.items():
@@ -168,6 +176,14 @@ def main() -> int:
         for cpu, waits, name in sorted(rows, reverse=True):
             print(f"  thread {name:24s} {100 * cpu / wall:5.2f} % of one core, {waits / wall:6.1f} wake-ups/s")
     return 0
+
+
+def proc_status_mb(field: str) -> float:
+    """A memory figure of this process from /proc/self/status (Linux), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def thread_cpu() -> dict[tuple[int, str], tuple[float, int]]:
