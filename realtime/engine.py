@@ -438,7 +438,8 @@ class Engine:
                     # the end: of the file, or of --duration (exactly its frames, then stop)
                     self._emit(stream.flush(), time.monotonic(), offset_s)
                     break
-                self._stop.wait(self._idle_wait(stream, poll, longest, src.realtime))
+                self._stop.wait(self._idle_wait(stream, ring, time.monotonic(), poll, longest,
+                                                src.realtime))
         except _SourceFailed as exc:
             self._fail(_to_device_error(exc))
         except Exception as exc:  # noqa: BLE001 - surfaced through engine.error
@@ -461,20 +462,29 @@ class Engine:
         return max(0, self._sample_limit - self._samples_in)
 
     @staticmethod
-    def _idle_wait(stream: FrameStream, poll: float, longest: float, paced: bool) -> float:
-        """Seconds to sleep when the ring is empty: until the next frame can be due.
+    def _idle_wait(stream: FrameStream, ring: RingBuffer, now: float, poll: float,
+                   longest: float, paced: bool) -> float:
+        """Seconds to sleep when the ring is empty: until the block that completes the next
+        frame is due, less ``poll``; then every ``poll`` seconds until it is there.
 
-        Polling every ``poll`` seconds all the time cost more CPU than the features and
-        the model together; sleeping until a frame can complete (at most ``longest``, so
-        the end of a file, a seek or a failure is noticed within it) and then polling every
-        ``poll`` seconds keeps the latency from a frame's last sample to its result.  A
-        source that is not ``paced`` (a ``--fast`` file) refills the ring as fast as it
-        decodes: there, ``poll``.
+        A paced source delivers blocks of ``ring.last_write_frames`` at the audio's own pace,
+        so the block holding the next frame's last sample arrives about ``ceil(missing /
+        block)`` blocks after the last one.  Sleeping for the missing samples' duration
+        from *now* instead (the earlier rule) woke the thread again and again before that
+        block arrived and added up to a block's duration to the latency.  At most
+        ``longest``, so the end of a file, a seek or a failure is noticed within it.  A source
+        that is not ``paced`` (a ``--fast`` file) refills the ring as fast as it decodes:
+        there, ``poll``.
         """
         if not paced:
             return poll
-        due = stream.samples_until_next_frame() / stream.input_sr
-        return min(max(poll, due - poll), longest)
+        missing = stream.samples_until_next_frame()
+        block = ring.last_write_frames
+        if block > 0:
+            due = ring.last_write_time + math.ceil(missing / block) * block / stream.input_sr
+        else:  # nothing delivered yet: count from now
+            due = now + missing / stream.input_sr
+        return min(max(poll, due - poll - now), longest)
 
     def _process(self, block: np.ndarray, t_block: float, stream: FrameStream,
                  offset_s: float) -> bool:

@@ -49,6 +49,9 @@ class RingBuffer:
         """Writes that had to drop frames."""
         self.last_write_time = 0.0
         """``t`` of the latest :meth:`write` (``time.monotonic()`` seconds)."""
+        self.last_write_frames = 0
+        """Frames offered by the latest :meth:`write` with a ``t``: the size of the blocks the
+        producer delivers, so a consumer can tell when the next one is due."""
 
     # --- producer side ---------------------------------------------------
     def write(self, block: np.ndarray, t: float | None = None) -> int:
@@ -76,6 +79,7 @@ class RingBuffer:
                     dst[:m - first] = block[first:m]
         if t is not None:
             self.last_write_time = t
+            self.last_write_frames = n
         self._written += m  # publish after the copy
         return m
 

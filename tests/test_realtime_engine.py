@@ -269,15 +269,34 @@ def test_a_subscriber_waiting_is_woken_when_the_run_ends(wav):
     assert not late.wait(0.0)
 
 
-def test_only_a_paced_source_lets_the_feature_thread_sleep_until_a_frame_is_due():
-    """A --fast file refills the ring as fast as it decodes: sleeping until the next frame
-    would be due in real time would hold the analysis back to real-time pace."""
-    stream = FakeTracker()
-    stream.reset(16000)
-    features = stream.features
-    paced = Engine._idle_wait(features, 0.005, 0.5, True)
-    assert 0.005 < paced <= 0.5  # a whole 500 ms frame is still to come
-    assert Engine._idle_wait(features, 0.005, 0.5, False) == 0.005
+def test_the_feature_thread_sleeps_until_the_block_completing_a_frame_is_due():
+    """Paced audio arrives in blocks at its own pace: the feature thread sleeps until the block
+    that holds the next frame's last sample is due (less one poll), counted from the last
+    block's arrival, not from now; a --fast file refills the ring as fast as it decodes, so
+    the thread only polls there."""
+    from emotrack.realtime.ringbuffer import RingBuffer
+
+    tracker = FakeTracker()
+    tracker.reset(16000)
+    features = tracker.features
+    missing = features.samples_until_next_frame()
+    assert missing == 8000  # a whole 500 ms frame at 16 kHz is still to come
+    ring = RingBuffer(16000)
+    poll, longest = 0.005, 10.0
+    # nothing delivered yet: the missing samples' duration from now
+    assert Engine._idle_wait(features, ring, 100.0, poll, longest, True) == pytest.approx(0.5 - poll)
+    # 20 ms blocks, the last one arrived at t = 100: the 25th block after it completes the frame
+    ring.write(np.zeros(320, np.float32), 100.0)
+    ring.read()
+    assert Engine._idle_wait(features, ring, 100.01, poll, longest, True) == pytest.approx(0.49 - poll)
+    # 3000-sample blocks: the 3rd block after the last (at 100 + 9000 / 16000 s) holds sample 8000
+    ring.write(np.zeros(3000, np.float32), 100.0)
+    ring.read()
+    assert Engine._idle_wait(features, ring, 100.2, poll, longest, True) == pytest.approx(0.5625 - 0.2 - poll)
+    # past the due time (the block is late): poll; never longer than `longest`; --fast: poll
+    assert Engine._idle_wait(features, ring, 101.0, poll, longest, True) == poll
+    assert Engine._idle_wait(features, ring, 100.0, poll, 0.25, True) == 0.25
+    assert Engine._idle_wait(features, ring, 100.0, poll, longest, False) == poll
 
 
 def test_the_decoder_is_woken_only_when_the_queue_runs_low(wav):
