@@ -131,9 +131,13 @@ def main() -> int:
         steady0 = None
         n, checked = 0, t0
         rss: list[float] = []  # MB, once a second
+        steady_lat: list[float] = []  # ms
         while not engine.finished.is_set():  # as `listen` waits: results or 1 s, then drain
             sub.wait(1.0)
-            n += len(sub.drain())
+            got = sub.drain()
+            n += len(got)
+            if steady0 is not None:  # latency of the results after the settle time
+                steady_lat += [1000.0 * (r.t_ready - r.t_last_sample) for r in got]
             if time.monotonic() - checked >= 1.0:
                 checked = time.monotonic()
                 rss.append(proc_status_mb("VmRSS"))
@@ -163,6 +167,12 @@ def main() -> int:
           f"{'n/a' if steady is None else f'{steady:.2f} %'}; latency p50 {m.latency_ms_p50:.1f} ms, "
           f"p99 {m.latency_ms_p99:.1f} ms, max {m.latency_ms_max:.1f} ms; overruns "
           f"{m.callback_overruns}/{m.ring_overruns}, underruns {m.playback_underruns}; source {args.source}")
+    if steady_lat:
+        import numpy as np
+
+        lat = np.array(steady_lat)
+        print(f"steady latency (results after {args.settle:g} s, {lat.size}): p50 "
+              f"{np.percentile(lat, 50):.1f} ms, p99 {np.percentile(lat, 99):.1f} ms, max {lat.max():.1f} ms")
     if len(rss) >= 4:
         quarters = " / ".join(f"{rss[min(len(rss) - 1, round(q * len(rss)) - 1)]:.1f}" for q in (0.25, 0.5, 0.75, 1.0))
         print(f"RSS at 25 / 50 / 75 / 100 % of the run {quarters} MB, max sampled {max(rss):.1f} MB, "
