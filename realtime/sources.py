@@ -679,7 +679,11 @@ class FileSource(Source):
 
     # --- the pump: shared by the output callback and the no-playback thread ---
     def _fill(self, out: np.ndarray, now: float, *, count_underrun: bool) -> int:
-        """Copy the next samples into ``out`` and into the analysis ring; returns frames copied."""
+        """Copy the next samples into ``out`` and into the analysis ring; returns frames copied.
+
+        The ring gets them in one write, after ``out`` is filled: one delivery, one block, so
+        :attr:`RingBuffer.last_write_frames` is the block size the engine sleeps by (a block
+        may span two decoded blocks)."""
         n = len(out)
         pos = 0
         gen = self._generation
@@ -696,19 +700,19 @@ class FileSource(Source):
                 if item_gen != self._playing_gen:
                     self._playing_gen = item_gen
                     if item_gen > 0:
-                        self.marks.append((self._ring.frames_written, start / self.sample_rate))
+                        self.marks.append((self._ring.frames_written + pos, start / self.sample_rate))
                 self._cur, self._cur_gen, self._cur_pos, self._cur_start = block, item_gen, 0, start
                 if len(self._queue) <= self.refill_blocks:
                     self._wake.set()
             take = min(n - pos, len(self._cur) - self._cur_pos)
-            chunk = self._cur[self._cur_pos:self._cur_pos + take]
-            out[pos:pos + take] = chunk
-            self._ring.write(chunk, now)
+            out[pos:pos + take] = self._cur[self._cur_pos:self._cur_pos + take]
             pos += take
             self._cur_pos += take
             self._position_frames = self._cur_start + self._cur_pos
             if self._cur_pos >= len(self._cur):
                 self._cur = None
+        if pos:
+            self._ring.write(out[:pos], now)
         if pos < n:
             out[pos:] = 0.0
             if self._decoder_done and not self._queue and self._seek_to is None:
