@@ -19,7 +19,7 @@ these figures:
 * latency from the arrival of the block holding a frame's last sample to the
   published result: p50 / p99 / max over the last 4096 frames (budget: p99 < 50 ms on CPU);
 * resident memory sampled once a second (at a quarter, half, three quarters and the end of the
-  run, and its maximum) and the peak (``VmHWM``): ``--seconds 3600`` is a real-time hour.
+  run, and its maximum) and the peak (``ru_maxrss``): ``--seconds 3600`` is a real-time hour.
 
 Usage::
 
@@ -34,9 +34,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import time
 from pathlib import Path
+
+from bench_soak import rss_mb  # this folder is sys.path[0] when the bench runs as a script
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_AUDIO = REPO.parent / "shared" / "data" / "emomusic-mini" / "clips_45seconds" / "10.mp3"
@@ -140,7 +143,7 @@ def main() -> int:
                 steady_lat += [1000.0 * (r.t_ready - r.t_last_sample) for r in got]
             if time.monotonic() - checked >= 1.0:
                 checked = time.monotonic()
-                rss.append(proc_status_mb("VmRSS"))
+                rss.append(rss_mb())
                 if engine.metrics().audio_seconds >= args.seconds:
                     break
             if steady0 is None and time.monotonic() - t0 >= args.settle:
@@ -176,7 +179,7 @@ def main() -> int:
     if len(rss) >= 4:
         quarters = " / ".join(f"{rss[min(len(rss) - 1, round(q * len(rss)) - 1)]:.1f}" for q in (0.25, 0.5, 0.75, 1.0))
         print(f"RSS at 25 / 50 / 75 / 100 % of the run {quarters} MB, max sampled {max(rss):.1f} MB, "
-              f"peak (VmHWM) {proc_status_mb('VmHWM'):.1f} MB")
+              f"peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MB")
     if args.per_thread:
         rows = []
         for key, (cpu, waits) in threads1.items():
@@ -186,14 +189,6 @@ def main() -> int:
         for cpu, waits, name in sorted(rows, reverse=True):
             print(f"  thread {name:24s} {100 * cpu / wall:5.2f} % of one core, {waits / wall:6.1f} wake-ups/s")
     return 0
-
-
-def proc_status_mb(field: str) -> float:
-    """A memory figure of this process from /proc/self/status (Linux), in MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def thread_cpu() -> dict[tuple[int, str], tuple[float, int]]:
