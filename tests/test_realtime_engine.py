@@ -256,15 +256,24 @@ def test_stop_wakes_threads_that_sleep_long(wav):
 
 def test_a_subscriber_waiting_is_woken_when_the_run_ends(wav):
     """A consumer that waits for results (listen's loop) learns that the run ended at once,
-    not after its own timeout: the end wakes every subscription."""
-    engine = Engine(FileSource(wav, playback=False, realtime=False), FakeTracker())
+    not after its own timeout: the end wakes every subscription, results or none."""
+    import threading
+
+    src = FileSource(wav, playback=False, realtime=True)
+    engine = Engine(src, FakeTracker())
     sub = engine.subscribe(maxlen=1000)
     engine.start()
-    while not engine.finished.is_set():
-        assert sub.wait(60.0), "neither a result nor the end woke the subscriber"
-        sub.drain()
-    assert sub.wait(60.0) or engine.finished.is_set()
-    engine.stop()
+    assert sub.wait(10.0), "no result within 10 s"
+    src.pause()  # no more audio, so no more results: only the end can wake the subscriber
+    time.sleep(1.0)  # let a frame already on its way be published
+    sub.drain()
+    stopper = threading.Timer(0.2, engine.stop)
+    stopper.start()
+    try:
+        assert sub.wait(60.0), "the end of the run did not wake the waiting subscriber"
+        assert engine.finished.is_set()
+    finally:
+        stopper.join()
     late = engine.subscribe()  # subscribed after the end: nothing to wake it for
     assert not late.wait(0.0)
 
