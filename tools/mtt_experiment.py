@@ -4,7 +4,7 @@
 Issue 18 allows a second network, "e.g. musicnn's MTT model, in the same ISC wheel", only if
 it earns its CPU.  This tool runs the experiment that decides it.
 
-Pre-registration (written 2026-12-07 01:52 UTC, before any MTT output or figure was computed)
+Pre-registration (written 2026-12-07 01:31 UTC, before any MTT output or figure was computed)
 ---------------------------------------------------------------------------------------------
 Network: ``MTT_musicnn`` of the musicnn 0.1.0 wheel (ISC), the same architecture as the shipped
 ``MSD_musicnn`` (checkpoints of equal size), converted to the layout of
