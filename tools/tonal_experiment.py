@@ -79,28 +79,16 @@ def main() -> int:
 
     torch.set_num_threads(1)
     from compare_streams import paired_figures
-    from emotrack.train.head_data import head_songs
-    from emotrack.train.musicnn_features import MusicnnFeatureCache
-    from emotrack.train.musicnn_head import HeadConfig, cross_validate
-    from emotrack.train.readers import load_dataset
+    from emotrack.train.musicnn_head import HeadConfig
 
     t0 = time.time()
     args.out.mkdir(parents=True, exist_ok=True)
-    learn = [load_dataset(spec) for spec in args.data]
-    cache = MusicnnFeatureCache(args.cache_dir, stream="causal", stride=1)
-    songs = head_songs(learn, cache)
-    if cache.misses:
-        raise SystemExit(f"{cache.misses} musicnn outputs not cached: cache them first (not recomputed here)")
-    paths = {s.key: s.audio_path for d in learn for s in d.songs_with_audio()}
+    songs, paths, cache = cached_songs(args.data, args.cache_dir)
     songs.means["tonal"], checks = song_tonal_means(songs.keys, paths, cache, args.out, args.recompute)
     cpu = cpu_per_frame(paths[songs.keys[0]])
 
     cfg = HeadConfig()
-    cv = {}
-    for proc, cands in procedures().items():
-        print(f"{proc}: cross-validating {len(cands)} candidates on {len(songs)} songs", file=sys.stderr, flush=True)
-        cv[proc] = cross_validate(songs, cfg, cands=cands,
-                                  progress=lambda s, p=proc: print(f"  {p}: {s}", file=sys.stderr, flush=True))
+    cv = cross_validate_all(songs, procedures(), cfg)
     lines, facts = report(songs, cv, cfg.n_boot, paired_figures)
     facts.update(checks=checks, cpu=cpu, wall_s=round(time.time() - t0, 1))
     lines += ["", "### Checks", "",
@@ -113,11 +101,42 @@ def main() -> int:
               f"{100 * 2 * max(cpu['mean_ms']) / 1000:.3f} % of one core at 2 Hz at most; "
               f"max |stream - offline| {cpu['max_abs_diff']:.1e}",
               f"- wall {facts['wall_s']:.0f} s"]
+    write_report(args.out, lines, facts)
+    return 0
+
+
+def write_report(out: Path, lines: list[str], facts: dict) -> None:
+    """Print the report and write it to ``out``/report.md, its facts to report.json."""
     text = "\n".join(lines)
     print(text)
-    (args.out / "report.md").write_text(text + "\n")
-    (args.out / "report.json").write_text(json.dumps(facts, indent=1, default=str))
-    return 0
+    (out / "report.md").write_text(text + "\n")
+    (out / "report.json").write_text(json.dumps(facts, indent=1, default=str))
+
+
+def cached_songs(data: list[str], cache_dir: Path):
+    """The labelled songs' MSD causal-stream song means (all cached), their audio paths and the cache."""
+    from emotrack.train.head_data import head_songs
+    from emotrack.train.musicnn_features import MusicnnFeatureCache
+    from emotrack.train.readers import load_dataset
+
+    learn = [load_dataset(spec) for spec in data]
+    cache = MusicnnFeatureCache(cache_dir, stream="causal", stride=1)
+    songs = head_songs(learn, cache)
+    if cache.misses:
+        raise SystemExit(f"{cache.misses} musicnn outputs not cached: cache them first (not recomputed here)")
+    return songs, {s.key: s.audio_path for d in learn for s in d.songs_with_audio()}, cache
+
+
+def cross_validate_all(songs, procs: dict, cfg) -> dict:
+    """The head procedure cross-validated once per named candidate list, with progress on stderr."""
+    from emotrack.train.musicnn_head import cross_validate
+
+    cv = {}
+    for proc, cands in procs.items():
+        print(f"{proc}: cross-validating {len(cands)} candidates on {len(songs)} songs", file=sys.stderr, flush=True)
+        cv[proc] = cross_validate(songs, cfg, cands=cands,
+                                  progress=lambda s, p=proc: print(f"  {p}: {s}", file=sys.stderr, flush=True))
+    return cv
 
 
 # ---------------------------------------------------------------- the tonal features
