@@ -6,7 +6,7 @@ rule and gave every song one row, so the 450 4Q clips outweighed the 200 Emotify
 This tool compares that procedure with one that picks alpha by the smallest out-of-fold error and
 gives both sets equal total weight.
 
-Pre-registration (written 2026-12-07 01:57 UTC, after the exploration below and before any figure
+Pre-registration (written 2026-12-07 01:51 UTC, after the exploration below and before any figure
 of the procedures compared here was computed)
 ----------------------------------------------------------------------------------------------------
 **Exploration already done on the same 650 songs (so this is not a clean confirmatory test).**
