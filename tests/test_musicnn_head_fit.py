@@ -192,3 +192,61 @@ def test_smooth_display_scale_keeps_the_reference_inside_and_is_monotone():
     assert DisplayScale.from_dict(scale.to_dict()).reference == "synthetic"
     assert DisplayScale.from_values(v, "raw").plane(q[1:] * 1.01)[0, 0] == pytest.approx(1.0, abs=0.03)
     assert scale.plane(q[1:] * 1.01)[0, 0] < 0.95
+
+
+def _weighted_ridge_outputs(songs, rows, inputs, y, w, alpha, x_new):
+    """Closed-form weighted ridge (intercept unpenalised, inputs standardised with the weights)."""
+    x = songs.x(inputs)[rows]
+    w = w / w.mean()
+    m = np.average(x, axis=0, weights=w)
+    s = np.sqrt(np.average((x - m) ** 2, axis=0, weights=w))
+    xs = (x - m) / s
+    out = []
+    for j in range(2):
+        ym = np.average(y[rows, j], weights=w)
+        beta = np.linalg.solve(xs.T @ (w[:, None] * xs) + alpha[j] * np.eye(xs.shape[1]),
+                               xs.T @ (w * (y[rows, j] - ym)))
+        out.append((x_new - m) / s @ beta + ym)
+    return np.stack(out, axis=1)
+
+
+@pytest.mark.parametrize("set_weights", ["song", "equal_sets"])
+def test_each_fold_head_is_the_weighted_ridge_it_claims(set_weights):
+    from emotrack.train.musicnn_head import Candidate, fit_candidate, row_weights, targets
+
+    songs = synthetic_songs(n_e=30, n_q=60)
+    cand = Candidate("logits", "emotify+4q", "label")
+    train = np.ones(len(songs), bool)
+    fold = group_folds(songs, 5, seed=4)
+    cfg = HeadConfig(set_weights=set_weights)
+    fit = fit_candidate(songs, train, cand, cfg, fold)
+    w = row_weights(songs, train, set_weights)
+    if set_weights == "equal_sets":  # each set carries half the weight: an Emotify song twice a 4Q clip
+        np.testing.assert_allclose(w[songs.dataset == "emotify"].sum(), w[songs.dataset == "4q"].sum())
+        np.testing.assert_allclose(w.mean(), 1.0)
+    else:
+        assert (w == 1).all()
+    y = targets(songs, train, cand)
+    x_new = songs.x(("logits",))[:7]
+    for f in range(5):
+        rows = fold != f
+        expect = _weighted_ridge_outputs(songs, rows, ("logits",), y, w[rows], fit.alpha, x_new)
+        np.testing.assert_allclose(fit.member_outputs(x_new)[:, f], expect, atol=1e-8)
+
+
+def test_alpha_rules_pick_the_smallest_error_or_the_largest_within_one_se():
+    from emotrack.train.musicnn_head import _min_mse, _one_se
+
+    rng = np.random.default_rng(0)
+    alphas = np.array([0.1, 1.0, 10.0, 100.0])
+    base = np.array([1.0, 0.9, 0.905, 2.0])[:, None, None]
+    sq = base + 0.5 * rng.random((1, 50, 2))  # the same songs' noise at every alpha: SE ~0.02
+    assert _min_mse(sq, alphas).tolist() == [1, 1]
+    assert _one_se(sq, alphas).tolist() == [2, 2]  # 0.905 is within one SE of 0.9's error, 2.0 is not
+
+
+def test_unknown_rules_are_refused():
+    with pytest.raises(ParameterError, match="alpha_rule"):
+        HeadConfig(alpha_rule="aic")
+    with pytest.raises(ParameterError, match="set_weights"):
+        HeadConfig(set_weights="by_genre")

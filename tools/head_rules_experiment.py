@@ -37,3 +37,77 @@ Decision rule (the one of the tonal and MTT experiments): C replaces A as the sh
 only if C - A of the Emotify valence partial rho is > 0 with its 95 % CI excluding 0, and no other
 of the 6 figures has a paired loss whose CI excludes 0.
 """
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+VALENCE = "Emotify valence partial rho given arousal"
+PROCEDURES = {"A": ("one_se", "song"), "C": ("min", "equal_sets"),
+              "C1 (min alpha only)": ("min", "song"), "C2 (equal sets only)": ("one_se", "equal_sets")}
+
+
+def main() -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from tonal_experiment import experiment_parser
+
+    ap = experiment_parser(__doc__)
+    ap.add_argument("--out", type=Path, required=True, help="folder for report.md and report.json")
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(1)
+    from compare_streams import paired_figures
+    from tonal_experiment import cached_songs, write_report
+    from emotrack.train.musicnn_head import HeadConfig, cross_validate
+
+    t0 = time.time()
+    args.out.mkdir(parents=True, exist_ok=True)
+    songs, _, _ = cached_songs(args.data, args.cache_dir)
+    cv = {}
+    for name, (rule, weights) in PROCEDURES.items():
+        cfg = replace(HeadConfig(), alpha_rule=rule, set_weights=weights)
+        print(f"{name}: alpha_rule={rule}, set_weights={weights}", file=sys.stderr, flush=True)
+        cv[name] = cross_validate(songs, cfg, progress=lambda s, p=name: print(f"  {p}: {s}", file=sys.stderr,
+                                                                                  flush=True))
+    mean = {p: np.nanmean(c.pred["chosen"], axis=0) for p, c in cv.items()}
+    main_ = paired_figures(songs, mean["C"], mean["A"], n_boot=HeadConfig().n_boot)  # "causal" = C, "patch" = A
+    gain = main_[VALENCE]["diff"] > 0 and main_[VALENCE]["low"] > 0
+    losses = [n for n, r in main_.items() if n != VALENCE and r["high"] < 0]
+    facts = {"paired_C_minus_A": main_, "valence_gain_ci_excludes_0": gain, "significant_losses": losses,
+             "adopt_C": gain and not losses, "choices": {p: c.choices for p, c in cv.items()}}
+    lines = ["## A vs C (held-out, chosen row, mean of 2 repeats); C - A paired bootstrap, 2000 resamples", "",
+             "| figure | A | C | C - A [95 % CI, paired] | C1 (min alpha only) | C2 (equal sets only) |",
+             "|---|---|---|---|---|---|"]
+    singles = {p: paired_figures(songs, mean[p], mean["A"], n_boot=200) for p in list(PROCEDURES)[2:]}
+    facts["singles"] = {p: {k: r["causal"] for k, r in f.items()} for p, f in singles.items()}
+    for n, r in main_.items():
+        lines.append(f"| {n} | {r['patch']:.3f} | {r['causal']:.3f} | {r['diff']:+.3f} [{r['low']:+.3f}, "
+                     f"{r['high']:+.3f}] | " + " | ".join(f"{singles[p][n]['causal']:.3f}" for p in singles) + " |")
+    lines += ["", f"Decision rule: valence partial gain with CI > 0: {gain}; figures with a paired loss whose CI "
+              f"excludes 0: {', '.join(losses) or 'none'} -> C replaces A: {facts['adopt_C']}"]
+    for p, c in cv.items():
+        lines += ["", f"### {p} chose ({len(c.choices)} outer folds)", ""]
+        lines += [f"- {c.choices.count(n)} x {n}" for n in dict.fromkeys(c.choices)]
+    lines += ["", "### Coverage of nominal 80 % intervals (held-out songs, chosen row, mean of 2 repeats)", "",
+              "| procedure | songs | arousal | valence |", "|---|---|---|---|"]
+    for p in ("A", "C"):
+        c = cv[p]
+        inside = np.abs(c.pred["chosen"] - c.labels["chosen"]) <= HeadConfig().z * c.sd["chosen"]
+        for label, rows in (("all", slice(None)), ("4Q", songs.dataset == "4q"),
+                            ("Emotify", songs.dataset == "emotify")):
+            share = inside[:, rows].mean(axis=(0, 1))
+            lines.append(f"| {p} | {label} | {100 * share[0]:.1f} % | {100 * share[1]:.1f} % |")
+    lines += ["", f"- {len(songs)} songs; head_songs problems: {songs.problems or 'none'}; "
+              f"wall {time.time() - t0:.0f} s"]
+    write_report(args.out, lines, facts)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -44,7 +44,6 @@ environment, with the MSD causal-stream outputs cached as for ``compare_streams.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -57,14 +56,13 @@ MTT_DIR = "MTT_musicnn"
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from tonal_experiment import experiment_parser
+
+    ap = experiment_parser(__doc__, required=False)
     ap.add_argument("--convert", type=Path, metavar="WHEEL",
                     help="only convert MTT_musicnn of this musicnn-0.1.0 wheel to --mtt-weights, then stop "
                          "(needs TensorFlow: run it with the virtual environment of tools/convert_musicnn.py)")
-    ap.add_argument("--data", action="append", metavar="NAME:PATH",
-                    help="a labelled set the head learns from (emotify:PATH, 4q:PATH); repeat for both")
-    ap.add_argument("--cache-dir", type=Path,
-                    help="the MSD musicnn output cache (causal stream), as for compare_streams.py")
     ap.add_argument("--mtt-weights", type=Path, required=True,
                     help="MTT_musicnn converted to safetensors (convert step: --convert WHEEL)")
     ap.add_argument("--out", type=Path,
@@ -81,7 +79,6 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(1)
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     from compare_streams import paired_figures
     from tonal_experiment import cached_songs, cross_validate_all, write_report
     from tonal_experiment import report as tonal_report

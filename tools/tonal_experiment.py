@@ -64,12 +64,18 @@ MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.
 VALENCE = "Emotify valence partial rho given arousal"
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", action="append", required=True, metavar="NAME:PATH",
+def experiment_parser(doc: str, required: bool = True) -> argparse.ArgumentParser:
+    """The options every head experiment of tools/ shares: --data (repeatable) and --cache-dir."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", action="append", required=required, metavar="NAME:PATH",
                     help="a labelled set the head learns from (emotify:PATH, 4q:PATH); repeat for both")
-    ap.add_argument("--cache-dir", type=Path, required=True,
+    ap.add_argument("--cache-dir", type=Path, required=required,
                     help="the musicnn output cache (causal stream), as for compare_streams.py")
+    return ap
+
+
+def main() -> int:
+    ap = experiment_parser(__doc__)
     ap.add_argument("--out", type=Path, required=True,
                     help="folder for the tonal feature cache (tonal_features.npz) and report.md/.json")
     ap.add_argument("--recompute", action="store_true", help="recompute the tonal features even if cached")

@@ -34,6 +34,11 @@ inside cross-validation and for the shipped head:
 
 :func:`cross_validate` runs the whole procedure inside outer folds (same grouping) and
 keeps every candidate's held-out predictions and uncertainties beside the chosen ones.
+
+Two variants of steps 2-4 exist for experiments (:class:`HeadConfig` ``alpha_rule="min"``,
+``set_weights="equal_sets"``: alpha by the smallest out-of-fold error, and a weighted ridge giving
+each labelled set equal total weight).  They were tried for issue 18 and not adopted
+(``tools/head_rules_experiment.py``); the defaults are the shipped procedure.
 """
 from __future__ import annotations
 
@@ -59,6 +64,8 @@ TRAINING_SETS: dict[str, tuple[str, ...]] = {
     "emotify+4q": ("emotify", "4q"),
 }
 VALENCE_TARGETS = ("label", "resid")
+ALPHA_RULES = ("one_se", "min")
+SET_WEIGHTS = ("song", "equal_sets")
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,13 @@ class HeadConfig:
     seed : int
     n_boot : int
         Bootstrap resamples of every interval.
+    alpha_rule : {"one_se", "min"}
+        How each axis's alpha is picked from the out-of-fold errors: the largest within one
+        standard error of the smallest (``one_se``), or the smallest (``min``).
+    set_weights : {"song", "equal_sets"}
+        Row weights of the ridge: one per song (``song``), or weights that give each labelled set
+        a candidate learns from the same total (``equal_sets``; mean weight 1).  Centring, scaling
+        and the alpha choice use the same weights; selection, intervals and figures stay per song.
     """
 
     folds: int = 5
@@ -114,12 +128,18 @@ class HeadConfig:
     alphas: tuple[float, ...] = DEFAULT_ALPHAS
     seed: int = 0
     n_boot: int = 2000
+    alpha_rule: str = "one_se"
+    set_weights: str = "song"
 
     def __post_init__(self) -> None:
         if self.folds < 2 or self.outer_folds < 2 or self.outer_repeats < 1:
             raise ParameterError(f"need at least 2 folds and 1 repeat, got {self}")
         if not 0.0 < self.coverage < 1.0:
             raise ParameterError(f"coverage must be in (0, 1), got {self.coverage}")
+        if self.alpha_rule not in ALPHA_RULES:
+            raise ParameterError(f"alpha_rule must be one of {ALPHA_RULES}, got {self.alpha_rule!r}")
+        if self.set_weights not in SET_WEIGHTS:
+            raise ParameterError(f"set_weights must be one of {SET_WEIGHTS}, got {self.set_weights!r}")
 
     @property
     def z(self) -> float:
@@ -192,6 +212,33 @@ class Fitted:
         return np.einsum("nd,mdk->nmk", xs, self.members_coef) + self.members_intercept[None]
 
 
+def row_weights(songs: HeadSongs, rows: np.ndarray, how: str) -> np.ndarray:
+    """Weight of every song (0 outside ``rows``, a mask): 1 each (``song``), or each set's songs of
+    ``rows`` sharing an equal total (``equal_sets``); mean 1 over ``rows``."""
+    w = np.zeros(len(songs))
+    if how == "song":
+        w[rows] = 1.0
+        return w
+    sets = sorted(set(songs.dataset[rows].tolist()))
+    for ds in sets:
+        in_set = rows & (songs.dataset == ds)
+        w[in_set] = rows.sum() / (len(sets) * in_set.sum())
+    return w
+
+
+def weighted_standardiser(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted column mean and standard deviation (constant columns get 1), like
+    :func:`~emotrack.model.ridge.standardiser` with every row counted ``w`` times."""
+    mean = np.average(x, axis=0, weights=w)
+    std = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=w))
+    return mean, np.where(std > 0, std, 1.0)
+
+
+def _min_mse(sq: np.ndarray, alphas: np.ndarray) -> np.ndarray:
+    """Alpha index per column with the smallest mean squared error: ``sq`` (A, n, k)."""
+    return sq.mean(axis=1).argmin(axis=0)
+
+
 def _one_se(sq: np.ndarray, alphas: np.ndarray) -> np.ndarray:
     """Largest alpha per column within one SE of the best: ``sq`` (A, n, k) squared errors."""
     mse = sq.mean(axis=1)
@@ -221,22 +268,29 @@ def fit_candidate(songs: HeadSongs, train: np.ndarray, cand: Candidate, cfg: Hea
         raise ParameterError(f"{cand.name}: only {int(learn.sum())} training songs")
     alphas = np.asarray(cfg.alphas)
     tr_idx = np.flatnonzero(train)
+    weight = row_weights(songs, learn, cfg.set_weights)
     preds = np.full((len(alphas), len(songs), 2), np.nan)
     fold_fits = []
     for f in range(cfg.folds):
         fit_rows = learn & (fold != f)
         held = train & (fold == f)
-        mean, std = standardiser(x[fit_rows])
-        xs = (x[fit_rows] - mean) / std
-        y_mean = y[fit_rows].mean(axis=0)
+        w = weight[fit_rows]
+        if cfg.set_weights == "song":
+            mean, std = standardiser(x[fit_rows])
+            y_mean = y[fit_rows].mean(axis=0)
+        else:
+            mean, std = weighted_standardiser(x[fit_rows], w)
+            y_mean = np.average(y[fit_rows], axis=0, weights=w)
+        root = np.sqrt(w)[:, None]
+        xs = (x[fit_rows] - mean) / std * root
         u, s, vt = np.linalg.svd(xs, full_matrices=False)
-        uty = u.T @ (y[fit_rows] - y_mean)
+        uty = u.T @ ((y[fit_rows] - y_mean) * root)
         fold_fits.append((mean, std, y_mean, s, vt, uty))
         xt = (x[held] - mean) / std @ vt.T
         for i, a in enumerate(alphas):
             preds[i, held] = xt @ ((s / (s ** 2 + a))[:, None] * uty) + y_mean
-    sq = (preds[:, learn] - y[None, learn]) ** 2
-    pick = _one_se(sq, alphas)
+    sq = (preds[:, learn] - y[None, learn]) ** 2 * weight[learn][None, :, None]
+    pick = (_min_mse if cfg.alpha_rule == "min" else _one_se)(sq, alphas)
     alpha = alphas[pick]
     oof = np.stack([preds[pick[j], :, j] for j in range(2)], axis=1)
     mean, std = standardiser(x[learn])
