@@ -143,3 +143,21 @@ def test_tracker_gives_an_sd_per_axis_and_streaming_equals_offline(trained):
     live = tracker.analyze(np.split(x, cuts[cuts < len(x)]), sr)
     np.testing.assert_allclose(live.values, offline.values, atol=TOLERANCE, rtol=0)
     np.testing.assert_allclose(live.sd, offline.sd, atol=TOLERANCE, rtol=0)
+
+
+def test_train_records_its_alpha_rule_and_set_weights_and_uses_them(trained, sets, tmp_path):
+    default = load_head(trained[0])
+    assert default.facts["alpha_rule"] == "one_se" and default.facts["set_weights"] == "song"
+    assert "--alpha-rule one_se --set-weights song" in default.facts["command"]
+    head = tmp_path / "head-min-equal.safetensors"
+    code = main(["train", "--model", "musicnn", "--data", f"emotify:{sets['emotify']}", "--data",
+                 f"4q:{sets['4q']}", "--data", f"emomusic:{sets['emomusic']}", "--out", str(head),
+                 "--cache-dir", str(sets["cache"]), "--outer-repeats", "1", "--quiet",
+                 "--alpha-rule", "min", "--set-weights", "equal_sets"])
+    assert code == 0
+    other = load_head(head)
+    assert other.facts["alpha_rule"] == "min" and other.facts["set_weights"] == "equal_sets"
+    assert "--alpha-rule min --set-weights equal_sets" in other.facts["command"]
+    same = (other.facts["candidate"] == default.facts["candidate"] and other.facts["alpha"] == default.facts["alpha"]
+            and np.allclose(other.members_coef, default.members_coef))
+    assert not same  # the options reached the fit

@@ -210,6 +210,8 @@ def head_facts(songs: HeadSongs, learn, calibrate, cfg: HeadConfig, cv: CrossVal
                            if ds in ("emotify", "4q") and ds in _sets_of(chosen.cand)],
         "song_features": "mean of the causal frames' musicnn outputs over frames k >= 6 not below -60 dBFS",
         "alpha": chosen.alpha.tolist(),
+        "alpha_rule": cfg.alpha_rule,
+        "set_weights": cfg.set_weights,
         "ensemble": {"members": int(chosen.members_coef.shape[0]),
                      "what": "the head's fold heads (grouped inner folds); shipped coefficients are their "
                              "mean; sd = sqrt(spread of the members' outputs^2 + resid_sd^2)",
@@ -222,7 +224,8 @@ def head_facts(songs: HeadSongs, learn, calibrate, cfg: HeadConfig, cv: CrossVal
         "cv_choices": cv.choices,
         "cv_coverage": report.coverage,
         "command": ("emotrack train --model musicnn " + " ".join(f"--data {d}" for d in data)
-                    + f" --musicnn-stream {cache.stream} --out HEAD"),
+                    + f" --musicnn-stream {cache.stream} --alpha-rule {cfg.alpha_rule}"
+                    + f" --set-weights {cfg.set_weights} --out HEAD"),
     }
     if qrow is not None:
         facts["cv_4q"] = {**{k: e.to_dict() for k, e in qrow.figures.items()}, "protocol": protocol}

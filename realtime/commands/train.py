@@ -130,6 +130,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "causal (default, the shipped head: every layer a causal convolution over the stream, "
                    "each position computed once) or patch (musicnn exactly on each frame's 3 s patch, "
                    "twice the CPU); see docs/models.md")
+    p.add_argument("--alpha-rule", choices=("one_se", "min"), default="one_se",
+                   help="--model musicnn: each axis's ridge alpha, from the out-of-fold errors: the largest "
+                   "within one standard error of the smallest (one_se, default, the shipped head) or the "
+                   "smallest (min)")
+    p.add_argument("--set-weights", choices=("song", "equal_sets"), default="song",
+                   help="--model musicnn: one weight per song (song, default, the shipped head) or equal "
+                   "total weight for each labelled set (equal_sets); see assets/MODEL_CARD.md, 'Less "
+                   "regularisation and equal set weights'")
     p.add_argument("--log", type=pathlib_arg, default=None, help="per-epoch CSV log (default CKPT.log.csv)")
     p.add_argument("--folds", type=int_arg(2, 100), default=None, metavar="K",
                    help="first cross-validate on K folds grouped by track (Emotify, emoMusic) and by "
@@ -195,7 +203,8 @@ def run_head(args: argparse.Namespace) -> int:
     cache = MusicnnFeatureCache(args.cache_dir or default_cache_dir(), enabled=not args.no_cache,
                                 stride=args.frame_stride, stream=args.musicnn_stream)
     report = train_head_command(args.data, args.out, cache=cache,
-                                cfg=HeadConfig(outer_repeats=args.outer_repeats, seed=args.seed),
+                                cfg=HeadConfig(outer_repeats=args.outer_repeats, seed=args.seed,
+                                               alpha_rule=args.alpha_rule, set_weights=args.set_weights),
                                 quiet=args.quiet)
     emit(report, args.report, stem="head_cv", quiet=args.quiet)
     return 0
