@@ -212,12 +212,23 @@ def load_musicnn(device: str | torch.device = "cpu") -> MusicnnMSD:
         state = st_load(files("emotrack.assets").joinpath(WEIGHTS).read_bytes())
     except (FileNotFoundError, OSError) as exc:
         raise CheckpointError(f"musicnn weights emotrack.assets/{WEIGHTS} unreadable: {exc}; reinstall emotrack") from None
+    return musicnn_from_state(state).to(device).eval()
+
+
+def musicnn_from_state(state: dict[str, torch.Tensor]) -> MusicnnMSD:
+    """A :class:`MusicnnMSD` holding exactly ``state`` (every parameter, nothing else), in eval mode.
+
+    Raises
+    ------
+    CheckpointError
+        A parameter is missing or one is left over.
+    """
     model = MusicnnMSD()
     result = model.load_state_dict(state, strict=False)
     missing = [k for k in result.missing_keys if not k.endswith("num_batches_tracked")]
     if missing or result.unexpected_keys:
         raise CheckpointError(f"musicnn weights mismatch: missing {missing}, unexpected {result.unexpected_keys}")
-    return model.to(device).eval()
+    return model.eval()
 
 
 def musicnn_logmel(audio_16k: np.ndarray, *, fp16_round_trip: bool = True) -> np.ndarray:

@@ -47,11 +47,15 @@ MAX_FEATURES = 65536
 MAX_OUTPUTS = 16
 
 
-def standardiser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Column mean and std of ``x`` (n, d); stds below :data:`MIN_STD` become 1 so
-    (nearly) constant columns stay 0."""
-    mean = x.mean(axis=0)
-    std = x.std(axis=0)
+def standardiser(x: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Column mean and std of ``x`` (n, d), each row counted ``weights`` times when given;
+    stds below :data:`MIN_STD` become 1 so (nearly) constant columns stay 0."""
+    if weights is None:
+        mean = x.mean(axis=0)
+        std = x.std(axis=0)
+    else:
+        mean = np.average(x, axis=0, weights=weights)
+        std = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=weights))
     return mean, np.where(std >= MIN_STD, std, 1.0)
 
 

@@ -64,6 +64,7 @@ def main() -> int:
     torch.set_num_threads(1)
     from compare_streams import paired_figures
     from tonal_experiment import cached_songs, write_report
+    from emotrack.train.head_report import coverage_table
     from emotrack.train.musicnn_head import HeadConfig, cross_validate
 
     t0 = time.time()
@@ -98,11 +99,10 @@ def main() -> int:
               "| procedure | songs | arousal | valence |", "|---|---|---|---|"]
     for p in ("A", "C"):
         c = cv[p]
-        inside = np.abs(c.pred["chosen"] - c.labels["chosen"]) <= HeadConfig().z * c.sd["chosen"]
-        for label, rows in (("all", slice(None)), ("4Q", songs.dataset == "4q"),
-                            ("Emotify", songs.dataset == "emotify")):
-            share = inside[:, rows].mean(axis=(0, 1))
-            lines.append(f"| {p} | {label} | {100 * share[0]:.1f} % | {100 * share[1]:.1f} % |")
+        table = coverage_table(c.pred["chosen"], c.sd["chosen"], c.labels["chosen"], songs.dataset, HeadConfig().z)
+        for key, label in (("all", "all"), ("4q", "4Q"), ("emotify", "Emotify")):
+            lines.append(f"| {p} | {label} | {100 * table[key]['arousal']:.1f} % | "
+                         f"{100 * table[key]['valence']:.1f} % |")
     lines += ["", f"- {len(songs)} songs; head_songs problems: {songs.problems or 'none'}; "
               f"wall {time.time() - t0:.0f} s"]
     write_report(args.out, lines, facts)

@@ -98,11 +98,7 @@ def main() -> int:
 
     cfg = HeadConfig()
     cv = cross_validate_all(songs, procedures(), cfg)
-    import tonal_experiment
-
-    tonal_experiment.FEATURES = ()  # tonal_report's per-feature table: no feature here
-    songs.means["tonal"] = np.zeros((len(songs), 0))
-    lines, facts = report(songs, cv, cfg.n_boot, paired_figures, tonal_report)
+    lines, facts = tonal_report(songs, cv, cfg.n_boot, paired_figures, block="mtt", label="MTT", features=())
     facts.update(checks=checks, wall_s=round(time.time() - t0, 1))
     lines += ["", "### Checks", "",
               f"- {len(songs)} songs; head_songs problems: {songs.problems or 'none'}; MSD cache misses: 0; "
@@ -139,14 +135,13 @@ def load_mtt(weights: Path):
     """The MTT network in the MSD network's class, strictly loaded (every parameter present)."""
     from safetensors.torch import load_file
 
-    from emotrack.model.musicnn import MusicnnMSD
+    from emotrack.model.errors import CheckpointError
+    from emotrack.model.musicnn import musicnn_from_state
 
-    net = MusicnnMSD()
-    result = net.load_state_dict(load_file(str(weights)), strict=False)
-    missing = [k for k in result.missing_keys if not k.endswith("num_batches_tracked")]
-    if missing or result.unexpected_keys:
-        raise SystemExit(f"MTT weights mismatch: missing {missing}, unexpected {result.unexpected_keys}")
-    return net.eval()
+    try:
+        return musicnn_from_state(load_file(str(weights)))
+    except CheckpointError as exc:
+        raise SystemExit(f"MTT weights {weights}: {exc}") from None
 
 
 def mtt_cache(root: Path, weights: Path):
@@ -188,20 +183,6 @@ def procedures() -> dict:
     for base in MTT_INPUTS:
         mh.INPUT_SETS[f"{base}+mtt"] = (base, f"mtt_{base}")  # read by the unchanged cross_validate
     return {"A": cands_a, "B": cands_a + [mh.Candidate(f"{c.inputs}+mtt", c.training, c.valence) for c in cands_a]}
-
-
-def report(songs, cv, n_boot, paired_figures, tonal_report) -> tuple[list[str], dict]:
-    """The tonal experiment's report, with its "+tonal" twins read as "+mtt"."""
-    for c in cv.values():
-        for d in (c.pred, c.sd, c.labels):
-            for k in list(d):
-                if "+mtt" in k:
-                    d[k.replace("+mtt", "+tonal")] = d.pop(k)
-    lines, facts = tonal_report(songs, cv, n_boot, paired_figures)
-    lines = [ln.replace("+tonal", "+mtt").replace("tonal candidate", "MTT candidate").replace("without tonal", "without MTT")
-             for ln in lines]
-    cut = next(i for i, ln in enumerate(lines) if ln.startswith("### Each song-level tonal feature"))
-    return lines[:cut], facts
 
 
 if __name__ == "__main__":

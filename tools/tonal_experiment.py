@@ -327,8 +327,13 @@ def procedures() -> dict:
     return {"A": cands_a, "B": cands_a + [mh.Candidate(f"{c.inputs}+tonal", c.training, c.valence) for c in cands_a]}
 
 
-def report(songs, cv: dict, n_boot: int, paired_figures) -> tuple[list[str], dict]:
-    """The markdown tables (lines) and the same facts as a dict."""
+def report(songs, cv: dict, n_boot: int, paired_figures, *, block: str = "tonal", label: str = "tonal",
+           features: tuple[str, ...] = FEATURES) -> tuple[list[str], dict]:
+    """The markdown tables (lines) and the same facts as a dict.
+
+    ``block``: the suffix of B's extra candidates (``<inputs>+<block>``, twins without it);
+    ``label``: how the tables name it; ``features``: the columns of ``songs.means[block]`` to
+    describe one by one (none: no per-feature table)."""
     from emotrack.train.quadrant_metrics import pair_matrix, weighted_auc
     from emotrack.train.song_metrics import partial_spearman
 
@@ -359,27 +364,30 @@ def report(songs, cv: dict, n_boot: int, paired_figures) -> tuple[list[str], dic
     lines += [f"| {r + 1} | {a:.3f} | {b:.3f} |" for r, (a, b) in enumerate(per_rep)]
 
     keys = {"Emotify valence partial": VALENCE, "4Q valence AUC within arousal": "4Q valence AUC within arousal half"}
-    lines += ["", "### Each tonal candidate against its twin (same candidate without tonal, same run; point values)",
+    lines += ["", f"### Each {label} candidate against its twin (same candidate without {label}, same run; "
+              "point values)",
               "", "| candidate | " + " | ".join(f"{k} | twin" for k in keys)
               + " | 4Q valence AUC within genre | Emotify arousal rho | 4Q arousal AUC |", "|---" * 8 + "|"]
     facts["per_candidate"] = {}
     for name in cv["B"].pred:
-        if "+tonal" not in name:
+        if f"+{block}" not in name:
             continue
         f = paired_figures(songs, np.nanmean(cv["B"].pred[name], axis=0),
-                           np.nanmean(cv["B"].pred[name.replace("+tonal", "")], axis=0), n_boot=250)
-        facts["per_candidate"][name] = {k: {"tonal": r["causal"], "twin": r["patch"]} for k, r in f.items()}
+                           np.nanmean(cv["B"].pred[name.replace(f"+{block}", "")], axis=0), n_boot=250)
+        facts["per_candidate"][name] = {k: {block: r["causal"], "twin": r["patch"]} for k, r in f.items()}
         cells = [f"{f[k]['causal']:.3f} | {f[k]['patch']:.3f}" for k in keys.values()]
         cells += [f"{f[k]['causal']:.3f}"
                   for k in ("4Q valence AUC within genre", "Emotify arousal rho", "4Q arousal AUC")]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
 
-    t, a4, v4 = songs.means["tonal"], songs.y[q, 0] > 0, songs.y[q, 1] > 0
-    lines += ["", "### Each song-level tonal feature alone (descriptive)", "",
+    if not features:
+        return lines, facts
+    t, a4, v4 = songs.means[block], songs.y[q, 0] > 0, songs.y[q, 1] > 0
+    lines += ["", f"### Each song-level {label} feature alone (descriptive)", "",
               f"| feature | Emotify partial rho with valence_fa given arousal_proxy (n={e.sum()}) | "
               f"4Q valence AUC within arousal half (n={q.sum()}) |", "|---|---|---|"]
     facts["per_feature"] = {}
-    for j, name in enumerate(FEATURES):
+    for j, name in enumerate(features):
         pr = partial_spearman(t[e, j], songs.y[e, 1], songs.given[e])
         auc = float(weighted_auc(*pair_matrix(t[q, j], v4, a4), np.ones((1, int(q.sum()))))[0])
         facts["per_feature"][name] = {"emotify_partial": pr, "4q_auc_within_arousal": auc}

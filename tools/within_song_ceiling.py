@@ -105,18 +105,13 @@ def clip_rs(outputs: dict[int, tuple[np.ndarray, dict]], curves: dict[int, np.nd
     return np.array(rs)
 
 
-def bootstrap(values: np.ndarray, n: int = 2000, seed: int = 0) -> tuple[float, float]:
-    idx = np.random.default_rng(seed).integers(0, values.size, (n, values.size))
-    m = values[idx].mean(axis=1)
-    return float(np.quantile(m, 0.025)), float(np.quantile(m, 0.975))
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--annotations", type=Path, required=True, help="emoMusic's annotations folder")
     ap.add_argument("--causal", type=Path, required=True, help="analyze --mode causal --format csv output folder")
     ap.add_argument("--centered", type=Path, required=True, help="analyze --mode centered --format csv output folder")
     args = ap.parse_args()
+    from emotrack.train.tracking import bootstrap_mean
 
     print("## The human curves of all annotated songs (no audio)\n")
     print("| | arousal | valence |\n|---|---|---|")
@@ -139,9 +134,9 @@ def main() -> int:
                     r0 = clip_rs(outputs, curves, column, smooth, 0.0)
                     per_lag = [(clip_rs(outputs, curves, column, smooth, lag), lag) for lag in LAGS]
                     rb, lag = max(per_lag, key=lambda p: p[0].mean())
-                    lo, hi = bootstrap(rb)
+                    ci = bootstrap_mean(rb)
                     print(f"| {mode} | {'model' if column == axis else 'level (dBFS)'} | {name} | {r0.mean():+.2f} | "
-                          f"{lag:.1f} s | {rb.mean():+.2f} [{lo:+.2f}, {hi:+.2f}] |")
+                          f"{lag:.1f} s | {rb.mean():+.2f} [{ci.low:+.2f}, {ci.high:+.2f}] |")
                     if rb.mean() > best[0]:
                         best = (rb.mean(), f"{mode}, {column}, {name}, lag {lag:.1f} s")
         print(f"\nHighest mean r ({axis}), chosen on these 10 clips: {best[0]:+.2f} ({best[1]})")

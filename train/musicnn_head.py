@@ -226,14 +226,6 @@ def row_weights(songs: HeadSongs, rows: np.ndarray, how: str) -> np.ndarray:
     return w
 
 
-def weighted_standardiser(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted column mean and standard deviation (constant columns get 1), like
-    :func:`~emotrack.model.ridge.standardiser` with every row counted ``w`` times."""
-    mean = np.average(x, axis=0, weights=w)
-    std = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=w))
-    return mean, np.where(std > 0, std, 1.0)
-
-
 def _min_mse(sq: np.ndarray, alphas: np.ndarray) -> np.ndarray:
     """Alpha index per column with the smallest mean squared error: ``sq`` (A, n, k)."""
     return sq.mean(axis=1).argmin(axis=0)
@@ -275,12 +267,9 @@ def fit_candidate(songs: HeadSongs, train: np.ndarray, cand: Candidate, cfg: Hea
         fit_rows = learn & (fold != f)
         held = train & (fold == f)
         w = weight[fit_rows]
-        if cfg.set_weights == "song":
-            mean, std = standardiser(x[fit_rows])
-            y_mean = y[fit_rows].mean(axis=0)
-        else:
-            mean, std = weighted_standardiser(x[fit_rows], w)
-            y_mean = np.average(y[fit_rows], axis=0, weights=w)
+        by = None if cfg.set_weights == "song" else w  # one per song: the plain means, bit for bit
+        mean, std = standardiser(x[fit_rows], by)
+        y_mean = np.average(y[fit_rows], axis=0, weights=by)
         root = np.sqrt(w)[:, None]
         xs = (x[fit_rows] - mean) / std * root
         u, s, vt = np.linalg.svd(xs, full_matrices=False)
