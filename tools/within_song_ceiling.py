@@ -17,7 +17,7 @@ Run::
 
     emotrack analyze ../shared/data/emomusic-mini/clips_45seconds --mode causal --format csv --out /tmp/c
     emotrack analyze ../shared/data/emomusic-mini/clips_45seconds --mode centered --format csv --out /tmp/m
-    python tools/within_song_ceiling.py --annotations ../shared/data/emomusic-mini/annotations \\
+    python tools/within_song_ceiling.py --emomusic ../shared/data/emomusic-mini \\
         --causal /tmp/c --centered /tmp/m
 """
 from __future__ import annotations
@@ -36,15 +36,17 @@ DT = 0.5
 LAGS = np.arange(0.0, 5.01, 0.5)
 
 
-def read_curves(annotations: Path, axis: str) -> dict[int, np.ndarray]:
-    """song id -> the 60 averaged ratings (15.0-44.5 s) of ``<axis>_cont_average.csv``."""
-    with open(annotations / f"{axis}_cont_average.csv", newline="") as f:
-        rows = list(csv.reader(f))
+def read_curves(emomusic: Path, axis: str) -> dict[int, np.ndarray]:
+    """song id -> the 60 averaged ratings (15.0-44.5 s) of every annotated song, audio or not
+    (the project's emoMusic reader, whose 500 ms frame 30 is the sample at 15 s)."""
+    from emotrack.train.readers.emomusic import read_emomusic
+
     out = {}
-    for r in rows[1:]:
-        vals = np.array([float(v) if v.strip() else np.nan for v in r[1:1 + LABEL_TIMES.size]])
-        if np.isfinite(vals).all():
-            out[int(float(r[0]))] = vals
+    for item in read_emomusic(emomusic).items:
+        start = round(LABEL_TIMES[0] / DT) - item.first_frame
+        vals = np.asarray(getattr(item, axis), np.float64)[start:start + LABEL_TIMES.size]
+        if vals.size == LABEL_TIMES.size and np.isfinite(vals).all():
+            out[int(item.song_id)] = vals
     return out
 
 
@@ -107,7 +109,8 @@ def clip_rs(outputs: dict[int, tuple[np.ndarray, dict]], curves: dict[int, np.nd
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--annotations", type=Path, required=True, help="emoMusic's annotations folder")
+    ap.add_argument("--emomusic", type=Path, required=True,
+                    help="the emoMusic folder (annotations/; the clips' audio is not read)")
     ap.add_argument("--causal", type=Path, required=True, help="analyze --mode causal --format csv output folder")
     ap.add_argument("--centered", type=Path, required=True, help="analyze --mode centered --format csv output folder")
     args = ap.parse_args()
@@ -115,12 +118,12 @@ def main() -> int:
 
     print("## The human curves of all annotated songs (no audio)\n")
     print("| | arousal | valence |\n|---|---|---|")
-    tables = {ax: drift_table(read_curves(args.annotations, ax)) for ax in ("arousal", "valence")}
+    tables = {ax: drift_table(read_curves(args.emomusic, ax)) for ax in ("arousal", "valence")}
     for k in tables["arousal"]:
         print(f"| {k} | {tables['arousal'][k]:.3f} | {tables['valence'][k]:.3f} |")
 
     for axis in ("arousal", "valence"):
-        curves = read_curves(args.annotations, axis)
+        curves = read_curves(args.emomusic, axis)
         print(f"\n## {axis}: mean within-song r on the 10 clips\n")
         print("| mode | signal | smoothing | r at lag 0 | best lag | r at best lag [95 % CI over clips] |")
         print("|---|---|---|---|---|---|")
