@@ -30,6 +30,17 @@ its field instead of 64 windows before it). The head is fitted on these outputs
 A live frame then costs its ~31 new positions of every layer plus the pooling, instead of
 the new front-end positions plus every patch's edges and 187 mid-end positions.
 
+**Aligned** (``aligned=True``, the tracker's ``stream="aligned"``): the same positions, computed
+once each at the same cost, but every layer reports the time musicnn's own ("same"-padded)
+convolutions would give it. In the causal stream the timbral branch (kernel 7) reports a window
+3 positions after the time it is centred on and the 128-window temporal branch 64 after, so the
+mid-end mixes timbral features of one moment with temporal features of a second earlier, and each
+residual adds a layer's input to a convolution centred 3 positions before it. Aligned, each front
+branch is delayed to the temporal_128 branch's centre (``FRONT_CENTRE`` = 64 windows back), each
+residual adds its input at the convolution's centre, and frame ``k`` pools the 187 centres ending
+73 windows (1.17 s) before its last window: what musicnn computes on the whole stream at once,
+with real audio instead of zeros at every patch edge, at the price of that delay.
+
 Because every position is a function of a bounded stretch of windows, skipping the
 positions that only silent frames would read changes nothing that is computed: the stores
 restart where the next heard frame needs them.
@@ -70,12 +81,17 @@ class CausalMusicnn:
     OFFSETS = {"front": MID_LOOKBACK, "m1": 2 * (MID_KERNEL - 1), "m2": MID_KERNEL - 1, "m3": 0}
     """How far before a pooled position each layer is needed."""
 
-    def __init__(self, net: MusicnnMSD, map_fn: Callable[[Callable, list], list]) -> None:
+    def __init__(self, net: MusicnnMSD, map_fn: Callable[[Callable, list], list], *,
+                 aligned: bool = False) -> None:
         self.net = net
         self.map = map_fn
+        self.aligned = bool(aligned)
         self.front_blocks = (net.timbral_74, net.timbral_77, net.temporal_128, net.temporal_64,
                              net.temporal_32)
-        self.front_lookback = max(b.conv.kernel_size[0] for b in self.front_blocks) - 1
+        kernels = [b.conv.kernel_size[0] for b in self.front_blocks]
+        self.front_delay = [front_delay(kt, kernels) if self.aligned else 0 for kt in kernels]
+        """Positions each front block's output is delayed by (aligned: to the longest kernel's centre)."""
+        self.front_lookback = max(d + kt - 1 for d, kt in zip(self.front_delay, kernels))
         self.lookback = self.front_lookback + MID_LOOKBACK
         """Windows before a pooled position that it depends on (145)."""
         self.computed = 0
@@ -118,12 +134,12 @@ class CausalMusicnn:
         def chunk(a: int) -> torch.Tensor:
             b = min(last, a + CHUNK - 1)
             outs = []
-            for block in self.front_blocks:
+            for block, delay in zip(self.front_blocks, self.front_delay):
                 kt = block.conv.kernel_size[0]
-                lo = a - (kt - 1) - x0
+                lo = a - delay - (kt - 1) - x0
                 if lo < 0:
-                    raise RuntimeError(f"causal musicnn: window {a - kt + 1} is no longer held")
-                outs.append(block.pooled(xb[lo:b + 1 - x0][None, None])[0])
+                    raise RuntimeError(f"causal musicnn: window {a - delay - kt + 1} is no longer held")
+                outs.append(block.pooled(xb[lo:b - delay + 1 - x0][None, None])[0])
             return torch.cat(outs, dim=0)
         return chunk
 
@@ -131,13 +147,14 @@ class CausalMusicnn:
         below = {"m1": "front", "m2": "m1", "m3": "m2"}[layer]
         block = {"m1": self.net.mid1, "m2": self.net.mid2, "m3": self.net.mid3}[layer]
         src, t0 = self.store[below], self.t0[below]
+        res = MID_KERNEL // 2 if self.aligned else MID_KERNEL - 1  # the input the residual adds
 
         def chunk(a: int) -> torch.Tensor:
             b = min(last, a + CHUNK - 1)
             x = src[:, a - (MID_KERNEL - 1) - t0:b + 1 - t0]
             y = block.unpadded(x[None])[0]
             if layer != "m1":  # musicnn's residual connections: m2 = mid2(m1) + m1, m3 = mid3(m2) + m2
-                y = y + x[:, MID_KERNEL - 1:]
+                y = y + x[:, res:res + y.shape[1]]
             return y
         return chunk
 
@@ -145,7 +162,7 @@ class CausalMusicnn:
         """``[n, 1506]``: ``pool_bn`` of the interleaved max and mean of the 753 features over
         the 187 positions ending at each of ``ends`` (they must be stored)."""
         layers = {layer: (self.store[layer], self.t0[layer]) for layer in self.LAYERS}
-        return _pool(self.net, layers, ends)
+        return _pool(self.net, layers, ends, POOL_SHIFT if self.aligned else None)
 
     def trim(self, next_first: int) -> None:
         """Drop positions that no pooled position from ``next_first`` on needs."""
@@ -155,6 +172,24 @@ class CausalMusicnn:
             if s is not None and drop > 0:
                 self.store[layer] = s[:, drop:]
                 self.t0[layer] += drop
+
+
+FRONT_CENTRE = 64
+"""Aligned stream: windows between a front position and the time it is centred on (TF "same"
+padding puts ``kt // 2`` windows after the centre; 128 // 2 for the longest kernel)."""
+
+POOL_SHIFT = {"front": 3 * (MID_KERNEL // 2), "m1": 2 * (MID_KERNEL // 2), "m2": MID_KERNEL // 2, "m3": 0}
+"""Aligned stream: positions before a pooled ``m3`` position at which each layer holds the same
+centre (each mid-end convolution reports the centre of its 7 inputs, 3 positions back)."""
+
+POOL_DELAY = FRONT_CENTRE + POOL_SHIFT["front"]
+"""Aligned stream: windows between a frame's last window and the last centre it pools (73)."""
+
+
+def front_delay(kt: int, kernels: list[int]) -> int:
+    """Aligned stream: positions by which a front block of kernel ``kt`` is delayed so that its
+    output is centred where the longest kernel's is (``max(k // 2) - kt // 2``)."""
+    return max(k // 2 for k in kernels) - kt // 2
 
 
 def causal_reference(net: MusicnnMSD, windows: torch.Tensor, ends: np.ndarray) -> torch.Tensor:
@@ -177,14 +212,19 @@ def causal_reference(net: MusicnnMSD, windows: torch.Tensor, ends: np.ndarray) -
                  ends)
 
 
-def _pool(net: MusicnnMSD, layers: dict[str, tuple[torch.Tensor, int]], ends: np.ndarray) -> torch.Tensor:
+def _pool(net: MusicnnMSD, layers: dict[str, tuple[torch.Tensor, int]], ends: np.ndarray,
+          shift: dict[str, int] | None = None) -> torch.Tensor:
     """``pool_bn`` of the interleaved max and mean (musicnn's back-end input) of the 753 features
     of ``layers`` (name -> (store, global index of its first position)) over the 187 positions
-    ending at each of ``ends``: ``[n, 1506]``."""
+    ending at each of ``ends`` (each layer's ending ``shift[layer]`` earlier): ``[n, 1506]``."""
+    shift = shift or {}
     peaks, means = [], []
     for e in ends.tolist():  # one frame at a time: a batch of [n, 753, 187] would be 0.56 MB a frame
-        s = e - (PATCH_FRAMES - 1)
-        feats = torch.cat([a[:, s - t0:e + 1 - t0] for a, t0 in layers.values()], dim=0)
+        parts = []
+        for name, (a, t0) in layers.items():
+            last = e - shift.get(name, 0)
+            parts.append(a[:, last - (PATCH_FRAMES - 1) - t0:last + 1 - t0])
+        feats = torch.cat(parts, dim=0)
         peaks.append(feats.amax(dim=1))
         means.append(feats.mean(dim=1))
     return net.pool_bn(interleave_pools(torch.stack(peaks), torch.stack(means)))

@@ -78,10 +78,12 @@ any batch of frames) and musicnn run patch by patch: float32 summation order onl
 INPUTS = {"dense": 200, "penultimate": 200, "logits": 50, "pooled": 1506}
 """musicnn outputs a head may read, with their sizes (see :class:`MusicnnOutputs`)."""
 
-STREAMS = ("patch", "causal")
+STREAMS = ("patch", "causal", "aligned")
 """How musicnn runs over the stream: ``patch``, musicnn exactly on each frame's zero-padded 3 s
 patch (this module); ``causal``, every layer as a causal convolution over the whole stream, each
-position computed once (:mod:`~emotrack.model.musicnn_causal`).  A head names the one it was
+position computed once (:mod:`~emotrack.model.musicnn_causal`); ``aligned``, the same
+convolutions with every layer reporting the time musicnn's own would, the pooled 3 s ending
+1.17 s before the frame's end (same module).  A head names the one it was
 fitted on in its facts (``"stream"``; heads without it are ``patch`` heads)."""
 
 _CHUNK = 256  # timbral positions per convolution call (measured: longer calls cost more per position)
@@ -180,7 +182,7 @@ class MusicnnTracker(Tracker):
     temporal : TemporalConfig, optional
         The temporal stage after the head (:mod:`~emotrack.model.temporal`); default
         :data:`TEMPORAL`.
-    stream : {"patch", "causal"}, optional
+    stream : {"patch", "causal", "aligned"}, optional
         How musicnn runs (:data:`STREAMS`); default: what the head was fitted on.
     """
 
@@ -224,8 +226,9 @@ class MusicnnTracker(Tracker):
                          StreamedBranch((net.temporal_64,), 64),
                          StreamedBranch((net.temporal_32,), 32)]
         """The front end in musicnn's channel order (408 timbral, then 3 x 51 temporal)."""
-        self.causal = CausalMusicnn(net, self._map) if self.stream == "causal" else None
-        """The causal stream (``stream="causal"``), else None."""
+        self.causal = (CausalMusicnn(net, self._map, aligned=self.stream == "aligned")
+                       if self.stream in ("causal", "aligned") else None)
+        """The streamed convolutions (``stream="causal"`` or ``"aligned"``), else None."""
         with torch.inference_mode():
             bn = self.net.input_bn
             scale_ = bn.weight / torch.sqrt(bn.running_var + bn.eps)

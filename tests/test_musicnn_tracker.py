@@ -40,9 +40,14 @@ def causal_tracker():
     return _bare("causal")
 
 
-@pytest.fixture(scope="module", params=["causal", "patch"])
+@pytest.fixture(scope="module")
+def aligned_tracker():
+    return _bare("aligned")
+
+
+@pytest.fixture(scope="module", params=["causal", "patch", "aligned"])
 def tracker(request):
-    """Both streams: what holds for one must hold for the other."""
+    """Every stream: what holds for one must hold for the others."""
     return request.getfixturevalue(f"{request.param}_tracker")
 
 
@@ -127,6 +132,49 @@ def test_causal_stream_is_the_network_run_causally_over_the_whole_signal(causal_
     # and it is not the exact patch mode: the outputs differ where the patch's zero padding mattered
     patch = frame_outputs(audio, sr, ("pooled",), tracker=_bare("patch"))["pooled"]
     assert np.abs(patch[6:] - out["pooled"][6:]).max() > 100 * TOLERANCE
+
+
+def test_aligned_stream_is_musicnn_itself_over_the_whole_signal_pooled_73_windows_back(clip):
+    """stream="aligned": frame k pools what musicnn's own ("same"-padded) layers give when run
+    over the whole signal at once (preceded by silence), at the 187 centres ending
+    :data:`POOL_DELAY` (73) windows before the frame's last window: every branch and residual at
+    the time musicnn puts it, computed here by the network's own modules, not by the stream's
+    delays. The causal stream is not that (its branches are 61 windows apart)."""
+    from emotrack.model.musicnn_causal import POOL_DELAY
+
+    tracker = _bare("aligned")
+    net = tracker.net
+    audio, sr = clip
+    out = frame_outputs(audio, sr, ("pooled", "dense"), tracker=tracker)
+    tracker.reset(sr)
+    windows = np.concatenate([b.data.windows for b in (tracker.features.push(audio), tracker.features.flush())])
+    n = len(out["pooled"])
+    assert n == 25 and POOL_DELAY == 73
+    pad = PATCH_FRAMES + tracker.causal.lookback
+    ends = last_window(np.arange(n)) + pad
+    x = np.full((int(ends[-1]) + 1, 96), float(tracker._bn_b), np.float32)  # silence after the input BN
+    x[pad:pad + len(windows)] = windows * tracker._bn_a + tracker._bn_b
+    with torch.inference_mode():
+        xt = torch.from_numpy(x)[None, None]
+        blocks = (net.timbral_74, net.timbral_77, net.temporal_128, net.temporal_64, net.temporal_32)
+        front = torch.cat([b(xt) for b in blocks], dim=1)
+        m1 = net.mid1(front)
+        m2 = net.mid2(m1) + m1
+        m3 = net.mid3(m2) + m2
+        feats = torch.cat((front, m1, m2, m3), dim=1)[0]
+        rows = []
+        for e in ends - POOL_DELAY:
+            f = feats[:, e - (PATCH_FRAMES - 1):e + 1]
+            rows.append(interleave_pools(f.amax(dim=1)[None], f.mean(dim=1)[None]))
+        ref = net.pool_bn(torch.cat(rows))
+        dense = net.dense(ref)
+    np.testing.assert_allclose(out["pooled"], ref.numpy(), atol=TOLERANCE)
+    np.testing.assert_allclose(out["dense"], dense.numpy(), atol=TOLERANCE)
+    # still causal: a frame's outputs do not change when audio after it is cut off
+    cut = frame_outputs(audio[: int(6.0 * sr)], sr, ("pooled",), tracker=tracker)["pooled"]
+    np.testing.assert_allclose(cut[:12], out["pooled"][:12], atol=TOLERANCE)
+    causal = frame_outputs(audio, sr, ("pooled",), tracker=_bare("causal"))["pooled"]
+    assert np.abs(causal[6:] - out["pooled"][6:]).max() > 100 * TOLERANCE
 
 
 def test_the_shipped_head_names_its_stream_and_the_tracker_follows_it(tmp_path):

@@ -48,7 +48,7 @@ class MusicnnFeatureCache:
         frame, exactly the tracker's results).  Song means over every ``stride``-th frame are
         estimates of the all-frame means (adjacent 3 s patches overlap by 5/6); an entry with
         every frame is used whenever one exists.
-    stream : {"causal", "patch"}
+    stream : {"causal", "aligned", "patch"}
         How musicnn runs (:data:`~emotrack.model.musicnn_tracker.STREAMS`); each has its own entries.
     """
 

@@ -125,7 +125,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="--model musicnn: also write the cross-validation report (head_cv.md, .json) here")
     p.add_argument("--outer-repeats", type=int_arg(1, 20), default=2,
                    help="--model musicnn: repeats of the outer 5-fold cross-validation (default 2)")
-    p.add_argument("--musicnn-stream", choices=("causal", "patch"), default="causal",
+    p.add_argument("--musicnn-stream", choices=("causal", "aligned", "patch"), default="causal",
                    help="--model musicnn: how musicnn runs over the audio, what the head learns from: "
                    "causal (default, the shipped head: every layer a causal convolution over the stream, "
                    "each position computed once) or patch (musicnn exactly on each frame's 3 s patch, "
