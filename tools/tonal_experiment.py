@@ -119,14 +119,14 @@ def write_report(out: Path, lines: list[str], facts: dict) -> None:
     (out / "report.json").write_text(json.dumps(facts, indent=1, default=str))
 
 
-def cached_songs(data: list[str], cache_dir: Path):
-    """The labelled songs' MSD causal-stream song means (all cached), their audio paths and the cache."""
+def cached_songs(data: list[str], cache_dir: Path, stream: str = "causal"):
+    """The labelled songs' MSD song means of ``stream`` (all cached), their audio paths and the cache."""
     from emotrack.train.head_data import head_songs
     from emotrack.train.musicnn_features import MusicnnFeatureCache
     from emotrack.train.readers import load_dataset
 
     learn = [load_dataset(spec) for spec in data]
-    cache = MusicnnFeatureCache(cache_dir, stream="causal", stride=1)
+    cache = MusicnnFeatureCache(cache_dir, stream=stream, stride=1)
     songs = head_songs(learn, cache)
     if cache.misses:
         raise SystemExit(f"{cache.misses} musicnn outputs not cached: cache them first (not recomputed here)")
