@@ -80,8 +80,7 @@ def main() -> int:
 
     torch.set_num_threads(1)
     from compare_streams import paired_figures
-    from tonal_experiment import cached_songs, write_report
-    from emotrack.train.head_report import coverage_table
+    from tonal_experiment import cached_songs, choice_and_coverage_lines, write_report
     from emotrack.train.musicnn_head import HeadConfig, cross_validate
 
     t0 = time.time()
@@ -110,16 +109,7 @@ def main() -> int:
     lines += ["", f"Rule 1: valence figures with a gain whose CI lies above 0: {', '.join(gains) or 'none'}; "
               f"figures with a loss whose CI lies below 0: {', '.join(losses) or 'none'} -> rule 1 holds: "
               f"{facts['rule1_holds']}"]
-    for p, c in cv.items():
-        lines += ["", f"### {p} chose ({len(c.choices)} outer folds)", ""]
-        lines += [f"- {c.choices.count(n)} x {n}" for n in dict.fromkeys(c.choices)]
-    lines += ["", "### Coverage of nominal 80 % intervals (held-out songs, chosen row, mean of 2 repeats)", "",
-              "| stream | songs | arousal | valence |", "|---|---|---|---|"]
-    for p, c in cv.items():
-        table = coverage_table(c.pred["chosen"], c.sd["chosen"], c.labels["chosen"], songs[p].dataset, cfg.z)
-        for key, label in (("all", "all"), ("4q", "4Q"), ("emotify", "Emotify")):
-            lines.append(f"| {p} | {label} | {100 * table[key]['arousal']:.1f} % | "
-                         f"{100 * table[key]['valence']:.1f} % |")
+    lines += choice_and_coverage_lines(cv, songs, cfg.z, label="stream")
     lines += ["", f"- {len(songs['A'])} songs; head_songs problems: {songs['A'].problems or 'none'}; "
               f"wall {time.time() - t0:.0f} s"]
     write_report(args.out, lines, facts)

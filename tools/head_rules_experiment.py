@@ -63,8 +63,7 @@ def main() -> int:
 
     torch.set_num_threads(1)
     from compare_streams import paired_figures
-    from tonal_experiment import cached_songs, write_report
-    from emotrack.train.head_report import coverage_table
+    from tonal_experiment import cached_songs, choice_and_coverage_lines, write_report
     from emotrack.train.musicnn_head import HeadConfig, cross_validate
 
     t0 = time.time()
@@ -92,17 +91,7 @@ def main() -> int:
                      f"{r['high']:+.3f}] | " + " | ".join(f"{singles[p][n]['causal']:.3f}" for p in singles) + " |")
     lines += ["", f"Decision rule: valence partial gain with CI > 0: {gain}; figures with a paired loss whose CI "
               f"excludes 0: {', '.join(losses) or 'none'} -> C replaces A: {facts['adopt_C']}"]
-    for p, c in cv.items():
-        lines += ["", f"### {p} chose ({len(c.choices)} outer folds)", ""]
-        lines += [f"- {c.choices.count(n)} x {n}" for n in dict.fromkeys(c.choices)]
-    lines += ["", "### Coverage of nominal 80 % intervals (held-out songs, chosen row, mean of 2 repeats)", "",
-              "| procedure | songs | arousal | valence |", "|---|---|---|---|"]
-    for p in ("A", "C"):
-        c = cv[p]
-        table = coverage_table(c.pred["chosen"], c.sd["chosen"], c.labels["chosen"], songs.dataset, HeadConfig().z)
-        for key, label in (("all", "all"), ("4q", "4Q"), ("emotify", "Emotify")):
-            lines.append(f"| {p} | {label} | {100 * table[key]['arousal']:.1f} % | "
-                         f"{100 * table[key]['valence']:.1f} % |")
+    lines += choice_and_coverage_lines(cv, {p: songs for p in ("A", "C")}, HeadConfig().z)
     lines += ["", f"- {len(songs)} songs; head_songs problems: {songs.problems or 'none'}; "
               f"wall {time.time() - t0:.0f} s"]
     write_report(args.out, lines, facts)

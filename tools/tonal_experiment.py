@@ -133,6 +133,26 @@ def cached_songs(data: list[str], cache_dir: Path, stream: str = "causal"):
     return songs, {s.key: s.audio_path for d in learn for s in d.songs_with_audio()}, cache
 
 
+def choice_and_coverage_lines(cv: dict, songs_of: dict, z: float, label: str = "procedure") -> list[str]:
+    """Report lines: what each cross-validated procedure chose in its outer folds, and the coverage
+    of its nominal 80 % intervals on the held-out songs (``songs_of``: procedure -> its songs)."""
+    from emotrack.train.head_report import coverage_table
+
+    lines = []
+    for p, c in cv.items():
+        lines += ["", f"### {p} chose ({len(c.choices)} outer folds)", ""]
+        lines += [f"- {c.choices.count(n)} x {n}" for n in dict.fromkeys(c.choices)]
+    lines += ["", "### Coverage of nominal 80 % intervals (held-out songs, chosen row, mean of 2 repeats)", "",
+              f"| {label} | songs | arousal | valence |", "|---|---|---|---|"]
+    for p, songs in songs_of.items():
+        c = cv[p]
+        table = coverage_table(c.pred["chosen"], c.sd["chosen"], c.labels["chosen"], songs.dataset, z)
+        for key, name in (("all", "all"), ("4q", "4Q"), ("emotify", "Emotify")):
+            lines.append(f"| {p} | {name} | {100 * table[key]['arousal']:.1f} % | "
+                         f"{100 * table[key]['valence']:.1f} % |")
+    return lines
+
+
 def cross_validate_all(songs, procs: dict, cfg) -> dict:
     """The head procedure cross-validated once per named candidate list, with progress on stderr."""
     from emotrack.train.musicnn_head import cross_validate
