@@ -39,7 +39,7 @@ shipped tracker itself on one medley, causal and centered, and compares.
 
 Run::
 
-    nice -n 10 .venv/bin/python tests/bench/bench_steps.py [--candidates] [--json out.json]
+    nice -n 10 .venv/bin/python tests/bench/bench_steps.py [--candidates] [--checkpoint HEAD] [--json out.json]
 """
 from __future__ import annotations
 
@@ -135,12 +135,13 @@ def offset_of(piece: str) -> float:
 
 
 class Raw:
-    """Raw (bypassed temporal stage) causal outputs of the shipped tracker, cached on disk."""
+    """Raw (bypassed temporal stage) causal outputs of the shipped tracker (or of the head at
+    ``head_path``), cached on disk by head file."""
 
-    def __init__(self, cache: Path) -> None:
+    def __init__(self, cache: Path, head_path: Path | None = None) -> None:
         from emotrack.model.musicnn_tracker import MusicnnTracker, default_head_path
 
-        self.tracker = MusicnnTracker()
+        self.tracker = MusicnnTracker(head_path=head_path)
         head = Path(self.tracker.head_path or default_head_path())
         self.tag = hashlib.sha256(head.read_bytes()).hexdigest()[:16]
         self.cache = cache / self.tag
@@ -170,6 +171,8 @@ def main() -> int:
     ap.add_argument("--cache", type=Path, default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
                     / "emotrack" / "bench_steps")
     ap.add_argument("--candidates", action="store_true", help="evaluate the candidate list and choose")
+    ap.add_argument("--checkpoint", type=Path, default=None,
+                    help="a musicnn head file to measure instead of the shipped one (its own stream)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
 
@@ -184,7 +187,7 @@ def main() -> int:
                                       step_response)
     from emotrack.train.tracking import TrackingConfig, loco_recalibrate, song_tracking, summarise
 
-    raw = Raw(args.cache)
+    raw = Raw(args.cache, args.checkpoint)
     tr = raw.tracker
     warm, own = tr.warmup_frames, tr.centered_span
     files, orders = pick_pieces(args.fourq, args.emotify)
