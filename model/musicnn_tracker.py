@@ -59,7 +59,7 @@ from .errors import CheckpointError
 from .framing import FeatureBatch, WindowBatch, WindowMelStream
 from .musicnn import (MSD_TAGS, MUSICNN_SPEC, PATCH_FRAMES, MusicnnMSD, interleave_pools, load_musicnn,
                       tf_same_padding)
-from .musicnn_causal import MID_LOOKBACK, CausalMusicnn
+from .musicnn_causal import MID_LOOKBACK, POOL_DELAY, CausalMusicnn
 from .ridge import RidgeHead
 from .scale import DisplayScale
 from .temporal import TemporalConfig, TemporalStage, centered_values
@@ -107,6 +107,11 @@ def last_window(k: np.ndarray | int) -> np.ndarray | int:
 
 WARMUP_FRAMES = int(np.argmax(last_window(np.arange(64)) - (PATCH_FRAMES - 1) >= 0))
 """Frames ``k < WARMUP_FRAMES`` (6) have less than a whole 3 s patch of audio behind them."""
+
+
+ALIGNED_LAG_FRAMES = round(POOL_DELAY * MUSICNN_SPEC.hop_length / FRAME_LENGTH)
+"""The aligned stream's pool ends :data:`~emotrack.model.musicnn_causal.POOL_DELAY` windows
+(1.17 s) before a frame's last window: 2 frames, rounded."""
 
 
 def default_head_path() -> Path:
@@ -229,6 +234,9 @@ class MusicnnTracker(Tracker):
         self.causal = (CausalMusicnn(net, self._map, aligned=self.stream == "aligned")
                        if self.stream in ("causal", "aligned") else None)
         """The streamed convolutions (``stream="causal"`` or ``"aligned"``), else None."""
+        self.centered_lag = ALIGNED_LAG_FRAMES if self.stream == "aligned" else 0
+        """Frames by which an output reports later than the end of the 3 s it pools (centered mode
+        averages the outputs ``k + lag ..`` for frame ``k``)."""
         with torch.inference_mode():
             bn = self.net.input_bn
             scale_ = bn.weight / torch.sqrt(bn.running_var + bn.eps)
@@ -327,10 +335,10 @@ class MusicnnTracker(Tracker):
         only at the edges (:func:`~emotrack.model.temporal.centered_values`); ``warming_up`` only
         when the whole signal is shorter than one patch."""
         cfg = self.temporal.config
-        values, padded = centered_values(causal.values, cfg, self.centered_span, self.warmup_frames)
-        sd = None if causal.sd is None else centered_values(causal.sd, cfg, self.centered_span,
-                                                            self.warmup_frames)[0]
-        extras = None if causal.extras is None else covering_average(causal.extras, self.centered_span)
+        span, warm, lag = self.centered_span, self.warmup_frames, self.centered_lag
+        values, padded = centered_values(causal.values, cfg, span, warm, lag)
+        sd = None if causal.sd is None else centered_values(causal.sd, cfg, span, warm, lag)[0]
+        extras = None if causal.extras is None else covering_average(causal.extras, span, lag)
         return causal.replace(values=values, extras=extras, sd=sd,
                               warming_up=np.full(len(causal), padded, bool))
 

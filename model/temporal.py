@@ -192,7 +192,7 @@ def causal_values(raw: np.ndarray, config: TemporalConfig, warmup_frames: int) -
 
 
 def centered_values(raw: np.ndarray, config: TemporalConfig, own_span: int,
-                    warmup_frames: int) -> tuple[np.ndarray, bool]:
+                    warmup_frames: int, lag: int = 0) -> tuple[np.ndarray, bool]:
     """Centered values of a whole signal's raw outputs (see the module docstring).
 
     Parameters
@@ -203,6 +203,9 @@ def centered_values(raw: np.ndarray, config: TemporalConfig, own_span: int,
         The tracker's own context in frames (the default span; musicnn 6).
     warmup_frames : int
         Frames ``k < warmup_frames`` have a padded context.
+    lag : int
+        Frames by which the tracker's outputs report later than their context ends (musicnn's
+        aligned stream: 2); frame ``k``'s own outputs are then ``k + lag .. k + lag + own_span - 1``.
 
     Returns
     -------
@@ -215,7 +218,7 @@ def centered_values(raw: np.ndarray, config: TemporalConfig, own_span: int,
     if n == 0:
         return raw.astype(np.float32), False
     span = config.centered_span or own_span
-    lo_off = (own_span - span) // 2  # frame k averages outputs k + lo_off .. k + lo_off + span - 1
+    lo_off = (own_span - span) // 2 + lag  # frame k averages outputs k + lo_off .. k + lo_off + span - 1
     first_real = warmup_frames if n > warmup_frames else 0
     padded = n <= warmup_frames
     finite = np.isfinite(raw).all(axis=1)

@@ -346,17 +346,18 @@ class Tracker(ABC):
                               warming_up=np.zeros(len(causal), bool))
 
 
-def covering_average(values: np.ndarray, span: int) -> np.ndarray:
-    """Frame ``k`` gets the mean of the finite rows ``k .. k+span-1`` (fewer at the end; NaN
-    rows, i.e. silent frames, are left out; NaN where none is finite); float32."""
+def covering_average(values: np.ndarray, span: int, lag: int = 0) -> np.ndarray:
+    """Frame ``k`` gets the mean of the finite rows ``k+lag .. k+lag+span-1`` (fewer at the end;
+    NaN rows, i.e. silent frames, are left out; NaN where none is finite); float32."""
     values = np.asarray(values, np.float64)
     n = len(values)
-    if n == 0 or span <= 1:
+    if n == 0 or (span <= 1 and lag == 0):
         return values.astype(np.float32)
     finite = np.isfinite(values)
     c = np.concatenate([np.zeros((1, *values.shape[1:])), np.cumsum(np.where(finite, values, 0.0), axis=0)])
     k = np.concatenate([np.zeros((1, *values.shape[1:])), np.cumsum(finite, axis=0)])
-    hi = np.minimum(np.arange(n) + span, n)
-    counts = k[hi] - k[:n]
+    lo = np.minimum(np.arange(n) + lag, n - 1)
+    hi = np.minimum(np.arange(n) + lag + span, n)
+    counts = k[hi] - k[lo]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, (c[hi] - c[:n]) / np.maximum(counts, 1), np.nan).astype(np.float32)
+        return np.where(counts > 0, (c[hi] - c[lo]) / np.maximum(counts, 1), np.nan).astype(np.float32)

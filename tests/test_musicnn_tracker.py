@@ -212,15 +212,23 @@ def test_live_blocks_equal_offline_causal(tracker, clip, sr):
 
 def test_centered_mode_averages_the_covering_causal_patches_of_real_audio(tracker, clip):
     """Frame k: the mean of the causal patches k..k+5 that contain it, leaving out patches padded
-    with silence (k < 6); when all are padded (frame 0, 1), the first real patch (6)."""
+    with silence (k < 6); when all are padded (frame 0, 1), the first real patch (6). The aligned
+    stream's outputs pool 3 s ending 1.17 s before their frame: there the patches containing frame
+    k are those of frames k+2..k+7."""
     audio, sr = clip
     causal = tracker.analyze([audio], sr)
     centered = tracker.analyze([audio], sr, mode="centered")
     n = len(causal)
-    for k, (lo, hi) in {0: (6, 7), 1: (6, 7), 4: (6, 10), 8: (8, 14), n - 3: (n - 3, n), n - 1: (n - 1, n)}.items():
+    lag = tracker.centered_lag
+    assert lag == (2 if tracker.stream == "aligned" else 0)
+    expected = {0: (6, 7), 1: (6, 7), 4: (6, 10), 8: (8, 14), n - 3: (n - 3, n), n - 1: (n - 1, n)}
+    if lag:
+        expected = {0: (6, 8), 1: (6, 9), 4: (6, 12), 8: (10, 16), n - 5: (n - 3, n), n - 1: (n - 1, n)}
+    for k, (lo, hi) in expected.items():
         np.testing.assert_allclose(centered.values[k], causal.values[lo:hi].mean(axis=0), atol=1e-6)
     for k in (4, n - 3):  # the tags keep the covering mean
-        np.testing.assert_allclose(centered.extras[k], causal.extras[k:min(n, k + 6)].mean(axis=0), atol=1e-6)
+        lo = min(k + lag, n - 1)
+        np.testing.assert_allclose(centered.extras[k], causal.extras[lo:min(n, lo + 6)].mean(axis=0), atol=1e-6)
     assert not centered.warming_up.any()
 
 

@@ -121,3 +121,18 @@ def test_centered_signal_shorter_than_a_context_is_flagged():
 def test_bad_configs_are_parameter_errors(kw):
     with pytest.raises(ParameterError, match="temporal"):
         TemporalConfig(**kw)
+
+
+def test_a_lag_moves_the_covering_frames_later():
+    """An output reporting ``lag`` frames late (musicnn's aligned stream): frame k averages the
+    outputs k+lag .. k+lag+span-1, clipped at the end; without a lag nothing moves."""
+    from emotrack.model.tracker import covering_average
+
+    raw = np.arange(20, dtype=np.float64)[:, None]
+    got = covering_average(raw, 6, 2)[:, 0]
+    assert got[0] == np.mean(np.arange(2, 8)) and got[10] == np.mean(np.arange(12, 18))
+    assert got[16] == np.mean([18, 19]) and got[19] == 19
+    np.testing.assert_array_equal(covering_average(raw, 6, 0), covering_average(raw, 6))
+    lagged, _ = centered_values(raw, TemporalConfig(), 6, WARM, 2)
+    plain, _ = centered_values(raw, TemporalConfig(), 6, WARM)
+    np.testing.assert_allclose(lagged[WARM:12, 0], plain[WARM + 2:14, 0])

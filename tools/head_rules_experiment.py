@@ -57,6 +57,8 @@ def main() -> int:
 
     ap = experiment_parser(__doc__)
     ap.add_argument("--out", type=Path, required=True, help="folder for report.md and report.json")
+    ap.add_argument("--stream", choices=("causal", "aligned"), default="causal",
+                    help="which musicnn stream's cached outputs the heads read (default causal)")
     args = ap.parse_args()
 
     import torch
@@ -68,7 +70,7 @@ def main() -> int:
 
     t0 = time.time()
     args.out.mkdir(parents=True, exist_ok=True)
-    songs, _, _ = cached_songs(args.data, args.cache_dir)
+    songs, _, _ = cached_songs(args.data, args.cache_dir, stream=args.stream)
     cv = {}
     for name, (rule, weights) in PROCEDURES.items():
         cfg = replace(HeadConfig(), alpha_rule=rule, set_weights=weights)
