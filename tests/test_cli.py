@@ -52,6 +52,7 @@ def test_every_subcommand_has_its_own_help():
         proc = run_cli(name, "--help")
         assert proc.returncode == 0, (name, proc.stderr)
         assert proc.stdout.startswith(f"usage: emotrack {name}")
+        assert "%%" not in proc.stdout, name  # argparse does not %-format a description: "%%" shows as is
 
 
 def test_stub_says_it_is_not_implemented_and_fails(capsys):

@@ -13,10 +13,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Score a checkpoint on a dataset split: RMSE, MSE, Pearson r (frames and song "
         "means) and CCC per dimension, always beside the constant predictor (training mean) and "
         "the poster's figures. With song-level labels (--data emotify:PATH): Spearman rho of the "
-        "song means with 95 %% bootstrap intervals (pooled, mean within genre, and for valence the "
+        "song means with 95 % bootstrap intervals (pooled, mean within genre, and for valence the "
         "rank partial correlation given arousal) beside the constant, loudness alone and the rnn. "
         "With quadrant labels (--data 4q:PATH): arousal AUC, valence AUC (pooled, within each arousal "
-        "half, within genre) and quadrant accuracy with 95 %% bootstrap intervals, beside loudness "
+        "half, within genre) and quadrant accuracy with 95 % bootstrap intervals, beside loudness "
         "alone and the issue-12 musicnn head. "
         "With --loso, train one model per song on all other songs "
         "(leave-one-song-out; for tiny sets) using the training options below.")
