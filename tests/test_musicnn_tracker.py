@@ -419,3 +419,7 @@ def test_a_file_alone_chooses_its_tracker():
     exact = load_tracker(checkpoint=str(files("emotrack.assets").joinpath("teacher/musicnn_va_head_patch.safetensors")),
                          device="cpu")
     assert exact.name == "musicnn" and exact.stream == "patch" and exact.inputs == ["penultimate"]
+    aligned = load_tracker(
+        checkpoint=str(files("emotrack.assets").joinpath("teacher/musicnn_va_head_aligned.safetensors")), device="cpu")
+    assert aligned.name == "musicnn" and aligned.stream == "aligned" and aligned.inputs == ["penultimate"]
+    assert aligned.centered_lag == 2 and head.centered_lag == exact.centered_lag == 0

@@ -8,9 +8,9 @@ from ._options import path_arg
 
 MODEL_HELP = (
     "which tracker: musicnn (default; musicnn run causally over the stream, its last 3 s pooled "
-    "per 500 ms frame; --checkpoint assets/teacher/musicnn_va_head_patch.safetensors (in the source "
-    "tree) runs it "
-    "exactly on each frame's 3 s patch at twice the CPU; "
+    "per 500 ms frame; in the source tree, --checkpoint assets/teacher/musicnn_va_head_aligned.safetensors "
+    "runs it with its layers aligned in time (better valence, same CPU, 1.2 s more delay) and "
+    "assets/teacher/musicnn_va_head_patch.safetensors exactly on each frame's 3 s patch at twice the CPU; "
     "the model that knows music: see assets/MODEL_CARD.md); research models, trained on 650 "
     "labelled tracks (Emotify, 4Q, 8 emoMusic clips), weaker than musicnn and with no useful "
     "valence, their cross-validated figures in assets/MODEL_CARD.md: rnn, cae (the poster's "

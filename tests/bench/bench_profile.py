@@ -20,7 +20,7 @@ The engine's own cost (capture or pacing, ring buffer, queues, results) is what
 
 Usage::
 
-    python tests/bench/bench_profile.py [AUDIO] [--frames 120] [--stream causal|patch] [--sleep 0.45]
+    python tests/bench/bench_profile.py [AUDIO] [--frames 120] [--stream causal|aligned|patch] [--sleep 0.45]
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("audio", nargs="?", default=str(DEFAULT_AUDIO))
     ap.add_argument("--frames", type=int, default=80, help="frames measured after a 4 s warm-up")
-    ap.add_argument("--stream", choices=("causal", "patch"), default=None,
+    ap.add_argument("--stream", choices=("causal", "aligned", "patch"), default=None,
                     help="how musicnn runs (default: what the shipped head was fitted on)")
     ap.add_argument("--sleep", type=float, default=0.0, metavar="S",
                     help="sleep S seconds between frames, as the live worker does between results "

@@ -189,7 +189,7 @@ def main() -> int:
 
     raw = Raw(args.cache, args.checkpoint)
     tr = raw.tracker
-    warm, own = tr.warmup_frames, tr.centered_span
+    warm, own, lag = tr.warmup_frames, tr.centered_span, tr.centered_lag
     files, orders = pick_pieces(args.fourq, args.emotify)
     t0 = time.perf_counter()
     audio = {p: load_mono16k(f) for p, f in files.items()}
@@ -211,14 +211,14 @@ def main() -> int:
     for mode in ("causal", "centered"):
         got = tr.analyze([m.audio], 16000, mode=mode).values
         v = med_raw[name][0]
-        want = causal_values(v, TEMPORAL, warm) if mode == "causal" else centered_values(v, TEMPORAL, own, warm)[0]
+        want = causal_values(v, TEMPORAL, warm) if mode == "causal" else centered_values(v, TEMPORAL, own, warm, lag)[0]
         err = float(np.nanmax(np.abs(got - want)))
         print(f"check: tracker.analyze({mode}) vs the stage on raw outputs: max |diff| {err:.2e}", file=sys.stderr)
         if err > 1e-4:
             raise SystemExit("the bench does not measure the shipped code path")
 
     def apply(cfg: TemporalConfig, mode: str, values: np.ndarray) -> np.ndarray:
-        return causal_values(values, cfg, warm) if mode == "causal" else centered_values(values, cfg, own, warm)[0]
+        return causal_values(values, cfg, warm) if mode == "causal" else centered_values(values, cfg, own, warm, lag)[0]
 
     def medley_figures(cfg: TemporalConfig, mode: str) -> dict:
         alone_plane = {p: plane_of(apply(cfg, mode, v), tr.scale) for p, (v, w) in alone.items()}

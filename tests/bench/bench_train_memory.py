@@ -5,7 +5,11 @@
 Trains one epoch of the CAE with 128 channels per layer and batch 64 on 70 synthetic songs
 and prints training_bytes()'s estimate beside the growth of the peak RSS.
 """
-import resource, sys, numpy as np, torch
+import resource
+
+import numpy as np
+import torch
+
 torch.set_num_threads(1)
 from pathlib import Path
 from emotrack.train.items import SongItem
