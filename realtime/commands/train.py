@@ -128,8 +128,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--musicnn-stream", choices=("causal", "aligned", "patch"), default="causal",
                    help="--model musicnn: how musicnn runs over the audio, what the head learns from: "
                    "causal (default, the shipped head: every layer a causal convolution over the stream, "
-                   "each position computed once) or patch (musicnn exactly on each frame's 3 s patch, "
-                   "twice the CPU); see docs/models.md")
+                   "each position computed once), aligned (the same, every layer at musicnn's own time: "
+                   "same CPU, the pooled 3 s end 1.17 s before the frame) or patch (musicnn exactly on each "
+                   "frame's 3 s patch, twice the CPU); see docs/models.md")
     p.add_argument("--alpha-rule", choices=("one_se", "min"), default="one_se",
                    help="--model musicnn: each axis's ridge alpha, from the out-of-fold errors: the largest "
                    "within one standard error of the smallest (one_se, default, the shipped head) or the "
