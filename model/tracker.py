@@ -348,7 +348,9 @@ class Tracker(ABC):
 
 def covering_average(values: np.ndarray, span: int, lag: int = 0) -> np.ndarray:
     """Frame ``k`` gets the mean of the finite rows ``k+lag .. k+lag+span-1`` (fewer at the end;
-    NaN rows, i.e. silent frames, are left out; NaN where none is finite); float32."""
+    NaN rows, i.e. silent frames, are left out); where none of them is finite (a lagging stream's
+    last heard frames before silence, whose later outputs were never computed), the rows
+    ``k .. k+span-1``; NaN where none is finite either; float32."""
     values = np.asarray(values, np.float64)
     n = len(values)
     if n == 0 or (span <= 1 and lag == 0):
@@ -356,8 +358,16 @@ def covering_average(values: np.ndarray, span: int, lag: int = 0) -> np.ndarray:
     finite = np.isfinite(values)
     c = np.concatenate([np.zeros((1, *values.shape[1:])), np.cumsum(np.where(finite, values, 0.0), axis=0)])
     k = np.concatenate([np.zeros((1, *values.shape[1:])), np.cumsum(finite, axis=0)])
-    lo = np.minimum(np.arange(n) + lag, n - 1)
-    hi = np.minimum(np.arange(n) + lag + span, n)
-    counts = k[hi] - k[lo]
+
+    def window(lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        hi = np.minimum(lo + span, n)
+        return k[hi] - k[lo], c[hi] - c[lo]
+
+    idx = np.arange(n)
+    counts, sums = window(np.minimum(idx + lag, n - 1))
+    if lag:
+        own_counts, own_sums = window(idx)
+        late_empty = counts == 0
+        counts, sums = np.where(late_empty, own_counts, counts), np.where(late_empty, own_sums, sums)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, (c[hi] - c[lo]) / np.maximum(counts, 1), np.nan).astype(np.float32)
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan).astype(np.float32)

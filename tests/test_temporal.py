@@ -136,3 +136,17 @@ def test_a_lag_moves_the_covering_frames_later():
     lagged, _ = centered_values(raw, TemporalConfig(), 6, WARM, 2)
     plain, _ = centered_values(raw, TemporalConfig(), 6, WARM)
     np.testing.assert_allclose(lagged[WARM:12, 0], plain[WARM + 2:14, 0])
+
+
+def test_a_lagging_stream_keeps_tags_on_its_last_heard_frames_before_silence():
+    """Frames 0-9 heard, 10-19 silent (NaN, never computed): with a lag of 2 the outputs that
+    would cover frames 8 and 9 are silent, so those frames keep the mean of their own window
+    rather than losing their tags; silent frames stay without."""
+    from emotrack.model.tracker import covering_average
+
+    raw = np.full((20, 1), np.nan)
+    raw[:10, 0] = np.arange(10)
+    got = covering_average(raw, 6, 2)[:, 0]
+    assert got[3] == np.mean(np.arange(5, 10)) and got[7] == np.mean([9])
+    assert got[8] == np.mean([8, 9]) and got[9] == 9
+    assert np.isnan(got[10:]).all()
