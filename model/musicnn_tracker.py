@@ -148,6 +148,21 @@ def load_head(path: str | os.PathLike | None = None) -> RidgeHead:
     return head
 
 
+def head_side_halfwidth(head: RidgeHead) -> np.ndarray | None:
+    """The head's ``words.side_halfwidth`` (raw scale; null entries: inf), or None for a head
+    fitted before it existed (the words then use the sd)."""
+    got = head.facts.get("words", {}).get("side_halfwidth") if isinstance(head.facts.get("words"), dict) else None
+    if got is None:
+        return None
+    try:
+        out = np.array([np.inf if h is None else float(h) for h in got], np.float64)
+    except (TypeError, ValueError):
+        out = np.zeros(0)
+    if out.shape != (2,) or np.isnan(out).any() or (out < 0).any():
+        raise CheckpointError(f"musicnn head: words.side_halfwidth must be two distances >= 0 (or null), got {got!r}")
+    return out
+
+
 def head_stream(head: RidgeHead, path: str | os.PathLike | None = None) -> str:
     """How the musicnn outputs this head reads were computed (:data:`STREAMS`)."""
     stream = head.facts.get("stream", "patch")
@@ -209,6 +224,7 @@ class MusicnnTracker(Tracker):
                          silence=silence)
         self.head = head
         self.head_path = None if head_path is None else str(head_path)
+        self.side_halfwidth = head_side_halfwidth(head)
         self.inputs = head_inputs(head)
         self.stream = stream if stream is not None else head_stream(head, head_path)
         if self.stream not in STREAMS:

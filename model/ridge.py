@@ -22,7 +22,6 @@ no uncertainty.
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from . import json_strict
 from .errors import CheckpointError, ParameterError
 
 HEAD_FORMAT = "emotrack-ridge-head"
@@ -227,7 +227,7 @@ class RidgeHead:
                            members_intercept=np.asarray(self.members_intercept, np.float32),
                            resid_sd=np.asarray(self.resid_sd, np.float32))
         meta = {"format": HEAD_FORMAT, "format_version": "2" if self.has_sd else "1",
-                "facts": json.dumps(self.facts, sort_keys=True)}
+                "facts": json_strict.dumps(self.facts, sort_keys=True)}  # NaN/inf -> null: strict JSON
         tmp = path.with_name(path.name + ".tmp")
         save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp), metadata=meta)
         os.replace(tmp, path)

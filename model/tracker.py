@@ -196,6 +196,10 @@ class Tracker(ABC):
     """Frames averaged by the default centered mode (causal results of frames k .. k+span-1)."""
     device: str = "cpu"
     """Torch device of the network."""
+    side_halfwidth: np.ndarray | None = None
+    """Per axis, on the raw scale: how far from the middle of the plane a value must lie for a mood
+    word to name its side (energetic / calm, pleasant / unpleasant); inf: never; None: the
+    tracker does not know, and the words use its sd (:mod:`emotrack.realtime.mood`)."""
     skips_silent: bool = False
     """Whether :meth:`_infer_values` leaves out the network for silent frames (only where a
     frame's result never depends on another frame's pass, so skipping changes nothing else)."""

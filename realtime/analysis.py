@@ -39,6 +39,8 @@ class AnalysisResult:
         Names of ``frames.extras`` columns (musicnn: its 50 tags).
     scale : DisplayScale or None
         The tracker's display scale (percentiles of a reference set).
+    side_halfwidth : np.ndarray or None
+        The tracker's :attr:`~emotrack.model.tracker.Tracker.side_halfwidth` (the mood words' rule).
     early_end : str or None
         Why decoding stopped before the length the header announced (None: it did not).
     decoder_note : str or None
@@ -52,6 +54,7 @@ class AnalysisResult:
     model: dict[str, Any] = field(default_factory=dict)
     extra_names: tuple[str, ...] = ()
     scale: DisplayScale | None = None
+    side_halfwidth: np.ndarray | None = None
     early_end: str | None = None
     decoder_note: str | None = None
 
@@ -127,4 +130,5 @@ def analyze_file(
             f"at least {FRAME_SECONDS / 2:g} s are needed for one frame")
     return AnalysisResult(info=info, mode=mode, frames=frames, model=tracker.describe(),
                           extra_names=tuple(tracker.extra_names), scale=tracker.scale,
+                          side_halfwidth=tracker.side_halfwidth,
                           early_end=reader.early_end, decoder_note=reader.chatter.note())

@@ -536,7 +536,8 @@ class Engine:
         t_wall = time.time()
         scale = getattr(self.tracker, "scale", None)
         pct = scale.percentiles(out.values) if scale is not None else None
-        moods = mood_words(out.values, scale=scale, sd=out.sd, silent=out.silent, percentiles=pct)
+        moods = mood_words(out.values, scale=scale, sd=out.sd, silent=out.silent, percentiles=pct,
+                           side_halfwidth=getattr(self.tracker, "side_halfwidth", None))
         for i in range(len(out)):
             silent = bool(out.silent[i])  # values, sd and extras are NaN: no numbers, no word
             result = TrackResult(

@@ -7,14 +7,24 @@ for a silent frame.
 
 With an uncertainty (``arousal_sd``/``valence_sd``, DESIGN contract 7) a word is given
 only where the point is **confidently** inside its region: the box of the point's
-80 % interval on each axis (raw value +- :data:`CONFIDENCE_Z` sd, mapped through the
-display scale) lies within that word's sector, outside the neutral circle (or, for
-``"neutral"``, within it).  Otherwise the word says what is known: ``"energetic"`` or
-``"calm"`` when the arousal interval lies above or below the centre, ``"pleasant"`` or
-``"unpleasant"`` for valence, e.g. ``"calm; valence unclear"``, ``"energetic, unpleasant"``
-(both sides known, the word not), or ``"unclear"``.  Without an uncertainty the word is
-the nearest one.  :func:`mood_words` is the one function ``listen``, the files and the
-GUI use (through the engine's results and the schema's rows).
+confidence on each axis (raw value +- a half-width, mapped through the display scale) lies
+within that word's sector, outside the neutral circle (or, for ``"neutral"``, within it).
+Otherwise the word says what is known: ``"energetic"`` or ``"calm"`` when the arousal box
+lies above or below the centre, ``"pleasant"`` or ``"unpleasant"`` for valence, e.g.
+``"calm; valence unclear"``, ``"energetic, unpleasant"`` (both sides known, the word not),
+or ``"unclear"``.  Without an uncertainty the word is the nearest one.
+
+The half-width: where the tracker knows how far from the middle a value must lie for
+listeners to put the song on that side with a calibrated probability of 90 % (a musicnn
+head's ``words.side_halfwidth``, fitted on its training songs' out-of-fold predictions and
+checked on held-out songs: ``emotrack.train.musicnn_head.side_halfwidth_for``), that
+distance; otherwise :data:`CONFIDENCE_Z` sd, the one-sided 90 % of the point's 80 % interval.
+The sd says where the listeners' rating may lie; the half-width says when its side is known.
+For quadrant labels the two differ: a clip labelled "high" sits at +1, so its interval must
+be wide to reach the label, while its side is known much sooner.
+
+:func:`mood_words` is the one function ``listen``, the files and the GUI use (through the
+engine's results and the schema's rows).
 """
 from __future__ import annotations
 
@@ -147,7 +157,8 @@ def mood_word(plane_valence: float, plane_arousal: float, *, silent: bool = Fals
 
 
 def mood_words(values: np.ndarray, *, scale=None, sd: np.ndarray | None = None,
-               silent: np.ndarray | None = None, percentiles: np.ndarray | None = None) -> list[str]:
+               silent: np.ndarray | None = None, percentiles: np.ndarray | None = None,
+               side_halfwidth: np.ndarray | None = None) -> list[str]:
     """The mood word of each frame (raw values, their sd, the display scale): what every output shows.
 
     Parameters
@@ -161,6 +172,9 @@ def mood_words(values: np.ndarray, *, scale=None, sd: np.ndarray | None = None,
     silent : np.ndarray, shape=(n,), bool, optional
     percentiles : np.ndarray, shape=(n, 2), optional
         ``scale.percentiles(values)`` when the caller has them already.
+    side_halfwidth : np.ndarray, shape=(2,), optional
+        The tracker's per-axis half-width on the raw scale (inf: that side is never known);
+        used instead of ``CONFIDENCE_Z * sd`` where given (module docstring).
 
     Returns
     -------
@@ -173,9 +187,14 @@ def mood_words(values: np.ndarray, *, scale=None, sd: np.ndarray | None = None,
     plane = plane_of(values, scale, percentiles=percentiles)
     silent = np.zeros(n, bool) if silent is None else np.asarray(silent, bool)
     lo = hi = None
-    if sd is not None:
+    half = None
+    if side_halfwidth is not None:
+        half = np.broadcast_to(np.asarray(side_halfwidth, np.float32).reshape(1, 2), values.shape)
+    elif sd is not None:
         half = CONFIDENCE_Z * np.asarray(sd, np.float32).reshape(-1, 2)
-        lo, hi = plane_of(values - half, scale), plane_of(values + half, scale)
+    if half is not None:
+        with np.errstate(invalid="ignore", over="ignore"):
+            lo, hi = plane_of(values - half, scale), plane_of(values + half, scale)
     out = []
     for i in range(n):
         box = None if lo is None else ((float(lo[i, 1]), float(hi[i, 1])), (float(lo[i, 0]), float(hi[i, 0])))

@@ -50,3 +50,19 @@ def test_sd_is_mapped_through_the_display_scale():
     assert nearest[1] == nearest[0] != "" and nearest[3] == ""
     # the interval is +-1.28 sd: at 1.2 sd from the median on both axes the word is not sure
     assert CONFIDENCE_Z == pytest.approx(1.2816, abs=1e-4) and NEUTRAL_RADIUS == 0.15
+
+
+def test_a_side_halfwidth_replaces_the_interval_where_the_tracker_knows_one():
+    """A musicnn head's calibrated side half-width (words.side_halfwidth) decides when a side is
+    known, not 1.28 sd: the sd says where the rating may lie, the half-width when its side is
+    known. inf: that side is never named; silence still has no word."""
+    rng = np.random.default_rng(1)
+    scale = DisplayScale.from_values(rng.normal(0.0, 0.1, (2000, 2)), "reference")
+    values = np.array([[0.2, -0.2], [0.2, 0.02], [np.nan, np.nan]], np.float32)
+    sd = np.full((3, 2), 0.3, np.float32)  # +-0.38 raw: every interval spans the median
+    silent = np.array([False, False, True])
+    assert mood_words(values, scale=scale, sd=sd, silent=silent)[:2] == ["unclear", "unclear"]
+    words = mood_words(values, scale=scale, sd=sd, silent=silent, side_halfwidth=np.array([0.1, 0.1]))
+    assert words == ["energetic, unpleasant", "energetic; valence unclear", ""]
+    words = mood_words(values, scale=scale, sd=sd, silent=silent, side_halfwidth=np.array([0.1, np.inf]))
+    assert words[:2] == ["energetic; valence unclear"] * 2

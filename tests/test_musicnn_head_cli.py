@@ -82,6 +82,16 @@ def test_train_writes_a_head_with_its_songs_protocol_figures_and_uncertainty(tra
     assert "grouped by artist" in facts["cv_protocol"]
     cov = facts["cv_coverage"]
     assert any("nominal 80" in k for k in cov) and "labels mapped as" in cov
+    claims = next(v for k, v in cov.items() if k.startswith("mood words"))  # the words' rule, checked held out
+    assert set(claims["all"]) >= {"arousal_named", "arousal_right", "valence_named", "valence_right"}
+    words = facts["words"]
+    assert words["side_probability"] == 0.9 and len(words["side_halfwidth"]) == 2
+    assert all(h is None or h > 0 for h in words["side_halfwidth"])
+    from emotrack.model.musicnn_tracker import MusicnnTracker
+
+    got = MusicnnTracker(head_path=head_path).side_halfwidth
+    want = [np.inf if h is None else h for h in words["side_halfwidth"]]
+    np.testing.assert_allclose(got, want)
     assert len(facts["display_scale"]["arousal_quantiles"]) == 101
     plane = facts["display_scale_check"]["plane position of the 1st / 99th percentile (arousal, valence)"]
     assert np.all(np.abs(plane) <= 0.9 + 1e-3)

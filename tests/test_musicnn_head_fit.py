@@ -250,3 +250,70 @@ def test_unknown_rules_are_refused():
         HeadConfig(alpha_rule="aic")
     with pytest.raises(ParameterError, match="set_weights"):
         HeadConfig(set_weights="by_genre")
+
+
+def test_side_halfwidth_is_where_the_calibrated_side_probability_reaches_90_percent():
+    """A logistic of the label's side on the prediction, per axis: with P(high) = expit(2 pred)
+    the side is 90 % sure at ln(9) / 2 from the middle; a prediction that ranks the sides
+    backwards, or labels all on one side, never name a side; the probability must exceed 1/2."""
+    from emotrack.train.musicnn_head import side_halfwidth_for
+
+    rng = np.random.default_rng(0)
+    pred = rng.normal(0.0, 1.0, (6000, 2))
+    high = rng.random(6000) < 1 / (1 + np.exp(-2.0 * pred[:, 0]))
+    labels = np.stack([np.where(high, 1.0, -1.0), np.where(high, 1.0, -1.0)], axis=1)
+    pred[:, 1] = -pred[:, 0]  # valence ranks the sides backwards
+    got = side_halfwidth_for(pred, labels, 0.9)
+    assert got[0] == pytest.approx(np.log(9) / 2, rel=0.1) and got[1] == np.inf
+    assert side_halfwidth_for(pred, np.ones_like(labels), 0.9).tolist() == [np.inf, np.inf]
+    assert side_halfwidth_for(pred, labels, 0.75)[0] < got[0]  # a lower bar is reached sooner
+    with pytest.raises(ParameterError, match="side probability"):
+        side_halfwidth_for(pred, labels, 0.4)
+
+
+def test_side_claims_table_counts_named_sides_and_how_often_they_are_right():
+    from emotrack.train.head_report import side_claims_table
+
+    pred = np.array([[[0.9, 0.1], [-0.8, 0.0], [0.2, 0.0], [0.7, 0.0]]])
+    labels = np.array([[[1.0, 1.0], [-1.0, 1.0], [1.0, -1.0], [-1.0, -1.0]]])
+    side = np.full((1, 4, 2), 0.5)
+    table = side_claims_table(pred, side, labels, np.array(["4q", "4q", "emotify", "emotify"]))
+    assert table["all"]["arousal_named"] == 0.75 and table["all"]["arousal_right"] == pytest.approx(2 / 3, abs=1e-3)
+    assert table["4q"]["arousal_right"] == 1.0 and table["emotify"]["arousal_named"] == 0.5
+    assert table["all"]["valence_named"] == 0.0 and table["all"]["valence_right"] is None  # JSON: null
+
+
+@pytest.mark.parametrize("words", [{"side_halfwidth": [0.1]}, {"side_halfwidth": [-0.1, 0.2]},
+                                   {"side_halfwidth": ["a", 0.2]}, {"side_halfwidth": "wide"}])
+def test_a_broken_side_halfwidth_is_refused_with_one_message(tmp_path, words):
+    from emotrack.model.musicnn_tracker import MusicnnTracker, load_head
+
+    head = load_head(_shipped_head_path())
+    head.facts["words"] = words
+    path = tmp_path / "head.safetensors"
+    head.save(path)
+    with pytest.raises(CheckpointError, match="side_halfwidth"):
+        MusicnnTracker(head_path=path)
+
+
+def _shipped_head_path():
+    from importlib.resources import files
+
+    return str(files("emotrack.assets").joinpath("teacher/musicnn_va_head.safetensors"))
+
+
+def test_head_facts_are_strict_json_nan_and_inf_become_null(tmp_path):
+    """A fact without a value (a figure with no songs) must not write NaN or Infinity, which strict
+    JSON readers refuse: the head file says null."""
+    from safetensors import safe_open
+
+    from emotrack.model.musicnn_tracker import load_head
+
+    head = load_head(_shipped_head_path())
+    head.facts["a figure"] = {"right": float("nan"), "width": float("inf")}
+    path = tmp_path / "head.safetensors"
+    head.save(path)
+    with safe_open(str(path), "np") as f:
+        text = f.metadata()["facts"]
+    assert "NaN" not in text and "Infinity" not in text
+    assert load_head(path).facts["a figure"] == {"right": None, "width": None}

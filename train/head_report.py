@@ -59,6 +59,33 @@ def _text(v: Any) -> str:
     return str(v)
 
 
+def side_claims_table(pred: np.ndarray, side: np.ndarray, labels: np.ndarray,
+                      dataset: np.ndarray) -> dict[str, dict[str, float]]:
+    """How often a held-out song's side is named (``|pred| >= side``) and how often that side is
+    its label's, per set and axis (averaged over repeats; None where no side was named): the check
+    of the mood words' rule.
+
+    ``pred``, ``side``, ``labels``: (repeats, n, 2) on the target scale (the middle is 0).
+    """
+    named = np.abs(pred) >= side
+    right = np.sign(pred) == np.sign(labels)
+    out = {}
+    for name, rows in (("all", np.ones(len(dataset), bool)), *((d, dataset == d) for d in sorted(set(dataset)))):
+        entry: dict[str, float | None] = {}
+        for j, axis in enumerate(("arousal", "valence")):
+            shares, rights = [], []
+            for r in range(len(pred)):
+                ok = rows & np.isfinite(labels[r, :, j]) & np.isfinite(pred[r, :, j])
+                shares.append(named[r, ok, j].mean() if ok.any() else np.nan)
+                hit = ok & named[r, :, j]
+                rights.append(right[r, hit, j].mean() if hit.any() else np.nan)
+            entry[f"{axis}_named"] = round(float(np.nanmean(shares)), 3)
+            entry[f"{axis}_right"] = round(float(np.nanmean(rights)), 3) if np.isfinite(rights).any() else None
+        entry["songs"] = int((rows & np.isfinite(labels[0]).all(axis=1)).sum())
+        out[name] = entry
+    return out
+
+
 def coverage_table(pred: np.ndarray, sd: np.ndarray, labels: np.ndarray, dataset: np.ndarray,
                    z: float) -> dict[str, dict[str, float]]:
     """Share of held-out songs whose label lies in ``pred +- z sd``, per set and axis.

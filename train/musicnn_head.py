@@ -119,6 +119,10 @@ class HeadConfig:
         Row weights of the ridge: one per song (``song``), or weights that give each labelled set
         a candidate learns from the same total (``equal_sets``; mean weight 1).  Centring, scaling
         and the alpha choice use the same weights; selection, intervals and figures stay per song.
+    side_probability : float
+        A mood word names a side of an axis (energetic / calm, pleasant / unpleasant) only where
+        the calibrated probability that listeners put the song on that side is at least this
+        (:func:`side_halfwidth_for`).
     """
 
     folds: int = 5
@@ -130,6 +134,7 @@ class HeadConfig:
     n_boot: int = 2000
     alpha_rule: str = "one_se"
     set_weights: str = "song"
+    side_probability: float = 0.9
 
     def __post_init__(self) -> None:
         if self.folds < 2 or self.outer_folds < 2 or self.outer_repeats < 1:
@@ -201,6 +206,9 @@ class Fitted:
     oof: np.ndarray
     oof_sd: np.ndarray
     score: float = math.nan
+    side_halfwidth: np.ndarray = field(default_factory=lambda: np.full(2, np.inf))
+    """Per axis, on the target scale: how far from the middle a prediction must lie for its side
+    to be named (:func:`side_halfwidth_for`); inf: never."""
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Ensemble mean and uncertainty ``sqrt(spread^2 + resid_sd^2)`` of inputs x (n, d)."""
@@ -245,6 +253,48 @@ def resid_sd_for(err: np.ndarray, spread: np.ndarray, z: float, coverage: float)
     """Smallest ``r`` per column with ``|err| <= z sqrt(spread^2 + r^2)`` for ``coverage`` of rows."""
     need = np.sqrt(np.maximum((err / z) ** 2 - spread ** 2, 0.0))  # r that just covers each row
     return np.array([np.quantile(need[np.isfinite(need[:, j]), j], coverage) for j in range(err.shape[1])])
+
+
+def side_halfwidth_for(pred: np.ndarray, labels: np.ndarray, probability: float) -> np.ndarray:
+    """Per axis: the distance from the middle at which a song's side is known.
+
+    A logistic regression of ``labels > 0`` (the side listeners put the song on, on the head's
+    target scale: 4Q's quadrant, Emotify's rating above its mean) on the out-of-fold ``pred``,
+    per axis, ``P(high) = expit(a + b pred)``; a side is known where that probability reaches
+    ``probability`` or ``1 - probability``, i.e. ``logit(probability) / b`` from the
+    logistic's middle (``-a / b``, close to 0).  That distance is returned; inf where the
+    predictions do not rank the sides (``b <= 0``) or one side has no song.  A tiny ridge
+    penalty (1e-3 b^2) keeps ``b`` finite when the sides are perfectly separated.
+
+    Parameters
+    ----------
+    pred, labels : np.ndarray, shape=(n, 2)
+        Out-of-fold predictions and labels of the training songs (NaN rows are left out).
+    probability : float
+        In (0.5, 1).
+    """
+    from scipy.optimize import minimize
+    from scipy.special import log_expit
+
+    if not 0.5 < probability < 1:
+        raise ParameterError(f"side probability must lie in (0.5, 1), got {probability!r}")
+    out = np.full(2, np.inf)
+    for j in range(2):
+        ok = np.isfinite(pred[:, j]) & np.isfinite(labels[:, j])
+        x, high = pred[ok, j], labels[ok, j] > 0
+        if len(x) < 5 or high.all() or not high.any():
+            continue
+        scale = float(x.std()) or 1.0
+        u = x / scale
+
+        def loss(w: np.ndarray) -> float:
+            t = w[0] + w[1] * u
+            return float(-(log_expit(t[high]).sum() + log_expit(-t[~high]).sum()) + 1e-3 * w[1] ** 2)
+
+        b = minimize(loss, np.array([0.0, 1.0]), method="BFGS").x[1] / scale
+        if b > 0:
+            out[j] = math.log(probability / (1 - probability)) / b
+    return out
 
 
 def fit_candidate(songs: HeadSongs, train: np.ndarray, cand: Candidate, cfg: HeadConfig,
@@ -297,6 +347,7 @@ def fit_candidate(songs: HeadSongs, train: np.ndarray, cand: Candidate, cfg: Hea
     err = (oof - y)[tr_idx]
     fitted.resid_sd = resid_sd_for(err, spread, cfg.z, cfg.coverage)
     fitted.oof_sd[tr_idx] = np.sqrt(spread ** 2 + fitted.resid_sd ** 2)
+    fitted.side_halfwidth = side_halfwidth_for(oof[learn], y[learn], cfg.side_probability)
     return fitted
 
 
@@ -363,6 +414,8 @@ class CrossValidation:
     sd: dict[str, np.ndarray]
     labels: dict[str, np.ndarray]
     choices: list[str] = field(default_factory=list)
+    side: dict[str, np.ndarray] = field(default_factory=dict)
+    """name -> (repeats, n, 2): the fitted head's :attr:`Fitted.side_halfwidth` for each held-out song."""
 
 
 def cross_validate(songs: HeadSongs, cfg: HeadConfig, *, cands: Sequence[Candidate] | None = None,
@@ -374,6 +427,7 @@ def cross_validate(songs: HeadSongs, cfg: HeadConfig, *, cands: Sequence[Candida
     pred = {k: np.full((r, n, 2), np.nan) for k in names}
     sd = {k: np.full((r, n, 2), np.nan) for k in names}
     labels = {k: np.full((r, n, 2), np.nan) for k in names}
+    side = {k: np.full((r, n, 2), np.nan) for k in names}
     choices = []
     for rep in range(r):
         outer = group_folds(songs, cfg.outer_folds, seed=cfg.seed + rep)
@@ -387,10 +441,11 @@ def cross_validate(songs: HeadSongs, cfg: HeadConfig, *, cands: Sequence[Candida
                 for k in keys:
                     pred[k][rep, held], sd[k][rep, held] = p, s
                     labels[k][rep, held] = _all_set_targets(songs, train, fit.cand)[held]
+                    side[k][rep, held] = fit.side_halfwidth
             choices.append(res.chosen.cand.name)
             if progress is not None:
                 progress(f"outer repeat {rep + 1}/{r}, fold {f + 1}/{cfg.outer_folds}: chose {res.chosen.cand.name}")
-    return CrossValidation(pred, sd, labels, choices)
+    return CrossValidation(pred, sd, labels, choices, side)
 
 
 def _all_set_targets(songs: HeadSongs, train: np.ndarray, cand: Candidate) -> np.ndarray:

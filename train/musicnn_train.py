@@ -8,6 +8,7 @@ head with everything needed to read it in its facts.
 """
 from __future__ import annotations
 
+import math
 import sys
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ from ..model.scale import DisplayScale
 from .emotify import score_songs
 from .musicnn_features import counted
 from .head_data import LABELS, HeadSongs, calibration_frames, head_songs
-from .head_report import HeadReport, coverage_table
+from .head_report import HeadReport, coverage_table, side_claims_table
 from .items import SongLabelDataset
 from .musicnn_features import MusicnnFeatureCache
 from .musicnn_head import (INPUT_SETS, CrossValidation, HeadConfig, RaterCalibration, candidates,
@@ -140,6 +141,12 @@ def train_head_command(data: list[str], out: Path, *, cache: MusicnnFeatureCache
         f"nominal {cfg.coverage:.0%} intervals, share of held-out songs' labels inside (procedure)":
             coverage_table(cv.pred["chosen"], cv.sd["chosen"], cv.labels["chosen"], songs.dataset, cfg.z),
         "labels mapped as": LABEL_MAPPING,
+        f"mood words: held-out songs whose side is named (calibrated probability >= "
+        f"{cfg.side_probability:.0%}), and the share of those on their label's side (procedure)":
+            side_claims_table(cv.pred["chosen"], cv.side["chosen"], cv.labels["chosen"], songs.dataset),
+        f"for comparison, the same when a side is named only where the nominal {cfg.coverage:.0%} interval "
+        "lies on one side (the rule of heads without words.side_halfwidth)":
+            side_claims_table(cv.pred["chosen"], cfg.z * cv.sd["chosen"], cv.labels["chosen"], songs.dataset),
     }
     paths = {s.key: s.audio_path for d in learn for s in d.songs}
     facts = head_facts(songs, learn, calibrate, cfg, cv, final, line, report, data, cache)
@@ -220,6 +227,14 @@ def head_facts(songs: HeadSongs, learn, calibrate, cfg: HeadConfig, cv: CrossVal
         "calibration": {"what": "per axis, least-squares line from the ensemble's frame outputs onto the "
                                 "emoMusic clips' 2 Hz ratings (rated frames); baked into the weights and "
                                 "the sd (times the slope)", **line.to_dict()},
+        "words": {"side_halfwidth": [None if not math.isfinite(h) else float(h * k)
+                                     for h, k in zip(chosen.side_halfwidth, line.slope)],
+                  "side_probability": cfg.side_probability,
+                  "what": "per axis, on the raw scale: how far from the middle of the plane a value must lie "
+                          "for a mood word to name its side (energetic / calm, pleasant / unpleasant): the "
+                          "distance at which a logistic fit of the training songs' label sides on their "
+                          "out-of-fold predictions reaches side_probability, times the rater-scale slope; "
+                          "null: never"},
         "cv_protocol": protocol,
         "cv_choices": cv.choices,
         "cv_coverage": report.coverage,
