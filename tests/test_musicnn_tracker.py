@@ -358,6 +358,17 @@ def test_analyze_defaults_to_musicnn_and_writes_tags_over_time(tmp_path):
     assert doc["warming_up_frames"] == 6
     header = (out / "tone.emotrack.csv").read_text().splitlines()[0].split(",")
     assert header[:4] == ["frame_index", "time_s", "arousal", "valence"] and header[-1] == "tag_happy"
+    # the words follow the shipped head's calibrated side half-width, and the file says so
+    from emotrack.realtime.mood import mood_words
+
+    tracker = MusicnnTracker()
+    assert tracker.side_halfwidth is not None and np.isfinite(tracker.side_halfwidth).all()
+    assert "calibrated probability of 90 %" in doc["uncertainty"]["meaning"]
+    assert f"{tracker.side_halfwidth[0]:.3f} (arousal)" in doc["uncertainty"]["meaning"]
+    values = np.array([[f["arousal"], f["valence"]] for f in doc["frames"]], np.float32)
+    sd = np.array([[f["arousal_sd"], f["valence_sd"]] for f in doc["frames"]], np.float32)
+    want = mood_words(values, scale=tracker.scale, sd=sd, side_halfwidth=tracker.side_halfwidth)
+    assert [f["mood"] for f in doc["frames"]] == want
 
 
 def test_state_stays_bounded_on_a_long_stream(tracker):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 from pathlib import Path
 
@@ -75,8 +76,7 @@ def json_document(result: AnalysisResult) -> dict:
             "known": fr.sd is not None,
             "meaning": "arousal_sd/valence_sd: a standard deviation of the raw value, on the raw "
                        "(emoMusic rater) scale, calibrated on songs the model did not learn from; "
-                       "null when the tracker has no uncertainty model. The mood word is given "
-                       "only where value +- 1.28 sd (80 %) lies inside its region"},
+                       "null when the tracker has no uncertainty model. " + _word_rule(result)},
         "display_scale": None if result.scale is None else {
             "reference": result.scale.reference,
             "meaning": "arousal_pct/valence_pct: percentile of the raw value among the frames of "
@@ -102,3 +102,16 @@ def json_text(result: AnalysisResult) -> str:
 def write_json(result: AnalysisResult, path: str | os.PathLike) -> Path:
     """Write :func:`json_text` atomically (UTF-8)."""
     return write_text_atomic(path, json_text(result))
+
+
+def _word_rule(result) -> str:
+    """How this file's mood words were decided, in one sentence (:mod:`emotrack.realtime.mood`)."""
+    halfwidth = getattr(result, "side_halfwidth", None)
+    if halfwidth is None:
+        return "The mood word is given only where value +- 1.28 sd (80 %) lies inside its region"
+    far = ", ".join(f"{'never' if not math.isfinite(h) else f'{h:.3f}'} ({axis})"
+                    for h, axis in zip(halfwidth, ("arousal", "valence")))
+    return ("The mood word names a side of an axis only where the value lies at least " + far
+            + " from the plane's centre on the raw scale, where listeners put such songs on that side "
+              "with a calibrated probability of 90 % (the head's words.side_halfwidth), and a circumplex "
+              "word only where value +- that distance lies inside its region")
