@@ -151,7 +151,8 @@ def load_head(path: str | os.PathLike | None = None) -> RidgeHead:
 def head_side_halfwidth(head: RidgeHead) -> np.ndarray | None:
     """The head's ``words.side_halfwidth`` (raw scale; null entries: inf), or None for a head
     fitted before it existed (the words then use the sd)."""
-    got = head.facts.get("words", {}).get("side_halfwidth") if isinstance(head.facts.get("words"), dict) else None
+    words = head.facts.get("words")
+    got = words.get("side_halfwidth") if isinstance(words, dict) else None
     if got is None:
         return None
     try:

@@ -59,6 +59,11 @@ def _text(v: Any) -> str:
     return str(v)
 
 
+def set_rows(dataset: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """``("all", every row)`` and ``(set name, its rows)`` for each labelled set, as the tables report them."""
+    return [("all", np.ones(len(dataset), bool)), *((d, dataset == d) for d in sorted(set(dataset)))]
+
+
 def side_claims_table(pred: np.ndarray, side: np.ndarray, labels: np.ndarray,
                       dataset: np.ndarray) -> dict[str, dict[str, float]]:
     """How often a held-out song's side is named (``|pred| >= side``) and how often that side is
@@ -70,7 +75,7 @@ def side_claims_table(pred: np.ndarray, side: np.ndarray, labels: np.ndarray,
     named = np.abs(pred) >= side
     right = np.sign(pred) == np.sign(labels)
     out = {}
-    for name, rows in (("all", np.ones(len(dataset), bool)), *((d, dataset == d) for d in sorted(set(dataset)))):
+    for name, rows in set_rows(dataset):
         entry: dict[str, float | None] = {}
         for j, axis in enumerate(("arousal", "valence")):
             shares, rights = [], []
@@ -94,7 +99,7 @@ def coverage_table(pred: np.ndarray, sd: np.ndarray, labels: np.ndarray, dataset
     """
     inside = np.abs(labels - pred) <= z * sd  # (r, n, 2)
     out = {}
-    for name, rows in (("all", np.ones(len(dataset), bool)), *((d, dataset == d) for d in sorted(set(dataset)))):
+    for name, rows in set_rows(dataset):
         ok = np.isfinite(labels[:, rows]).all(axis=2)
         share = [inside[r][rows][ok[r]].mean(axis=0) for r in range(len(inside))]
         m = np.mean(share, axis=0)

@@ -208,7 +208,8 @@ class Fitted:
     score: float = math.nan
     side_halfwidth: np.ndarray = field(default_factory=lambda: np.full(2, np.inf))
     """Per axis, on the target scale: how far from the middle a prediction must lie for its side
-    to be named (:func:`side_halfwidth_for`); inf: never."""
+    to be named (:func:`side_halfwidth_for`; set by :func:`fit_procedure` on the chosen
+    candidate only); inf: never."""
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Ensemble mean and uncertainty ``sqrt(spread^2 + resid_sd^2)`` of inputs x (n, d)."""
@@ -347,7 +348,6 @@ def fit_candidate(songs: HeadSongs, train: np.ndarray, cand: Candidate, cfg: Hea
     err = (oof - y)[tr_idx]
     fitted.resid_sd = resid_sd_for(err, spread, cfg.z, cfg.coverage)
     fitted.oof_sd[tr_idx] = np.sqrt(spread ** 2 + fitted.resid_sd ** 2)
-    fitted.side_halfwidth = side_halfwidth_for(oof[learn], y[learn], cfg.side_probability)
     return fitted
 
 
@@ -397,6 +397,8 @@ def fit_procedure(songs: HeadSongs, train: np.ndarray, cfg: HeadConfig, *, seed:
         f.score = selection_score(songs, tr, f.oof)
         fitted.append(f)
     chosen = max(fitted, key=lambda f: -math.inf if math.isnan(f.score) else f.score)
+    chosen.side_halfwidth = side_halfwidth_for(chosen.oof[train], targets(songs, train, chosen.cand)[train],
+                                               cfg.side_probability)  # only the chosen head names words
     return ProcedureResult(fitted, chosen, sub_fold)
 
 
@@ -415,7 +417,8 @@ class CrossValidation:
     labels: dict[str, np.ndarray]
     choices: list[str] = field(default_factory=list)
     side: dict[str, np.ndarray] = field(default_factory=dict)
-    """name -> (repeats, n, 2): the fitted head's :attr:`Fitted.side_halfwidth` for each held-out song."""
+    """``"chosen"`` -> (repeats, n, 2): the chosen head's :attr:`Fitted.side_halfwidth` for each
+    held-out song."""
 
 
 def cross_validate(songs: HeadSongs, cfg: HeadConfig, *, cands: Sequence[Candidate] | None = None,
@@ -427,7 +430,7 @@ def cross_validate(songs: HeadSongs, cfg: HeadConfig, *, cands: Sequence[Candida
     pred = {k: np.full((r, n, 2), np.nan) for k in names}
     sd = {k: np.full((r, n, 2), np.nan) for k in names}
     labels = {k: np.full((r, n, 2), np.nan) for k in names}
-    side = {k: np.full((r, n, 2), np.nan) for k in names}
+    side = {"chosen": np.full((r, n, 2), np.nan)}
     choices = []
     for rep in range(r):
         outer = group_folds(songs, cfg.outer_folds, seed=cfg.seed + rep)
@@ -441,7 +444,7 @@ def cross_validate(songs: HeadSongs, cfg: HeadConfig, *, cands: Sequence[Candida
                 for k in keys:
                     pred[k][rep, held], sd[k][rep, held] = p, s
                     labels[k][rep, held] = _all_set_targets(songs, train, fit.cand)[held]
-                    side[k][rep, held] = fit.side_halfwidth
+            side["chosen"][rep, held] = res.chosen.side_halfwidth
             choices.append(res.chosen.cand.name)
             if progress is not None:
                 progress(f"outer repeat {rep + 1}/{r}, fold {f + 1}/{cfg.outer_folds}: chose {res.chosen.cand.name}")

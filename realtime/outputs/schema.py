@@ -117,7 +117,7 @@ def analysis_rows(result) -> Iterator[dict[str, Any]]:
     fr = result.frames
     pct = result.percentiles
     moods = mood_words(fr.values, scale=result.scale, sd=fr.sd, silent=fr.silent, percentiles=pct,
-                       side_halfwidth=getattr(result, "side_halfwidth", None))
+                       side_halfwidth=result.side_halfwidth)
     for i in range(len(fr)):
         a, v = float(fr.values[i, 0]), float(fr.values[i, 1])
         yield common_row(int(fr.index[i]), float(fr.time_s[i]), a, v,

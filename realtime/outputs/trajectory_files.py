@@ -104,9 +104,9 @@ def write_json(result: AnalysisResult, path: str | os.PathLike) -> Path:
     return write_text_atomic(path, json_text(result))
 
 
-def _word_rule(result) -> str:
+def _word_rule(result: AnalysisResult) -> str:
     """How this file's mood words were decided, in one sentence (:mod:`emotrack.realtime.mood`)."""
-    halfwidth = getattr(result, "side_halfwidth", None)
+    halfwidth = result.side_halfwidth
     if halfwidth is None:
         return "The mood word is given only where value +- 1.28 sd (80 %) lies inside its region"
     far = ", ".join(f"{'never' if not math.isfinite(h) else f'{h:.3f}'} ({axis})"
