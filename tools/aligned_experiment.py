@@ -79,7 +79,7 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(1)
-    from compare_streams import paired_figures
+    from compare_streams import paired_cells, paired_figures
     from tonal_experiment import cached_songs, choice_and_coverage_lines, write_report
     from emotrack.train.musicnn_head import HeadConfig, cross_validate
 
@@ -103,9 +103,7 @@ def main() -> int:
     lines = ["## A (causal) vs B (aligned): held-out, chosen row, mean of 2 repeats; B - A paired bootstrap, "
              "2000 resamples", "",
              "| figure | A causal | B aligned | B - A [95 % CI, paired] |", "|---|---|---|---|"]
-    for n, r in paired.items():
-        lines.append(f"| {n} | {r['patch']:.3f} | {r['causal']:.3f} | {r['diff']:+.3f} "
-                     f"[{r['low']:+.3f}, {r['high']:+.3f}] |")
+    lines += [f"| {n} | {paired_cells(r)} |" for n, r in paired.items()]
     lines += ["", f"Rule 1: valence figures with a gain whose CI lies above 0: {', '.join(gains) or 'none'}; "
               f"figures with a loss whose CI lies below 0: {', '.join(losses) or 'none'} -> rule 1 holds: "
               f"{facts['rule1_holds']}"]

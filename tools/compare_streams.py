@@ -104,6 +104,13 @@ def paired_figures(songs, causal: np.ndarray, patch: np.ndarray, *, n_boot: int 
     return out
 
 
+def paired_cells(row: dict) -> str:
+    """Table cells ``baseline | other | difference [95 % CI]`` of one figure of
+    :func:`paired_figures` (the baseline passed as its ``patch``, the other as ``causal``)."""
+    return (f"{row['patch']:.3f} | {row['causal']:.3f} | {row['diff']:+.3f} "
+            f"[{row['low']:+.3f}, {row['high']:+.3f}]")
+
+
 def _row(vals: dict, diff_draws: np.ndarray) -> dict:
     low, high = np.nanpercentile(diff_draws, [2.5, 97.5])
     return {"causal": vals["causal"], "patch": vals["patch"], "diff": vals["causal"] - vals["patch"],

@@ -64,7 +64,7 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(1)
-    from compare_streams import paired_figures
+    from compare_streams import paired_cells, paired_figures
     from tonal_experiment import cached_songs, choice_and_coverage_lines, write_report
     from emotrack.train.musicnn_head import HeadConfig, cross_validate
 
@@ -89,8 +89,8 @@ def main() -> int:
     singles = {p: paired_figures(songs, mean[p], mean["A"], n_boot=200) for p in list(PROCEDURES)[2:]}
     facts["singles"] = {p: {k: r["causal"] for k, r in f.items()} for p, f in singles.items()}
     for n, r in main_.items():
-        lines.append(f"| {n} | {r['patch']:.3f} | {r['causal']:.3f} | {r['diff']:+.3f} [{r['low']:+.3f}, "
-                     f"{r['high']:+.3f}] | " + " | ".join(f"{singles[p][n]['causal']:.3f}" for p in singles) + " |")
+        lines.append(f"| {n} | {paired_cells(r)} | " + " | ".join(f"{singles[p][n]['causal']:.3f}" for p in singles)
+                     + " |")
     lines += ["", f"Decision rule: valence partial gain with CI > 0: {gain}; figures with a paired loss whose CI "
               f"excludes 0: {', '.join(losses) or 'none'} -> C replaces A: {facts['adopt_C']}"]
     lines += choice_and_coverage_lines(cv, {p: songs for p in ("A", "C")}, HeadConfig().z)

@@ -354,6 +354,7 @@ def report(songs, cv: dict, n_boot: int, paired_figures, *, block: str = "tonal"
     ``block``: the suffix of B's extra candidates (``<inputs>+<block>``, twins without it);
     ``label``: how the tables name it; ``features``: the columns of ``songs.means[block]`` to
     describe one by one (none: no per-feature table)."""
+    from compare_streams import paired_cells
     from emotrack.train.quadrant_metrics import pair_matrix, weighted_auc
     from emotrack.train.song_metrics import partial_spearman
 
@@ -367,8 +368,7 @@ def report(songs, cv: dict, n_boot: int, paired_figures, *, block: str = "tonal"
                                      for c in cv["A"].pred if c != "chosen")}
     lines = [f"## A vs B (held-out, chosen row, mean of 2 repeats); B - A paired bootstrap, {n_boot} resamples", "",
              "| figure | A | B | B - A [95 % CI, paired] |", "|---|---|---|---|"]
-    lines += [f"| {n} | {r['patch']:.3f} | {r['causal']:.3f} | {r['diff']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}] |"
-              for n, r in main.items()]
+    lines += [f"| {n} | {paired_cells(r)} |" for n, r in main.items()]
     lines += ["", f"Decision rule: valence partial gain with CI > 0: {gain}; figures with a paired loss whose CI "
               f"excludes 0: {', '.join(losses) or 'none'} -> B earns its place: {facts['earns_its_place']}"]
     for p, c in cv.items():
