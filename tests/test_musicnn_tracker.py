@@ -104,13 +104,10 @@ def test_each_frame_is_musicnn_on_its_causal_patch(patch_tracker, clip):
         np.testing.assert_allclose(out.values[k], expect[0], atol=TOLERANCE)
 
 
-def test_causal_stream_is_the_network_run_causally_over_the_whole_signal(causal_tracker, clip):
-    """stream="causal": frame k pools the 187 positions ending at its last window of every layer
-    run as a causal convolution over the whole signal (preceded by silence), then musicnn's back
-    end; the plain computation (:func:`causal_reference`) gives the same, warm-up and the partial
-    last frame included."""
-    tracker = causal_tracker
-    audio, sr = clip
+def _streamed_outputs_and_input(tracker, audio: np.ndarray, sr: int) -> tuple[dict, np.ndarray, np.ndarray]:
+    """A streamed tracker's pooled and dense outputs of the clip's 25 frames, the BN'd log-mel
+    windows it read (global index 0 first, the silence before the stream included) and each
+    frame's last window on that index."""
     out = frame_outputs(audio, sr, ("pooled", "dense"), tracker=tracker)
     tracker.reset(sr)
     windows = np.concatenate([b.data.windows for b in (tracker.features.push(audio), tracker.features.flush())])
@@ -118,9 +115,19 @@ def test_causal_stream_is_the_network_run_causally_over_the_whole_signal(causal_
     assert n == 25
     pad = PATCH_FRAMES + tracker.causal.lookback
     ends = last_window(np.arange(n)) + pad
-    silence = float(tracker._bn_b)  # log-mel zeros after the input BN
-    x = np.full((int(ends[-1]) + 1, 96), silence, np.float32)
+    x = np.full((int(ends[-1]) + 1, 96), float(tracker._bn_b), np.float32)  # silence: log-mel zeros after the BN
     x[pad:pad + len(windows)] = windows * tracker._bn_a + tracker._bn_b
+    return out, x, ends
+
+
+def test_causal_stream_is_the_network_run_causally_over_the_whole_signal(causal_tracker, clip):
+    """stream="causal": frame k pools the 187 positions ending at its last window of every layer
+    run as a causal convolution over the whole signal (preceded by silence), then musicnn's back
+    end; the plain computation (:func:`causal_reference`) gives the same, warm-up and the partial
+    last frame included."""
+    tracker = causal_tracker
+    audio, sr = clip
+    out, x, ends = _streamed_outputs_and_input(tracker, audio, sr)
     with torch.inference_mode():
         ref = causal_reference(tracker.net, torch.from_numpy(x), ends)
         dense = tracker.net.dense(ref)
@@ -134,7 +141,8 @@ def test_causal_stream_is_the_network_run_causally_over_the_whole_signal(causal_
     assert np.abs(patch[6:] - out["pooled"][6:]).max() > 100 * TOLERANCE
 
 
-def test_aligned_stream_is_musicnn_itself_over_the_whole_signal_pooled_73_windows_back(clip):
+def test_aligned_stream_is_musicnn_itself_over_the_whole_signal_pooled_73_windows_back(
+        aligned_tracker, causal_tracker, clip):
     """stream="aligned": frame k pools what musicnn's own ("same"-padded) layers give when run
     over the whole signal at once (preceded by silence), at the 187 centres ending
     :data:`POOL_DELAY` (73) windows before the frame's last window: every branch and residual at
@@ -142,18 +150,11 @@ def test_aligned_stream_is_musicnn_itself_over_the_whole_signal_pooled_73_window
     delays. The causal stream is not that (its branches are 61 windows apart)."""
     from emotrack.model.musicnn_causal import POOL_DELAY
 
-    tracker = _bare("aligned")
+    tracker = aligned_tracker
     net = tracker.net
     audio, sr = clip
-    out = frame_outputs(audio, sr, ("pooled", "dense"), tracker=tracker)
-    tracker.reset(sr)
-    windows = np.concatenate([b.data.windows for b in (tracker.features.push(audio), tracker.features.flush())])
-    n = len(out["pooled"])
-    assert n == 25 and POOL_DELAY == 73
-    pad = PATCH_FRAMES + tracker.causal.lookback
-    ends = last_window(np.arange(n)) + pad
-    x = np.full((int(ends[-1]) + 1, 96), float(tracker._bn_b), np.float32)  # silence after the input BN
-    x[pad:pad + len(windows)] = windows * tracker._bn_a + tracker._bn_b
+    out, x, ends = _streamed_outputs_and_input(tracker, audio, sr)
+    assert POOL_DELAY == 73
     with torch.inference_mode():
         xt = torch.from_numpy(x)[None, None]
         blocks = (net.timbral_74, net.timbral_77, net.temporal_128, net.temporal_64, net.temporal_32)
@@ -173,7 +174,7 @@ def test_aligned_stream_is_musicnn_itself_over_the_whole_signal_pooled_73_window
     # still causal: a frame's outputs do not change when audio after it is cut off
     cut = frame_outputs(audio[: int(6.0 * sr)], sr, ("pooled",), tracker=tracker)["pooled"]
     np.testing.assert_allclose(cut[:12], out["pooled"][:12], atol=TOLERANCE)
-    causal = frame_outputs(audio, sr, ("pooled",), tracker=_bare("causal"))["pooled"]
+    causal = frame_outputs(audio, sr, ("pooled",), tracker=causal_tracker)["pooled"]
     assert np.abs(causal[6:] - out["pooled"][6:]).max() > 100 * TOLERANCE
 
 
